@@ -1,0 +1,62 @@
+"""JSON shapes the console reads: a conversation with its customer, and a timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.models import Conversation, Customer, CustomerAddress, Message, TimelineEvent
+
+
+async def conversation_view(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
+    customer = await session.get(Customer, conversation.customer_id)
+    assert customer is not None
+    addresses = await session.scalars(
+        select(CustomerAddress).where(CustomerAddress.customer_id == customer.id)
+    )
+    messages = await session.scalars(
+        select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
+    )
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "status": conversation.status,
+        "subject": conversation.subject,
+        "agent_id": conversation.agent_id,
+        "customer": {
+            "id": customer.id,
+            "name": customer.name,
+            "segment": customer.segment,
+            "addresses": [{"channel": a.channel, "address": a.address} for a in addresses],
+        },
+        "messages": [
+            {
+                "id": m.id,
+                "direction": m.direction,
+                "sender": m.sender,
+                "subject": m.subject,
+                "text": m.text,
+                "delivery_status": m.delivery_status,
+                "attachments": m.attachments,
+                "at": m.created_at.isoformat(),
+            }
+            for m in messages
+        ],
+    }
+
+
+def timeline_view(events: list[TimelineEvent]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": e.id,
+            "kind": e.kind,
+            "summary": e.summary,
+            "conversation_id": e.conversation_id,
+            "agent_id": e.agent_id,
+            "data": e.data,
+            "at": e.created_at.isoformat(),
+        }
+        for e in events
+    ]

@@ -1,0 +1,395 @@
+"""The agent console: login, the JSON API the page calls, and the live socket /console/ws."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from sqlalchemy import or_, select
+
+from agent_console.keys import KNOWLEDGE, OFFERS, ROUTER
+from agent_console.views import conversation_view, timeline_view
+from hub import crm
+from hub.auth import COOKIE_NAME, verify_password
+from hub.bus import Subscription, make_event
+from hub.conversations import ConversationError
+from hub.keys import BUS, CONVERSATIONS, SESSIONS, SETTINGS, SIGNER
+from hub.models import Agent, Conversation, CustomerAddress, Offer
+from hub.sockets import SocketGroups
+
+STATIC = Path(__file__).parent / "static"
+AGENT_SOCKETS = web.AppKey("agent_sockets", SocketGroups)
+PRESENCE = ("available", "away", "offline")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Events an agent's socket receives when the event names that agent.
+AGENT_EVENTS = frozenset(
+    {
+        "offer.created",
+        "offer.expired",
+        "offer.rejected",
+        "conversation.assigned",
+        "conversation.closed",
+        "message.received",
+        "message.sent",
+        "customer.typing",
+        "agent.state",
+    }
+)
+
+
+def setup(app: web.Application) -> None:
+    app[AGENT_SOCKETS] = SocketGroups()
+    r = app.router
+    r.add_get("/", home)
+    r.add_get("/console/login", login_page)
+    r.add_post("/console/login", login)
+    r.add_post("/console/logout", logout)
+    r.add_get("/console", console_page)
+    r.add_get("/console/ws", console_socket)
+    r.add_static("/console/static", STATIC, append_version=True)
+    r.add_get("/api/me", me)
+    r.add_post("/api/me/status", set_status)
+    r.add_get("/api/offers", list_offers)
+    r.add_post("/api/offers/{offer_id:\\d+}/accept", accept_offer)
+    r.add_post("/api/offers/{offer_id:\\d+}/reject", reject_offer)
+    r.add_get("/api/conversations", list_conversations)
+    r.add_get("/api/conversations/{conversation_id:\\d+}", get_conversation)
+    r.add_post("/api/conversations/{conversation_id:\\d+}/reply", reply)
+    r.add_post("/api/conversations/{conversation_id:\\d+}/note", note)
+    r.add_post("/api/conversations/{conversation_id:\\d+}/close", close)
+    r.add_post("/api/conversations/{conversation_id:\\d+}/typing", typing)
+    r.add_get("/api/customers/{customer_id:\\d+}/timeline", customer_timeline)
+    r.add_get("/api/knowledge/search", knowledge_search)
+    app.cleanup_ctx.append(_fan_out)
+
+
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPSeeOther("/console")
+
+
+# --- login -----------------------------------------------------------------
+
+
+async def login_page(request: web.Request) -> web.Response:
+    return _login_form()
+
+
+def _login_form(error: str = "", status: int = 200) -> web.Response:
+    page = (STATIC / "login.html").read_text(encoding="utf-8")
+    page = page.replace("{{error}}", html.escape(error))
+    return web.Response(text=page, content_type="text/html", status=status)
+
+
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    async with request.app[SESSIONS]() as session:
+        agent = await session.scalar(select(Agent).where(Agent.username == username))
+    if agent is None or not verify_password(agent.password_hash, password):
+        return _login_form("Wrong username or password.", status=401)
+    response = web.HTTPSeeOther("/console")
+    settings = request.app[SETTINGS]
+    response.set_cookie(
+        COOKIE_NAME,
+        request.app[SIGNER].issue(agent.id),
+        httponly=True,
+        samesite="Lax",
+        secure=settings.cookie_secure,
+        max_age=settings.session_max_age,
+        path="/",
+    )
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    response = web.HTTPSeeOther("/console/login")
+    response.del_cookie(COOKIE_NAME, path="/")
+    raise response
+
+
+async def current_agent(request: web.Request) -> Agent | None:
+    agent_id = request.app[SIGNER].read(request.cookies.get(COOKIE_NAME))
+    if agent_id is None:
+        return None
+    async with request.app[SESSIONS]() as session:
+        return await session.get(Agent, agent_id)
+
+
+async def require_agent(request: web.Request) -> Agent:
+    agent = await current_agent(request)
+    if agent is None:
+        raise _error(401, "Log in first.")
+    return agent
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    # Requiring JSON keeps cross-site forms out: a browser cannot send it without CORS.
+    if request.content_type != "application/json":
+        raise _error(415, "Send JSON.")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _error(400, "The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise _error(400, "The body must be a JSON object.")
+    return body
+
+
+_ERRORS: dict[int, type[web.HTTPError]] = {
+    400: web.HTTPBadRequest,
+    401: web.HTTPUnauthorized,
+    403: web.HTTPForbidden,
+    404: web.HTTPNotFound,
+    409: web.HTTPConflict,
+    415: web.HTTPUnsupportedMediaType,
+}
+
+
+def _error(status: int, message: str) -> web.HTTPError:
+    """An HTTP error whose JSON body says, in a sentence, what went wrong."""
+    error_class = _ERRORS.get(status, web.HTTPBadRequest)
+    return error_class(text=json.dumps({"error": message}), content_type="application/json")
+
+
+# --- pages -----------------------------------------------------------------
+
+
+async def console_page(request: web.Request) -> web.StreamResponse:
+    if await current_agent(request) is None:
+        raise web.HTTPSeeOther("/console/login")
+    return web.FileResponse(STATIC / "console.html", headers={"Cache-Control": "no-store"})
+
+
+# --- API -------------------------------------------------------------------
+
+
+async def me(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    return web.json_response(_agent_json(agent))
+
+
+def _agent_json(agent: Agent) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "username": agent.username,
+        "display_name": agent.display_name or agent.username,
+        "role": agent.role,
+        "status": agent.status,
+    }
+
+
+async def set_status(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    status = (await _json_body(request)).get("status")
+    if status not in PRESENCE:
+        raise _error(400, f"status must be one of {', '.join(PRESENCE)}")
+    async with request.app[SESSIONS]() as session, session.begin():
+        stored = await session.get(Agent, agent.id)
+        assert stored is not None
+        stored.status = str(status)
+    await request.app[BUS].publish(make_event("agent.state", agent_id=agent.id, status=status))
+    if status == "available":
+        request.app[ROUTER].wake()
+    return web.json_response({"status": status})
+
+
+async def list_offers(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    offers = await request.app[OFFERS].pending_for(agent.id)
+    return web.json_response([o.__dict__ for o in offers])
+
+
+async def accept_offer(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    offer_id = int(request.match_info["offer_id"])
+    conversation_id = await request.app[OFFERS].accept(offer_id, agent.id)
+    if conversation_id is None:
+        raise _error(409, "This offer is no longer open.")
+    return web.json_response({"conversation_id": conversation_id})
+
+
+async def reject_offer(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    if not await request.app[OFFERS].reject(int(request.match_info["offer_id"]), agent.id):
+        raise _error(409, "This offer is no longer open.")
+    return web.json_response({"rejected": True})
+
+
+async def list_conversations(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    async with request.app[SESSIONS]() as session:
+        rows = await session.scalars(
+            select(Conversation)
+            .where(Conversation.agent_id == agent.id, Conversation.status == "assigned")
+            .order_by(Conversation.updated_at.desc())
+        )
+        return web.json_response(
+            [
+                {
+                    "id": c.id,
+                    "channel": c.channel,
+                    "subject": c.subject,
+                    "customer_id": c.customer_id,
+                    "updated_at": c.updated_at.isoformat(),
+                }
+                for c in rows
+            ]
+        )
+
+
+async def _visible_conversation(request: web.Request, agent: Agent) -> Conversation:
+    """A conversation the agent may see: assigned or offered to them (supervisors: any)."""
+    conversation_id = int(request.match_info["conversation_id"])
+    async with request.app[SESSIONS]() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is not None and agent.role in ("supervisor", "admin"):
+            return conversation
+        if conversation is not None and conversation.agent_id == agent.id:
+            return conversation
+        offered = await session.scalar(
+            select(Offer.id).where(
+                Offer.conversation_id == conversation_id,
+                Offer.agent_id == agent.id,
+                Offer.status == "pending",
+            )
+        )
+        if conversation is not None and offered is not None:
+            return conversation
+    raise _error(404, "No such conversation for you.")
+
+
+async def get_conversation(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    conversation = await _visible_conversation(request, agent)
+    async with request.app[SESSIONS]() as session:
+        return web.json_response(await conversation_view(session, conversation))
+
+
+async def _act(request: web.Request, action: str) -> web.Response:
+    agent = await require_agent(request)
+    conversation_id = int(request.match_info["conversation_id"])
+    body = await _json_body(request)
+    conversations = request.app[CONVERSATIONS]
+    try:
+        if action == "reply":
+            sent = await conversations.reply(agent.id, conversation_id, str(body.get("text", "")))
+            return web.json_response(
+                {"message_id": sent.message_id, "delivery_status": sent.delivery_status}
+            )
+        if action == "note":
+            message_id = await conversations.note(agent.id, conversation_id, str(body.get("text", "")))
+            return web.json_response({"message_id": message_id})
+        await conversations.close(
+            agent.id,
+            conversation_id,
+            str(body.get("disposition") or "resolved"),
+            str(body.get("summary") or ""),
+        )
+        return web.json_response({"closed": True})
+    except ConversationError as exc:
+        raise _error(exc.status, str(exc)) from None
+
+
+async def reply(request: web.Request) -> web.Response:
+    return await _act(request, "reply")
+
+
+async def note(request: web.Request) -> web.Response:
+    return await _act(request, "note")
+
+
+async def close(request: web.Request) -> web.Response:
+    return await _act(request, "close")
+
+
+async def typing(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    conversation = await _visible_conversation(request, agent)
+    async with request.app[SESSIONS]() as session:
+        visitor = await session.scalar(
+            select(CustomerAddress.address).where(
+                CustomerAddress.customer_id == conversation.customer_id,
+                CustomerAddress.channel == "chat",
+            )
+        )
+    if conversation.channel == "chat" and visitor:
+        await request.app[BUS].publish(
+            make_event("chat.typing", visitor=visitor, conversation_id=conversation.id)
+        )
+    return web.json_response({"ok": True})
+
+
+async def customer_timeline(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    customer_id = int(request.match_info["customer_id"])
+    async with request.app[SESSIONS]() as session:
+        if agent.role not in ("supervisor", "admin"):
+            mine = await session.scalar(
+                select(Conversation.id)
+                .outerjoin(Offer, Offer.conversation_id == Conversation.id)
+                .where(
+                    Conversation.customer_id == customer_id,
+                    or_(
+                        Conversation.agent_id == agent.id,
+                        (Offer.agent_id == agent.id) & (Offer.status == "pending"),
+                    ),
+                )
+                .limit(1)
+            )
+            if mine is None:
+                raise _error(404, "No such customer for you.")
+        events = await crm.timeline(session, customer_id)
+        return web.json_response(timeline_view(events))
+
+
+async def knowledge_search(request: web.Request) -> web.Response:
+    await require_agent(request)
+    query = request.query.get("q", "")
+    suggestions = await request.app[KNOWLEDGE].suggest(query)
+    return web.json_response([s.__dict__ for s in suggestions])
+
+
+# --- live socket -------------------------------------------------------------
+
+
+async def console_socket(request: web.Request) -> web.WebSocketResponse:
+    agent = await current_agent(request)
+    if agent is None:
+        raise web.HTTPUnauthorized(text="Log in first.")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+    await ws.prepare(request)
+    sockets = request.app[AGENT_SOCKETS]
+    peer = sockets.add(agent.id, ws)
+    peer.send({"type": "hello", "agent": _agent_json(agent)})
+    try:
+        async for frame in ws:
+            if frame.type == WSMsgType.TEXT and frame.data == "ping":
+                peer.send({"type": "pong"})
+    finally:
+        await sockets.discard(agent.id, peer)
+    return ws
+
+
+async def _fan_out(app: web.Application) -> AsyncIterator[None]:
+    subscription = await app[BUS].subscribe()
+    task = asyncio.create_task(_deliver(app[AGENT_SOCKETS], subscription))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await subscription.close()
+    await app[AGENT_SOCKETS].close_all()
+
+
+async def _deliver(sockets: SocketGroups, subscription: Subscription) -> None:
+    async for event in subscription:
+        if event.get("type") in AGENT_EVENTS and event.get("agent_id") is not None:
+            sockets.send(event["agent_id"], event)

@@ -1,0 +1,281 @@
+"""Web chat: the customer's websocket at /chat/ws and the embeddable /chat/widget.js.
+
+Frames are JSON. The customer sends `hello` (with the token from an earlier visit,
+if any), then `message` frames carrying a client-made id (so a resend is
+harmless) and `typing`. The hub answers `welcome` (token and transcript), `ack`,
+`message` (agent replies), `typing` and `error` (a code and a sentence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from sqlalchemy import select
+
+from hub.bus import EventBus, Subscription, make_event
+from hub.contacts import Delivery, InboundContact, OutboundMessage
+from hub.keys import BUS, INTAKE, SESSIONS, SETTINGS
+from hub.models import Conversation, CustomerAddress, Message
+from hub.sockets import SocketGroups
+
+CHANNEL = "chat"
+DEFAULT_INBOX = "web"
+STATIC = Path(__file__).parent / "static"
+CHAT_SOCKETS = web.AppKey("chat_sockets", SocketGroups)
+log = logging.getLogger(__name__)
+
+
+class WebchatAdapter:
+    """Sends agent replies to the customer's open chat sockets, on any hub process."""
+
+    name = CHANNEL
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+
+    async def send(self, message: OutboundMessage) -> Delivery:
+        """Publish the reply for whichever hub process holds the visitor's socket."""
+        await self._bus.publish(
+            make_event(
+                "chat.deliver",
+                visitor=message.recipient,
+                conversation_id=message.conversation_id,
+                message_id=message.message_id,
+                text=message.text,
+                author=message.agent_name,
+            )
+        )
+        return Delivery(status="sent", provider_id=f"chat-{message.message_id}")
+
+
+class VisitorTokens:
+    """A visitor id plus an HMAC, so a token cannot be forged or guessed."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"webchat:" + secret.encode()).digest()
+
+    def issue(self) -> tuple[str, str]:
+        visitor = "v_" + uuid.uuid4().hex
+        return visitor, f"{visitor}.{self._sign(visitor)}"
+
+    def read(self, token: str) -> str | None:
+        visitor, _, signature = token.partition(".")
+        if not visitor.startswith("v_") or not hmac.compare_digest(signature, self._sign(visitor)):
+            return None
+        return visitor
+
+    def _sign(self, visitor: str) -> str:
+        digest = hmac.new(self._key, visitor.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+class ChatError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def setup(app: web.Application) -> None:
+    app[CHAT_SOCKETS] = SocketGroups()
+    app.router.add_get("/chat/ws", chat_socket)
+    app.router.add_get("/chat/widget.js", widget_script)
+    app.router.add_get("/chat/demo", demo_page)
+    app.cleanup_ctx.append(_fan_out)
+
+
+async def widget_script(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "widget.js", headers={"Cache-Control": "max-age=300"})
+
+
+async def demo_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "demo.html")
+
+
+async def chat_socket(request: web.Request) -> web.WebSocketResponse:
+    settings = request.app[SETTINGS]
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=settings.chat_max_frame)
+    await ws.prepare(request)
+    tokens = VisitorTokens(settings.secret_key)
+    sockets = request.app[CHAT_SOCKETS]
+    visitor: str | None = None
+    name = ""
+    peer = None
+    try:
+        async for frame in ws:
+            if frame.type != WSMsgType.TEXT:
+                continue
+            try:
+                data = _parse(frame.data)
+                if visitor is None:
+                    visitor, name = await _hello(request, ws, tokens, data)
+                    peer = sockets.add(visitor, ws)
+                    continue
+                await _handle(request, ws, visitor, name, data)
+            except ChatError as exc:
+                await ws.send_json({"type": "error", "code": exc.code, "detail": exc.detail})
+                if exc.code == "unknown_session":
+                    await ws.close(code=4001, message=b"unknown session")
+    finally:
+        if visitor is not None and peer is not None:
+            await sockets.discard(visitor, peer)
+    return ws
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ChatError("invalid_json", "The frame is not valid JSON.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ChatError("invalid_frame", "A frame is a JSON object with a 'type'.")
+    return data
+
+
+async def _hello(
+    request: web.Request, ws: web.WebSocketResponse, tokens: VisitorTokens, data: dict[str, Any]
+) -> tuple[str, str]:
+    if data["type"] != "hello":
+        raise ChatError("hello_first", "Send a 'hello' frame first.")
+    name = str(data.get("name") or "")[:200]
+    token = data.get("token")
+    if token:
+        visitor = tokens.read(str(token))
+        if visitor is None:
+            raise ChatError("unknown_session", "This chat session is not known; start a new one.")
+    else:
+        visitor, token = tokens.issue()
+    transcript = await _transcript(request, visitor)
+    await ws.send_json({"type": "welcome", "token": token, "messages": transcript})
+    return visitor, name
+
+
+async def _handle(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    visitor: str,
+    name: str,
+    data: dict[str, Any],
+) -> None:
+    kind = data["type"]
+    if kind == "typing":
+        conversation_id = await _open_conversation(request, visitor)
+        if conversation_id is not None:
+            await request.app[BUS].publish(
+                make_event("customer.typing", conversation_id=conversation_id)
+            )
+        return
+    if kind != "message":
+        raise ChatError("unknown_type", f"Frames of type {kind!r} are not understood.")
+    client_id = data.get("id")
+    text = data.get("text")
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= 64:
+        raise ChatError("missing_id", "A message needs an 'id' of 1 to 64 characters.")
+    if not isinstance(text, str) or not text.strip():
+        raise ChatError("empty_message", "A message needs some 'text'.")
+    limit = request.app[SETTINGS].chat_max_text
+    if len(text) > limit:
+        raise ChatError("too_long", f"A message can be at most {limit} characters.")
+    contact = InboundContact(
+        channel=CHANNEL,
+        inbox=str(data.get("inbox") or DEFAULT_INBOX)[:100],
+        external_id=f"{visitor}:{client_id}",
+        sender=visitor,
+        sender_name=name,
+        text=text.strip(),
+    )
+    accepted = await request.app[INTAKE].accept(contact)
+    await ws.send_json(
+        {
+            "type": "ack",
+            "id": client_id,
+            "message_id": accepted.message_id,
+            "duplicate": accepted.duplicate,
+        }
+    )
+
+
+async def _open_conversation(request: web.Request, visitor: str) -> int | None:
+    async with request.app[SESSIONS]() as session:
+        return await session.scalar(
+            select(Conversation.id)
+            .join(CustomerAddress, CustomerAddress.customer_id == Conversation.customer_id)
+            .where(
+                CustomerAddress.channel == CHANNEL,
+                CustomerAddress.address == visitor,
+                Conversation.channel == CHANNEL,
+                Conversation.status != "closed",
+            )
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+
+
+async def _transcript(request: web.Request, visitor: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The visitor's chat history, oldest first, without private notes."""
+    async with request.app[SESSIONS]() as session:
+        rows = await session.execute(
+            select(Message)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(CustomerAddress, CustomerAddress.customer_id == Conversation.customer_id)
+            .where(
+                CustomerAddress.channel == CHANNEL,
+                CustomerAddress.address == visitor,
+                Conversation.channel == CHANNEL,
+                Message.direction != "note",
+            )
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+        messages = list(rows.scalars())
+    return [
+        {
+            "message_id": m.id,
+            "from": "customer" if m.direction == "incoming" else "agent",
+            "author": m.sender if m.direction == "outgoing" else "",
+            "text": m.text,
+            "id": m.external_id.partition(":")[2] if m.external_id else None,
+            "at": m.created_at.isoformat(),
+        }
+        for m in reversed(messages)
+    ]
+
+
+async def _fan_out(app: web.Application) -> AsyncIterator[None]:
+    subscription = await app[BUS].subscribe()
+    task = asyncio.create_task(_deliver(app[CHAT_SOCKETS], subscription))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await subscription.close()
+    await app[CHAT_SOCKETS].close_all()
+
+
+async def _deliver(sockets: SocketGroups, subscription: Subscription) -> None:
+    async for event in subscription:
+        kind = event.get("type")
+        if kind == "chat.deliver":
+            sockets.send(
+                event["visitor"],
+                {
+                    "type": "message",
+                    "from": "agent",
+                    "message_id": event["message_id"],
+                    "author": event.get("author", ""),
+                    "text": event["text"],
+                },
+            )
+        elif kind == "chat.typing":
+            sockets.send(event["visitor"], {"type": "typing", "from": "agent"})

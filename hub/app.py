@@ -1,0 +1,140 @@
+"""`create_app(settings)`: the one place where the packages are composed into a hub."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+import agent_console.web
+import channels.webchat
+from agent_console.keys import KNOWLEDGE, OFFERS, ROUTER
+from hub.auth import SessionSigner
+from hub.bus import EventBus, MemoryBus, RedisBus
+from hub.contacts import ChannelAdapter
+from hub.conversations import Conversations
+from hub.db import open_engine, session_factory
+from hub.intake import Intake
+from hub.keys import BUS, CONVERSATIONS, INTAKE, METRICS, QUEUE, SESSIONS, SETTINGS, SIGNER
+from hub.metrics import Metrics
+from hub.migrate import upgrade
+from hub.queue import ContactQueue, MemoryQueue, RedisQueue
+from hub.settings import Settings
+from knowledge.search import Knowledge
+from routing.engine import Router
+from routing.offers import OfferBook
+
+log = logging.getLogger(__name__)
+REDIS = web.AppKey("redis", Redis)
+ROUTER_WAKERS = ("contact.queued", "offer.rejected", "offer.expired", "conversation.closed")
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[SIGNER] = SessionSigner(settings.secret_key, settings.session_max_age)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_live_state)
+    app.cleanup_ctx.append(_services)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    channels.webchat.setup(app)
+    agent_console.web.setup(app)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = open_engine(settings.database_url)
+    if settings.migrate_on_start:
+        await upgrade(engine)
+    app[SESSIONS] = session_factory(engine)
+    yield
+    await engine.dispose()
+
+
+async def _live_state(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    queue: ContactQueue
+    bus: EventBus
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        app[REDIS] = redis
+        queue = RedisQueue(redis, settings.redis_prefix)
+        bus = RedisBus(redis, settings.redis_prefix)
+    else:
+        queue, bus = MemoryQueue(), MemoryBus()
+    app[QUEUE] = queue
+    app[BUS] = bus
+    app[METRICS].gauge("switchboard_queue_waiting", lambda: _as_float(queue.size()))
+    yield
+    if REDIS in app:
+        await app[REDIS].aclose()
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    settings, sessions, queue, bus, metrics = (
+        app[SETTINGS],
+        app[SESSIONS],
+        app[QUEUE],
+        app[BUS],
+        app[METRICS],
+    )
+    adapters: dict[str, ChannelAdapter] = {"chat": channels.webchat.WebchatAdapter(bus)}
+    app[INTAKE] = Intake(sessions, queue, bus, metrics)
+    app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics)
+    offers = OfferBook(sessions, queue, bus, metrics, settings.offer_timeout)
+    router = Router(sessions, queue, offers, settings.routing_tick)
+    app[OFFERS] = offers
+    app[ROUTER] = router
+    app[KNOWLEDGE] = Knowledge(sessions)
+    wakeups = await bus.subscribe()
+    tasks = [asyncio.create_task(router.run()), asyncio.create_task(_wake_router(router, wakeups))]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await wakeups.close()
+
+
+async def _wake_router(router: Router, wakeups: AsyncIterator[dict[str, object]]) -> None:
+    async for event in wakeups:
+        if event.get("type") in ROUTER_WAKERS:
+            router.wake()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Ready when the database answers and the live queue is reachable."""
+    checks: dict[str, str] = {}
+    try:
+        async with request.app[SESSIONS]() as session:
+            await session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await request.app[QUEUE].size()
+        checks["queue"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["queue"] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = await request.app[METRICS].render()
+    return web.Response(text=body, content_type="text/plain", charset="utf-8")
+
+
+async def _as_float(value: object) -> float:
+    return float(await value)  # type: ignore[misc]

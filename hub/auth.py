@@ -1,0 +1,60 @@
+"""Agent passwords (argon2) and signed session cookies."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+COOKIE_NAME = "switchboard_session"
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise ValueError("a password needs at least 8 characters")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class SessionSigner:
+    """Signs `agent_id:issued_at` with the hub's secret; nothing to store server-side."""
+
+    secret: str
+    max_age: int
+
+    def issue(self, agent_id: int, now: float | None = None) -> str:
+        payload = f"{agent_id}:{int(now if now is not None else time.time())}"
+        return f"{payload}:{self._sign(payload)}"
+
+    def read(self, token: str | None, now: float | None = None) -> int | None:
+        """The agent id a valid, unexpired token names, else None."""
+        if not token or token.count(":") != 2:
+            return None
+        agent_part, issued_part, signature = token.split(":")
+        payload = f"{agent_part}:{issued_part}"
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            return None
+        try:
+            agent_id, issued = int(agent_part), int(issued_part)
+        except ValueError:
+            return None
+        if (now if now is not None else time.time()) - issued > self.max_age:
+            return None
+        return agent_id
+
+    def _sign(self, payload: str) -> str:
+        digest = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")

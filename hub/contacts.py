@@ -1,0 +1,79 @@
+"""The normalized contact types that flow from the channels into the hub."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from hub.models import utcnow
+
+RAW_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An attachment's metadata; the content lives elsewhere, by reference."""
+
+    name: str
+    content_type: str
+    size: int
+    ref: str
+
+
+@dataclass(frozen=True)
+class InboundContact:
+    """One message from a customer, as any channel delivers it."""
+
+    channel: str
+    inbox: str
+    external_id: str
+    sender: str
+    text: str
+    sender_name: str = ""
+    subject: str = ""
+    thread_hints: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    received_at: datetime = field(default_factory=utcnow)
+    raw: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("channel", "inbox", "external_id", "sender"):
+            if not getattr(self, name):
+                raise ValueError(f"InboundContact.{name} is required")
+        if self.raw is not None and len(self.raw) > RAW_LIMIT:
+            object.__setattr__(self, "raw", self.raw[:RAW_LIMIT])
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A reply an agent sends, addressed to the customer on one channel."""
+
+    message_id: int
+    conversation_id: int
+    channel: str
+    inbox: str
+    recipient: str
+    text: str
+    agent_name: str = ""
+    subject: str = ""
+    thread_hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a channel reports after sending: the provider's id and the delivery status."""
+
+    status: str
+    provider_id: str | None = None
+    detail: str = ""
+
+
+class ChannelAdapter(Protocol):
+    """One channel: turns what arrives into InboundContact and sends replies back out."""
+
+    name: str
+
+    async def send(self, message: OutboundMessage) -> Delivery:
+        """Deliver an agent's reply on this channel and report what happened."""
+        ...

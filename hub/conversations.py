@@ -1,0 +1,211 @@
+"""What an agent does inside a conversation: reply, note, wrap up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import crm
+from hub.bus import EventBus, make_event
+from hub.contacts import ChannelAdapter, OutboundMessage
+from hub.db import Sessions
+from hub.metrics import Metrics
+from hub.models import Agent, Conversation, CustomerAddress, Inbox, Message, utcnow
+from hub.queue import ContactQueue
+
+MAX_REPLY = 20_000
+
+
+class ConversationError(Exception):
+    """An agent action that cannot be done; the message says why, for the agent."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_id: int
+    delivery_status: str
+
+
+class Conversations:
+    def __init__(
+        self,
+        sessions: Sessions,
+        queue: ContactQueue,
+        bus: EventBus,
+        adapters: Mapping[str, ChannelAdapter],
+        metrics: Metrics,
+    ) -> None:
+        self._sessions = sessions
+        self._queue = queue
+        self._bus = bus
+        self._adapters = adapters
+        self._metrics = metrics
+
+    async def reply(self, agent_id: int, conversation_id: int, text: str) -> Sent:
+        """Store an agent's reply, then send it on the conversation's channel."""
+        text = _clean(text)
+        async with self._sessions() as session, session.begin():
+            conversation, agent = await _owned(session, agent_id, conversation_id)
+            outbound, message = await _outgoing(session, conversation, agent, text)
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation.id,
+                agent_id=agent_id,
+                kind="reply.sent",
+                summary=text,
+                channel=conversation.channel,
+            )
+        delivery = await self._deliver(outbound)
+        async with self._sessions() as session, session.begin():
+            stored = await session.get(Message, message.id)
+            assert stored is not None
+            stored.delivery_status = delivery.status
+            stored.provider_id = delivery.provider_id
+        self._metrics.inc("switchboard_replies_total", channel=conversation.channel)
+        await self._bus.publish(
+            make_event(
+                "message.sent",
+                conversation_id=conversation.id,
+                message_id=message.id,
+                agent_id=agent_id,
+                channel=conversation.channel,
+                delivery_status=delivery.status,
+            )
+        )
+        return Sent(message.id, delivery.status)
+
+    async def note(self, agent_id: int, conversation_id: int, text: str) -> int:
+        """A private note: on the record, never sent to the customer."""
+        text = _clean(text)
+        async with self._sessions() as session, session.begin():
+            conversation, _agent = await _owned(session, agent_id, conversation_id)
+            message = Message(
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+                direction="note",
+                agent_id=agent_id,
+                text=text,
+                delivery_status="internal",
+            )
+            session.add(message)
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation.id,
+                agent_id=agent_id,
+                kind="note.added",
+                summary=text,
+            )
+            await session.flush()
+            return message.id
+
+    async def close(
+        self, agent_id: int, conversation_id: int, disposition: str, summary: str = ""
+    ) -> None:
+        """Wrap up: record the outcome on the customer's record and free the agent's capacity."""
+        async with self._sessions() as session, session.begin():
+            conversation, _agent = await _owned(session, agent_id, conversation_id)
+            conversation.status = "closed"
+            conversation.closed_at = utcnow()
+            conversation.disposition = disposition[:64] or "resolved"
+            conversation.summary = summary[:2000]
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation.id,
+                agent_id=agent_id,
+                kind="conversation.closed",
+                summary=summary or conversation.disposition,
+                disposition=conversation.disposition,
+            )
+            channel = conversation.channel
+        await self._queue.release(agent_id, channel)
+        await self._bus.publish(
+            make_event("conversation.closed", conversation_id=conversation_id, agent_id=agent_id)
+        )
+
+    async def _deliver(self, outbound: OutboundMessage) -> _Delivery:
+        adapter = self._adapters.get(outbound.channel)
+        if adapter is None:
+            return _Delivery("failed", None)
+        try:
+            delivery = await adapter.send(outbound)
+        except Exception:  # noqa: BLE001 - a failed send is recorded, never lost
+            return _Delivery("failed", None)
+        return _Delivery(delivery.status, delivery.provider_id)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    status: str
+    provider_id: str | None
+
+
+def _clean(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ConversationError("The message is empty.", 400)
+    if len(text) > MAX_REPLY:
+        raise ConversationError(f"The message is longer than {MAX_REPLY} characters.", 400)
+    return text
+
+
+async def _owned(
+    session: AsyncSession, agent_id: int, conversation_id: int
+) -> tuple[Conversation, Agent]:
+    conversation = await session.get(Conversation, conversation_id)
+    agent = await session.get(Agent, agent_id)
+    if conversation is None or agent is None or conversation.agent_id != agent_id:
+        # The same answer for "missing" and "not yours", so ids cannot be probed.
+        raise ConversationError("No such conversation assigned to you.", 404)
+    if conversation.status != "assigned":
+        raise ConversationError(f"The conversation is {conversation.status}.")
+    return conversation, agent
+
+
+async def _outgoing(
+    session: AsyncSession, conversation: Conversation, agent: Agent, text: str
+) -> tuple[OutboundMessage, Message]:
+    recipient = await session.scalar(
+        select(CustomerAddress.address)
+        .where(
+            CustomerAddress.customer_id == conversation.customer_id,
+            CustomerAddress.channel == conversation.channel,
+        )
+        .order_by(CustomerAddress.id.desc())
+        .limit(1)
+    )
+    inbox = await session.get(Inbox, conversation.inbox_id)
+    if recipient is None or inbox is None:
+        raise ConversationError("The customer has no address on this channel.")
+    message = Message(
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        direction="outgoing",
+        agent_id=agent.id,
+        sender=agent.display_name or agent.username,
+        subject=conversation.subject,
+        text=text,
+        delivery_status="queued",
+    )
+    session.add(message)
+    await session.flush()
+    outbound = OutboundMessage(
+        message_id=message.id,
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        inbox=inbox.address,
+        recipient=recipient,
+        text=text,
+        agent_name=agent.display_name or agent.username,
+        subject=conversation.subject,
+    )
+    return outbound, message

@@ -1,0 +1,238 @@
+"""The one way in: every contact from every channel passes through `Intake.accept`.
+
+Order matters: deduplicate, persist and commit, and only then queue and publish.
+Whatever happens after the commit can be redone from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import crm
+from hub.bus import EventBus, make_event
+from hub.contacts import InboundContact
+from hub.db import Sessions
+from hub.metrics import Metrics
+from hub.models import Conversation, Customer, CustomerAddress, Inbox, Message, QueueEntry
+from hub.queue import ContactQueue, WaitingContact
+
+log = logging.getLogger(__name__)
+OPEN_STATES = ("queued", "offered", "assigned")
+VIP_PRIORITY = 5
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What intake did with a contact; `duplicate` means it was already stored."""
+
+    message_id: int
+    conversation_id: int
+    customer_id: int
+    duplicate: bool = False
+    queued: bool = False
+    agent_id: int | None = None
+
+
+class Intake:
+    def __init__(
+        self, sessions: Sessions, queue: ContactQueue, bus: EventBus, metrics: Metrics
+    ) -> None:
+        self._sessions = sessions
+        self._queue = queue
+        self._bus = bus
+        self._metrics = metrics
+
+    async def accept(self, contact: InboundContact) -> Accepted:
+        """Store a contact exactly once, thread it, queue it; committed when this returns."""
+        for _attempt in range(3):
+            try:
+                accepted, waiting = await self._store(contact)
+                break
+            except IntegrityError:
+                # A concurrent copy of this contact (or a new customer's first
+                # two messages) won the race; the next pass finds what it stored.
+                continue
+        else:
+            raise RuntimeError(f"could not store {contact.channel}:{contact.external_id}")
+        if accepted.duplicate:
+            self._metrics.inc("switchboard_contacts_duplicate_total", channel=contact.channel)
+            return accepted
+        self._metrics.inc("switchboard_contacts_accepted_total", channel=contact.channel)
+        await self._announce(accepted, waiting, contact)
+        return accepted
+
+    async def _store(self, contact: InboundContact) -> tuple[Accepted, WaitingContact | None]:
+        async with self._sessions() as session, session.begin():
+            existing = await session.scalar(
+                select(Message).where(
+                    Message.channel == contact.channel, Message.external_id == contact.external_id
+                )
+            )
+            if existing is not None:
+                conversation = await session.get(Conversation, existing.conversation_id)
+                assert conversation is not None
+                return Accepted(
+                    existing.id, conversation.id, conversation.customer_id, duplicate=True
+                ), None
+            inbox = await _inbox(session, contact)
+            customer = await _customer(session, contact)
+            conversation, is_new = await _conversation(session, contact, inbox, customer)
+            message = Message(
+                conversation_id=conversation.id,
+                channel=contact.channel,
+                direction="incoming",
+                external_id=contact.external_id,
+                sender=contact.sender,
+                subject=contact.subject,
+                text=contact.text,
+                attachments=[a.__dict__ for a in contact.attachments],
+                raw=contact.raw,
+                created_at=contact.received_at,
+            )
+            session.add(message)
+            crm.record(
+                session,
+                customer_id=customer.id,
+                conversation_id=conversation.id,
+                kind="contact.received",
+                summary=contact.subject or contact.text,
+                channel=contact.channel,
+            )
+            waiting = await _enqueue(session, conversation) if is_new else None
+            await session.flush()
+            return Accepted(
+                message.id,
+                conversation.id,
+                customer.id,
+                queued=waiting is not None,
+                agent_id=conversation.agent_id,
+            ), waiting
+
+    async def _announce(
+        self, accepted: Accepted, waiting: WaitingContact | None, contact: InboundContact
+    ) -> None:
+        ids = {
+            "conversation_id": accepted.conversation_id,
+            "customer_id": accepted.customer_id,
+            "channel": contact.channel,
+        }
+        if waiting is not None:
+            await self._queue.push(waiting)
+            await self._bus.publish(make_event("contact.queued", **ids))
+        await self._bus.publish(
+            make_event(
+                "message.received",
+                message_id=accepted.message_id,
+                agent_id=accepted.agent_id,
+                **ids,
+            )
+        )
+
+
+async def _inbox(session: AsyncSession, contact: InboundContact) -> Inbox:
+    inbox = await session.scalar(
+        select(Inbox).where(Inbox.channel == contact.channel, Inbox.address == contact.inbox)
+    )
+    if inbox is None:
+        inbox = Inbox(channel=contact.channel, address=contact.inbox, name=contact.inbox)
+        session.add(inbox)
+        await session.flush()
+    return inbox
+
+
+async def _customer(session: AsyncSession, contact: InboundContact) -> Customer:
+    address = await session.scalar(
+        select(CustomerAddress).where(
+            CustomerAddress.channel == contact.channel, CustomerAddress.address == contact.sender
+        )
+    )
+    if address is not None:
+        customer = await session.get(Customer, address.customer_id)
+        assert customer is not None
+        if contact.sender_name and not customer.name:
+            customer.name = contact.sender_name
+        return customer
+    customer = Customer(name=contact.sender_name)
+    session.add(customer)
+    await session.flush()
+    session.add(
+        CustomerAddress(customer_id=customer.id, channel=contact.channel, address=contact.sender)
+    )
+    crm.record(
+        session,
+        customer_id=customer.id,
+        kind="customer.created",
+        summary=f"First contact on {contact.channel}",
+        channel=contact.channel,
+    )
+    await session.flush()
+    return customer
+
+
+async def _conversation(
+    session: AsyncSession, contact: InboundContact, inbox: Inbox, customer: Customer
+) -> tuple[Conversation, bool]:
+    conversation = await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.customer_id == customer.id,
+            Conversation.channel == contact.channel,
+            Conversation.inbox_id == inbox.id,
+            Conversation.status.in_(OPEN_STATES),
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    if conversation is not None:
+        conversation.updated_at = contact.received_at
+        return conversation, False
+    conversation = Conversation(
+        customer_id=customer.id,
+        inbox_id=inbox.id,
+        channel=contact.channel,
+        status="queued",
+        required_skill=inbox.skill,
+        priority=VIP_PRIORITY if customer.segment == "vip" else 0,
+        subject=contact.subject or contact.text[:120],
+        created_at=contact.received_at,
+        updated_at=contact.received_at,
+    )
+    session.add(conversation)
+    await session.flush()
+    return conversation, True
+
+
+async def _enqueue(session: AsyncSession, conversation: Conversation) -> WaitingContact:
+    entry = QueueEntry(
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        required_skill=conversation.required_skill,
+        priority=conversation.priority,
+        enqueued_at=conversation.created_at,
+        declined_by=[],
+    )
+    session.add(entry)
+    crm.record(
+        session,
+        customer_id=conversation.customer_id,
+        conversation_id=conversation.id,
+        kind="conversation.queued",
+        summary="Waiting for an agent",
+    )
+    return waiting_contact(entry)
+
+
+def waiting_contact(entry: QueueEntry) -> WaitingContact:
+    return WaitingContact(
+        conversation_id=entry.conversation_id,
+        channel=entry.channel,
+        required_skill=entry.required_skill,
+        priority=entry.priority,
+        enqueued_at=entry.enqueued_at.timestamp(),
+        declined_by=frozenset(entry.declined_by),
+    )

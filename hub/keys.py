@@ -1,0 +1,23 @@
+"""Typed keys for what the hub shares with its handlers; set in hub.app only."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.auth import SessionSigner
+from hub.bus import EventBus
+from hub.conversations import Conversations
+from hub.db import Sessions
+from hub.intake import Intake
+from hub.metrics import Metrics
+from hub.queue import ContactQueue
+from hub.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+SESSIONS = web.AppKey("sessions", Sessions)
+QUEUE = web.AppKey("queue", ContactQueue)
+BUS = web.AppKey("bus", EventBus)
+INTAKE = web.AppKey("intake", Intake)
+CONVERSATIONS = web.AppKey("conversations", Conversations)
+SIGNER = web.AppKey("signer", SessionSigner)

@@ -1,0 +1,231 @@
+"""The live contact queue: who is waiting, and how much work each agent holds.
+
+One interface, two backends: in memory (one hub process) and Redis (many).
+The database stays the source of truth; `reset` rebuilds this state from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+# One priority step is worth an hour of waiting, so higher priority goes first
+# while a long wait still ages a low-priority contact ahead of fresh ones.
+PRIORITY_STEP = 3600.0
+
+
+@dataclass(frozen=True)
+class WaitingContact:
+    conversation_id: int
+    channel: str
+    required_skill: str | None
+    priority: int
+    enqueued_at: float
+    declined_by: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def score(self) -> float:
+        return self.enqueued_at - self.priority * PRIORITY_STEP
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "conversation_id": self.conversation_id,
+            "channel": self.channel,
+            "required_skill": self.required_skill,
+            "priority": self.priority,
+            "enqueued_at": self.enqueued_at,
+            "declined_by": sorted(self.declined_by),
+        }
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> WaitingContact:
+        data = json.loads(text)
+        data["declined_by"] = frozenset(data["declined_by"])
+        return cls(**data)
+
+
+class ContactQueue(ABC):
+    """Waiting contacts and agent load, with an atomic reserve step."""
+
+    @abstractmethod
+    async def push(self, contact: WaitingContact) -> None:
+        """Put a contact in line, replacing any entry for the same conversation."""
+
+    @abstractmethod
+    async def waiting(self, limit: int = 1000) -> list[WaitingContact]:
+        """Waiting contacts, highest effective priority first, FIFO among equals."""
+
+    @abstractmethod
+    async def reserve(self, conversation_id: int, agent_id: int, channel: str, capacity: int) -> bool:
+        """Atomically take a waiting contact for an agent with free capacity; False if not."""
+
+    @abstractmethod
+    async def release(self, agent_id: int, channel: str) -> None:
+        """Give back one unit of an agent's capacity on a channel (never below zero)."""
+
+    @abstractmethod
+    async def load(self, agent_id: int) -> dict[str, int]:
+        """An agent's current load per channel."""
+
+    @abstractmethod
+    async def remove(self, conversation_id: int) -> bool:
+        """Take a contact out of line; True if it was waiting."""
+
+    @abstractmethod
+    async def reset(self, waiting: list[WaitingContact], loads: dict[int, dict[str, int]]) -> None:
+        """Replace all live state with what the database says."""
+
+    @abstractmethod
+    async def size(self) -> int:
+        """How many contacts are waiting."""
+
+    @abstractmethod
+    async def intact(self) -> bool:
+        """False once the live state was lost (e.g. Redis restarted) and needs a reset."""
+
+
+class MemoryQueue(ContactQueue):
+    """The queue for one hub process; a lock makes reserve atomic."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, WaitingContact] = {}
+        self._loads: dict[int, dict[str, int]] = {}
+        self._lock = asyncio.Lock()
+        self._built = False
+
+    async def push(self, contact: WaitingContact) -> None:
+        async with self._lock:
+            self._waiting[contact.conversation_id] = contact
+
+    async def waiting(self, limit: int = 1000) -> list[WaitingContact]:
+        ordered = sorted(self._waiting.values(), key=lambda c: (c.score, c.conversation_id))
+        return ordered[:limit]
+
+    async def reserve(self, conversation_id: int, agent_id: int, channel: str, capacity: int) -> bool:
+        async with self._lock:
+            load = self._loads.setdefault(agent_id, {})
+            if load.get(channel, 0) >= capacity or conversation_id not in self._waiting:
+                return False
+            del self._waiting[conversation_id]
+            load[channel] = load.get(channel, 0) + 1
+            return True
+
+    async def release(self, agent_id: int, channel: str) -> None:
+        async with self._lock:
+            load = self._loads.setdefault(agent_id, {})
+            load[channel] = max(0, load.get(channel, 0) - 1)
+
+    async def load(self, agent_id: int) -> dict[str, int]:
+        return {k: v for k, v in self._loads.get(agent_id, {}).items() if v}
+
+    async def remove(self, conversation_id: int) -> bool:
+        async with self._lock:
+            return self._waiting.pop(conversation_id, None) is not None
+
+    async def reset(self, waiting: list[WaitingContact], loads: dict[int, dict[str, int]]) -> None:
+        async with self._lock:
+            self._waiting = {c.conversation_id: c for c in waiting}
+            self._loads = {agent: dict(load) for agent, load in loads.items()}
+            self._built = True
+
+    async def size(self) -> int:
+        return len(self._waiting)
+
+    async def intact(self) -> bool:
+        return self._built
+
+
+_RESERVE = """
+local used = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
+if used >= tonumber(ARGV[3]) then return 0 end
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
+return 1
+"""
+
+_RELEASE = """
+local used = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if used > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], -1) end
+return used
+"""
+
+
+class RedisQueue(ContactQueue):
+    """The queue shared by every hub process on one Redis; Lua makes reserve atomic."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._waiting_key = f"{prefix}queue:waiting"
+        self._entries_key = f"{prefix}queue:entries"
+        self._load_prefix = f"{prefix}load:"
+        self._built_key = f"{prefix}queue:built"
+        self._reserve = redis.register_script(_RESERVE)
+        self._release = redis.register_script(_RELEASE)
+
+    async def push(self, contact: WaitingContact) -> None:
+        member = str(contact.conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._entries_key, member, contact.to_json())
+            pipe.zadd(self._waiting_key, {member: contact.score})
+            await pipe.execute()
+
+    async def waiting(self, limit: int = 1000) -> list[WaitingContact]:
+        members = await self._redis.zrange(self._waiting_key, 0, limit - 1)
+        if not members:
+            return []
+        entries = await self._redis.hmget(self._entries_key, members)
+        return [WaitingContact.from_json(e) for e in entries if e is not None]
+
+    async def reserve(self, conversation_id: int, agent_id: int, channel: str, capacity: int) -> bool:
+        keys = [self._waiting_key, self._entries_key, self._load_key(agent_id)]
+        taken = await self._reserve(keys=keys, args=[str(conversation_id), channel, capacity])
+        return bool(taken)
+
+    async def release(self, agent_id: int, channel: str) -> None:
+        await self._release(keys=[self._load_key(agent_id)], args=[channel])
+
+    async def load(self, agent_id: int) -> dict[str, int]:
+        raw = await self._redis.hgetall(self._load_key(agent_id))
+        return {_text(k): int(v) for k, v in raw.items() if int(v)}
+
+    async def remove(self, conversation_id: int) -> bool:
+        member = str(conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(self._waiting_key, member)
+            pipe.hdel(self._entries_key, member)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def reset(self, waiting: list[WaitingContact], loads: dict[int, dict[str, int]]) -> None:
+        old_loads = [key async for key in self._redis.scan_iter(match=self._load_prefix + "*")]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._waiting_key, self._entries_key, *old_loads)
+            pipe.set(self._built_key, "1")
+            for contact in waiting:
+                member = str(contact.conversation_id)
+                pipe.hset(self._entries_key, member, contact.to_json())
+                pipe.zadd(self._waiting_key, {member: contact.score})
+            for agent_id, load in loads.items():
+                if load:
+                    pipe.hset(self._load_key(agent_id), mapping=load)
+            await pipe.execute()
+
+    async def size(self) -> int:
+        return int(await self._redis.zcard(self._waiting_key))
+
+    async def intact(self) -> bool:
+        return bool(await self._redis.exists(self._built_key))
+
+    def _load_key(self, agent_id: int) -> str:
+        return f"{self._load_prefix}{agent_id}"
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,67 @@
+"""Settings: read once from the environment at the edge, then passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PREFIX = "SWITCHBOARD_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the hub can be configured with; defaults give the embedded demo."""
+
+    database_url: str = "sqlite+aiosqlite:///switchboard.db"
+    redis_url: str | None = None
+    redis_prefix: str = "sb:"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    smtp_port: int = 2525
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: str = ""
+    offer_timeout: float = 30.0
+    routing_tick: float = 0.5
+    chat_max_frame: int = 16 * 1024
+    chat_max_text: int = 4000
+    session_max_age: int = 12 * 3600
+    cookie_secure: bool = False
+    migrate_on_start: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from SWITCHBOARD_* variables; explicit overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            raw = env.get(PREFIX + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _convert(field.type, raw, field.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        if not settings.secret_key:
+            # A random key keeps a bare `serve` safe; sessions then end on restart.
+            settings = dataclasses.replace(settings, secret_key=secrets.token_urlsafe(32))
+        return settings
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.redis_url)
+
+
+def _convert(kind: object, raw: str, name: str) -> object:
+    text = str(kind)
+    try:
+        if text in ("int", "<class 'int'>"):
+            return int(raw)
+        if text in ("float", "<class 'float'>"):
+            return float(raw)
+        if text in ("bool", "<class 'bool'>"):
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+    except ValueError as exc:
+        raise ValueError(f"{PREFIX}{name.upper()}: cannot read {raw!r} as {text}") from exc
+    return raw

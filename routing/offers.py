@@ -1,0 +1,195 @@
+"""Offers: a waiting contact proposed to one agent, who accepts, rejects or lets it expire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import crm
+from hub.bus import EventBus, make_event
+from hub.db import Sessions
+from hub.intake import waiting_contact
+from hub.metrics import Metrics
+from hub.models import Agent, Conversation, Offer, QueueEntry, utcnow
+from hub.queue import ContactQueue, WaitingContact
+
+
+@dataclass(frozen=True)
+class OfferView:
+    offer_id: int
+    conversation_id: int
+    agent_id: int
+    expires_at: str
+
+
+class OfferBook:
+    def __init__(
+        self,
+        sessions: Sessions,
+        queue: ContactQueue,
+        bus: EventBus,
+        metrics: Metrics,
+        timeout: float,
+    ) -> None:
+        self._sessions = sessions
+        self._queue = queue
+        self._bus = bus
+        self._metrics = metrics
+        self._timeout = timeout
+
+    async def create(self, contact: WaitingContact, agent_id: int) -> OfferView:
+        """Record an offer for a contact already reserved for this agent, and tell them."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            offer = Offer(
+                conversation_id=contact.conversation_id,
+                agent_id=agent_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=self._timeout),
+            )
+            session.add(offer)
+            conversation = await _conversation(session, contact.conversation_id)
+            conversation.status = "offered"
+            await session.flush()
+            view = OfferView(offer.id, contact.conversation_id, agent_id, offer.expires_at.isoformat())
+        self._metrics.inc("switchboard_offers_total")
+        await self._bus.publish(
+            make_event(
+                "offer.created",
+                offer_id=view.offer_id,
+                conversation_id=view.conversation_id,
+                agent_id=agent_id,
+                expires_at=view.expires_at,
+                channel=contact.channel,
+            )
+        )
+        return view
+
+    async def accept(self, offer_id: int, agent_id: int) -> int | None:
+        """Take the conversation; its id, or None if the offer is gone or not this agent's."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            claimed = await session.execute(
+                update(Offer)
+                .where(
+                    Offer.id == offer_id,
+                    Offer.agent_id == agent_id,
+                    Offer.status == "pending",
+                    Offer.expires_at > now,
+                )
+                .values(status="accepted", decided_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            offer = await session.get(Offer, offer_id)
+            assert offer is not None
+            conversation = await _conversation(session, offer.conversation_id)
+            conversation.status = "assigned"
+            conversation.agent_id = agent_id
+            await session.execute(
+                delete(QueueEntry).where(QueueEntry.conversation_id == conversation.id)
+            )
+            agent = await session.get(Agent, agent_id)
+            assert agent is not None
+            agent.last_assigned_at = now
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation.id,
+                agent_id=agent_id,
+                kind="conversation.assigned",
+                summary=f"Taken by {agent.display_name or agent.username}",
+            )
+        self._metrics.inc("switchboard_offers_accepted_total")
+        await self._bus.publish(
+            make_event(
+                "conversation.assigned",
+                conversation_id=conversation.id,
+                agent_id=agent_id,
+                offer_id=offer_id,
+            )
+        )
+        return conversation.id
+
+    async def reject(self, offer_id: int, agent_id: int) -> bool:
+        """Decline an offer; the contact goes back in line, never to this agent again."""
+        return await self._end(offer_id, "rejected", agent_id)
+
+    async def expire_due(self) -> int:
+        """Expire every pending offer past its deadline; how many this process expired."""
+        async with self._sessions() as session:
+            due = list(
+                await session.scalars(
+                    select(Offer.id).where(Offer.status == "pending", Offer.expires_at <= utcnow())
+                )
+            )
+        expired = 0
+        for offer_id in due:
+            expired += await self._end(offer_id, "expired")
+        return expired
+
+    async def pending_for(self, agent_id: int) -> list[OfferView]:
+        async with self._sessions() as session:
+            offers = await session.scalars(
+                select(Offer).where(
+                    Offer.agent_id == agent_id,
+                    Offer.status == "pending",
+                    Offer.expires_at > utcnow(),
+                )
+            )
+            return [
+                OfferView(o.id, o.conversation_id, o.agent_id, o.expires_at.isoformat())
+                for o in offers
+            ]
+
+    async def _end(self, offer_id: int, status: str, agent_id: int | None = None) -> bool:
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            query = update(Offer).where(Offer.id == offer_id, Offer.status == "pending")
+            if agent_id is not None:
+                query = query.where(Offer.agent_id == agent_id)
+            ended = await session.execute(query.values(status=status, decided_at=now))
+            if ended.rowcount != 1:  # type: ignore[attr-defined]
+                return False  # another process (or the agent) got there first
+            offer = await session.get(Offer, offer_id)
+            assert offer is not None
+            conversation = await _conversation(session, offer.conversation_id)
+            conversation.status = "queued"
+            entry = await session.get(QueueEntry, conversation.id)
+            assert entry is not None
+            entry.declined_by = sorted({*entry.declined_by, offer.agent_id})
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation.id,
+                agent_id=offer.agent_id,
+                kind=f"offer.{status}",
+                summary=f"Offer {status}",
+            )
+            waiting = waiting_contact(entry)
+            channel = conversation.channel
+        await self._queue.release(offer.agent_id, channel)
+        await self._queue.push(waiting)
+        self._metrics.inc(f"switchboard_offers_{status}_total")
+        await self._bus.publish(
+            make_event(
+                f"offer.{status}",
+                offer_id=offer_id,
+                conversation_id=conversation.id,
+                agent_id=offer.agent_id,
+            )
+        )
+        await self._bus.publish(
+            make_event("contact.queued", conversation_id=conversation.id, channel=channel)
+        )
+        return True
+
+
+async def _conversation(session: AsyncSession, conversation_id: int) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise LookupError(f"conversation {conversation_id} vanished")
+    return conversation
