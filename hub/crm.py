@@ -33,7 +33,9 @@ def record(
     return event
 
 
-async def timeline(session: AsyncSession, customer_id: int, limit: int = 200) -> list[TimelineEvent]:
+async def timeline(
+    session: AsyncSession, customer_id: int, limit: int = 200
+) -> list[TimelineEvent]:
     """A customer's history across every channel, newest first."""
     rows = await session.scalars(
         select(TimelineEvent)

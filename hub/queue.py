@@ -62,7 +62,9 @@ class ContactQueue(ABC):
         """Waiting contacts, highest effective priority first, FIFO among equals."""
 
     @abstractmethod
-    async def reserve(self, conversation_id: int, agent_id: int, channel: str, capacity: int) -> bool:
+    async def reserve(
+        self, conversation_id: int, agent_id: int, channel: str, capacity: int
+    ) -> bool:
         """Atomically take a waiting contact for an agent with free capacity; False if not."""
 
     @abstractmethod
@@ -107,7 +109,9 @@ class MemoryQueue(ContactQueue):
         ordered = sorted(self._waiting.values(), key=lambda c: (c.score, c.conversation_id))
         return ordered[:limit]
 
-    async def reserve(self, conversation_id: int, agent_id: int, channel: str, capacity: int) -> bool:
+    async def reserve(
+        self, conversation_id: int, agent_id: int, channel: str, capacity: int
+    ) -> bool:
         async with self._lock:
             load = self._loads.setdefault(agent_id, {})
             if load.get(channel, 0) >= capacity or conversation_id not in self._waiting:
@@ -180,10 +184,14 @@ class RedisQueue(ContactQueue):
         members = await self._redis.zrange(self._waiting_key, 0, limit - 1)
         if not members:
             return []
-        entries = await self._redis.hmget(self._entries_key, members)
+        entries: list[bytes | None] = await self._redis.hmget(  # type: ignore[misc]
+            self._entries_key, members
+        )
         return [WaitingContact.from_json(e) for e in entries if e is not None]
 
-    async def reserve(self, conversation_id: int, agent_id: int, channel: str, capacity: int) -> bool:
+    async def reserve(
+        self, conversation_id: int, agent_id: int, channel: str, capacity: int
+    ) -> bool:
         keys = [self._waiting_key, self._entries_key, self._load_key(agent_id)]
         taken = await self._reserve(keys=keys, args=[str(conversation_id), channel, capacity])
         return bool(taken)
@@ -192,7 +200,9 @@ class RedisQueue(ContactQueue):
         await self._release(keys=[self._load_key(agent_id)], args=[channel])
 
     async def load(self, agent_id: int) -> dict[str, int]:
-        raw = await self._redis.hgetall(self._load_key(agent_id))
+        raw: dict[bytes, bytes] = await self._redis.hgetall(  # type: ignore[misc]
+            self._load_key(agent_id)
+        )
         return {_text(k): int(v) for k, v in raw.items() if int(v)}
 
     async def remove(self, conversation_id: int) -> bool:

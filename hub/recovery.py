@@ -33,7 +33,8 @@ async def rebuild(sessions: Sessions, queue: ContactQueue) -> int:
             .where(Offer.status == "pending")
             .group_by(Offer.agent_id, Conversation.channel)
         )
-        for agent_id, channel, count in [*assigned.all(), *offered.all()]:
-            loads[agent_id][channel] = loads[agent_id].get(channel, 0) + count
+        for rows in (assigned.all(), offered.all()):
+            for agent_id, channel, count in rows:
+                loads[agent_id][channel] = loads[agent_id].get(channel, 0) + count
     await queue.reset(waiting, dict(loads))
     return len(waiting)

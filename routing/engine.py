@@ -1,4 +1,4 @@
-"""The first assignment step: eligible agents (available, skilled, free capacity), longest idle first.
+"""The first assignment step: eligible agents (available, skilled, free capacity), longest idle.
 
 The full engine (skill levels, languages, aging, sticky agents, overflow) fills in
 `rank_agents` and `eligible` behind the same `Router.tick`.
@@ -48,7 +48,11 @@ def rank_agents(candidates: list[Candidate]) -> list[Candidate]:
     """Longest idle first: never assigned, then the oldest last assignment."""
     return sorted(
         candidates,
-        key=lambda a: (a.last_assigned_at is not None, a.last_assigned_at or datetime.min, a.agent_id),
+        key=lambda a: (
+            a.last_assigned_at is not None,
+            a.last_assigned_at or datetime.min,
+            a.agent_id,
+        ),
     )
 
 
@@ -63,6 +67,7 @@ class Router:
         self._offers = offers
         self._tick = tick
         self._wake = asyncio.Event()
+        self._rebuilds = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -83,7 +88,10 @@ class Router:
         """One routing pass; how many offers it made."""
         if not await self._queue.intact():
             restored = await rebuild(self._sessions, self._queue)
-            log.warning("live queue rebuilt from the database: %d waiting", restored)
+            # The first build is ordinary start-up; a later one means the state was lost.
+            report = log.warning if self._rebuilds else log.info
+            report("live queue rebuilt from the database: %d waiting", restored)
+            self._rebuilds += 1
         await self._offers.expire_due()
         waiting = await self._queue.waiting()
         if not waiting:
@@ -119,6 +127,8 @@ class Router:
         for agent_id, skill in skills.all():
             by_agent.setdefault(agent_id, set()).add(skill)
         return [
-            Candidate(a.id, frozenset(by_agent.get(a.id, ())), dict(a.capacities), a.last_assigned_at)
+            Candidate(
+                a.id, frozenset(by_agent.get(a.id, ())), dict(a.capacities), a.last_assigned_at
+            )
             for a in agents
         ]

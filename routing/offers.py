@@ -54,7 +54,9 @@ class OfferBook:
             conversation = await _conversation(session, contact.conversation_id)
             conversation.status = "offered"
             await session.flush()
-            view = OfferView(offer.id, contact.conversation_id, agent_id, offer.expires_at.isoformat())
+            view = OfferView(
+                offer.id, contact.conversation_id, agent_id, offer.expires_at.isoformat()
+            )
         self._metrics.inc("switchboard_offers_total")
         await self._bus.publish(
             make_event(
