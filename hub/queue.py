@@ -174,7 +174,7 @@ class RedisQueue(ContactQueue):
         self._release = redis.register_script(_RELEASE)
 
     async def push(self, contact: WaitingContact) -> None:
-        member = str(contact.conversation_id)
+        member = _member(contact.conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._entries_key, member, contact.to_json())
             pipe.zadd(self._waiting_key, {member: contact.score})
@@ -193,7 +193,7 @@ class RedisQueue(ContactQueue):
         self, conversation_id: int, agent_id: int, channel: str, capacity: int
     ) -> bool:
         keys = [self._waiting_key, self._entries_key, self._load_key(agent_id)]
-        taken = await self._reserve(keys=keys, args=[str(conversation_id), channel, capacity])
+        taken = await self._reserve(keys=keys, args=[_member(conversation_id), channel, capacity])
         return bool(taken)
 
     async def release(self, agent_id: int, channel: str) -> None:
@@ -206,7 +206,7 @@ class RedisQueue(ContactQueue):
         return {_text(k): int(v) for k, v in raw.items() if int(v)}
 
     async def remove(self, conversation_id: int) -> bool:
-        member = str(conversation_id)
+        member = _member(conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zrem(self._waiting_key, member)
             pipe.hdel(self._entries_key, member)
@@ -219,7 +219,7 @@ class RedisQueue(ContactQueue):
             pipe.delete(self._waiting_key, self._entries_key, *old_loads)
             pipe.set(self._built_key, "1")
             for contact in waiting:
-                member = str(contact.conversation_id)
+                member = _member(contact.conversation_id)
                 pipe.hset(self._entries_key, member, contact.to_json())
                 pipe.zadd(self._waiting_key, {member: contact.score})
             for agent_id, load in loads.items():
@@ -235,6 +235,11 @@ class RedisQueue(ContactQueue):
 
     def _load_key(self, agent_id: int) -> str:
         return f"{self._load_prefix}{agent_id}"
+
+
+def _member(conversation_id: int) -> str:
+    # Zero-padded so Redis breaks score ties in id order (9 before 10), like MemoryQueue.
+    return f"{conversation_id:020d}"
 
 
 def _text(value: str | bytes) -> str:

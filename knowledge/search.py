@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sqlalchemy import select
 
 from hub.db import Sessions
 from hub.models import KnowledgeArticle
 
 MAX_QUERY = 2000
+MAX_TERMS = 64
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset(
     "a an and are as at be but by can do for from have how i i'm if in is it me my no not of on"
@@ -36,12 +37,25 @@ def terms(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
 
+def matched(query_terms: set[str], article_terms: set[str]) -> float:
+    """How many query words the article has: exactly, as a word prefix, or with a typo."""
+    hits = 0.0
+    for term in query_terms:
+        if term in article_terms:
+            hits += 1
+        elif len(term) >= 4 and any(t.startswith(term) for t in article_terms):
+            hits += 0.8
+        elif len(term) >= 4 and process.extractOne(
+            term, article_terms, scorer=fuzz.ratio, score_cutoff=85
+        ):
+            hits += 0.8
+    return hits / max(1, len(query_terms))
+
+
 def score_article(query: str, query_terms: set[str], article: KnowledgeArticle) -> float:
     text = f"{article.title} {' '.join(article.tags)} {article.body}"
-    article_terms = terms(text)
-    overlap = len(query_terms & article_terms) / max(1, len(query_terms))
-    title_terms = terms(article.title)
-    title_hit = len(query_terms & title_terms) / max(1, len(query_terms))
+    overlap = matched(query_terms, terms(text))
+    title_hit = matched(query_terms, terms(article.title))
     fuzzy = fuzz.token_set_ratio(query.lower(), f"{article.title} {' '.join(article.tags)}") / 100
     return round(0.5 * overlap + 0.2 * title_hit + 0.3 * fuzzy, 4)
 
@@ -62,7 +76,7 @@ class Knowledge:
     async def suggest(self, text: str, limit: int = 3, threshold: float = 0.2) -> list[Suggestion]:
         """The best published articles for a message, best first; none if nothing fits."""
         query = text[:MAX_QUERY]
-        query_terms = terms(query)
+        query_terms = set(sorted(terms(query))[:MAX_TERMS])
         if not query_terms:
             return []
         async with self._sessions() as session:
