@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -25,12 +27,19 @@ from hub.migrate import upgrade
 from hub.settings import Settings
 from tests.support import Hub
 
+T = TypeVar("T")
 POSTGRES = os.environ.get("SWITCHBOARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TABLES = (
     "timeline_events, offers, queue_entries, messages, conversations, customer_addresses,"
     " customers, agent_skills, agents, inboxes, knowledge_articles"
 )
+
+
+def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on its own loop, even from inside a running one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="session")
@@ -46,10 +55,10 @@ def postgres_url() -> Iterator[str]:
         finally:
             await conn.close()
 
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    run_blocking(run(f'CREATE DATABASE "{name}"'))
     base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     yield f"{base}/{name}"
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_blocking(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -76,7 +85,7 @@ def settings_for(
         offer_timeout=30.0,
     )
     if redis_url:
-        asyncio.run(_drop_keys(redis_url, prefix))
+        run_blocking(_drop_keys(redis_url, prefix))
 
 
 @pytest.fixture
