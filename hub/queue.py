@@ -27,6 +27,9 @@ class WaitingContact:
     priority: int
     enqueued_at: float
     declined_by: frozenset[int] = field(default_factory=frozenset)
+    customer_id: int | None = None
+    language: str = "en"
+    min_level: int = 1
 
     @property
     def score(self) -> float:
@@ -40,6 +43,9 @@ class WaitingContact:
             "priority": self.priority,
             "enqueued_at": self.enqueued_at,
             "declined_by": sorted(self.declined_by),
+            "customer_id": self.customer_id,
+            "language": self.language,
+            "min_level": self.min_level,
         }
         return json.dumps(data)
 
@@ -48,6 +54,10 @@ class WaitingContact:
         data = json.loads(text)
         data["declined_by"] = frozenset(data["declined_by"])
         return cls(**data)
+
+
+# (conversation_id, agent_id, channel, capacity)
+Reservation = tuple[int, int, str, int]
 
 
 class ContactQueue(ABC):
@@ -67,6 +77,10 @@ class ContactQueue(ABC):
     ) -> bool:
         """Atomically take a waiting contact for an agent with free capacity; False if not."""
 
+    async def reserve_many(self, reservations: list[Reservation]) -> list[bool]:
+        """Reserve several at once, each one atomic on its own; the outcome of each."""
+        return [await self.reserve(*r) for r in reservations]
+
     @abstractmethod
     async def release(self, agent_id: int, channel: str) -> None:
         """Give back one unit of an agent's capacity on a channel (never below zero)."""
@@ -74,6 +88,14 @@ class ContactQueue(ABC):
     @abstractmethod
     async def load(self, agent_id: int) -> dict[str, int]:
         """An agent's current load per channel."""
+
+    async def loads(self, agent_ids: list[int]) -> dict[int, dict[str, int]]:
+        """Current load per channel of several agents at once."""
+        return {agent_id: await self.load(agent_id) for agent_id in agent_ids}
+
+    @abstractmethod
+    async def contains(self, conversation_id: int) -> bool:
+        """Whether a contact is still waiting."""
 
     @abstractmethod
     async def remove(self, conversation_id: int) -> bool:
@@ -113,12 +135,19 @@ class MemoryQueue(ContactQueue):
         self, conversation_id: int, agent_id: int, channel: str, capacity: int
     ) -> bool:
         async with self._lock:
-            load = self._loads.setdefault(agent_id, {})
-            if load.get(channel, 0) >= capacity or conversation_id not in self._waiting:
-                return False
-            del self._waiting[conversation_id]
-            load[channel] = load.get(channel, 0) + 1
-            return True
+            return self._take(conversation_id, agent_id, channel, capacity)
+
+    async def reserve_many(self, reservations: list[Reservation]) -> list[bool]:
+        async with self._lock:
+            return [self._take(*r) for r in reservations]
+
+    def _take(self, conversation_id: int, agent_id: int, channel: str, capacity: int) -> bool:
+        load = self._loads.setdefault(agent_id, {})
+        if load.get(channel, 0) >= capacity or conversation_id not in self._waiting:
+            return False
+        del self._waiting[conversation_id]
+        load[channel] = load.get(channel, 0) + 1
+        return True
 
     async def release(self, agent_id: int, channel: str) -> None:
         async with self._lock:
@@ -127,6 +156,9 @@ class MemoryQueue(ContactQueue):
 
     async def load(self, agent_id: int) -> dict[str, int]:
         return {k: v for k, v in self._loads.get(agent_id, {}).items() if v}
+
+    async def contains(self, conversation_id: int) -> bool:
+        return conversation_id in self._waiting
 
     async def remove(self, conversation_id: int) -> bool:
         async with self._lock:
@@ -196,6 +228,16 @@ class RedisQueue(ContactQueue):
         taken = await self._reserve(keys=keys, args=[_member(conversation_id), channel, capacity])
         return bool(taken)
 
+    async def reserve_many(self, reservations: list[Reservation]) -> list[bool]:
+        # One round trip; the script still runs atomically once per reservation.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for conversation_id, agent_id, channel, capacity in reservations:
+                keys = [self._waiting_key, self._entries_key, self._load_key(agent_id)]
+                args = [_member(conversation_id), channel, capacity]
+                await self._reserve(keys=keys, args=args, client=pipe)
+            results = await pipe.execute()
+        return [bool(r) for r in results]
+
     async def release(self, agent_id: int, channel: str) -> None:
         await self._release(keys=[self._load_key(agent_id)], args=[channel])
 
@@ -204,6 +246,9 @@ class RedisQueue(ContactQueue):
             self._load_key(agent_id)
         )
         return {_text(k): int(v) for k, v in raw.items() if int(v)}
+
+    async def contains(self, conversation_id: int) -> bool:
+        return await self._redis.zscore(self._waiting_key, str(conversation_id)) is not None
 
     async def remove(self, conversation_id: int) -> bool:
         member = _member(conversation_id)

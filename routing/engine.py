@@ -1,71 +1,59 @@
-"""The first assignment step: eligible agents (available, skilled, free capacity), longest idle.
+"""The router: every tick (and whenever woken) it matches waiting contacts to agents.
 
-The full engine (skill levels, languages, aging, sticky agents, overflow) fills in
-`rank_agents` and `eligible` behind the same `Router.tick`.
+Each pass reads the available agents and their load, asks `routing.matching` for a
+decision per contact (highest effective priority first), reserves the agent's
+capacity in one atomic step on the queue backend, and only then makes the offer.
+A reservation that fails (another hub process was faster) is simply re-decided.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hub.db import Sessions
-from hub.models import Agent, AgentSkill
+from hub.models import Agent, AgentSkill, Conversation, utcnow
 from hub.queue import ContactQueue, WaitingContact
 from hub.recovery import rebuild
+from routing.matching import AgentState, Decision, Matcher, RoutingPolicy
 from routing.offers import OfferBook
 
 log = logging.getLogger(__name__)
-DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5, "sms": 5}
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """An available agent as routing sees them."""
-
-    agent_id: int
-    skills: frozenset[str]
-    capacities: dict[str, int]
-    last_assigned_at: datetime | None
-
-    def capacity(self, channel: str) -> int:
-        return int(self.capacities.get(channel, DEFAULT_CAPACITY.get(channel, 1)))
-
-
-def eligible(contact: WaitingContact, agent: Candidate, load: dict[str, int]) -> bool:
-    if agent.agent_id in contact.declined_by:
-        return False
-    if contact.required_skill and contact.required_skill not in agent.skills:
-        return False
-    return load.get(contact.channel, 0) < agent.capacity(contact.channel)
-
-
-def rank_agents(candidates: list[Candidate]) -> list[Candidate]:
-    """Longest idle first: never assigned, then the oldest last assignment."""
-    return sorted(
-        candidates,
-        key=lambda a: (
-            a.last_assigned_at is not None,
-            a.last_assigned_at or datetime.min,
-            a.agent_id,
-        ),
-    )
+def plan(
+    matcher: Matcher, waiting: list[WaitingContact], sticky: dict[int | None, int]
+) -> list[tuple[WaitingContact, Decision]]:
+    """Decide for every waiting contact in order, counting each choice against the agent."""
+    decisions = []
+    for contact in waiting:
+        decision = matcher.choose(contact, sticky.get(contact.customer_id))
+        if decision.agent_id is not None:
+            matcher.assigned(decision.agent_id, contact.channel)
+            decisions.append((contact, decision))
+    return decisions
 
 
 class Router:
     """Matches waiting contacts to agents every tick, and whenever woken."""
 
     def __init__(
-        self, sessions: Sessions, queue: ContactQueue, offers: OfferBook, tick: float
+        self,
+        sessions: Sessions,
+        queue: ContactQueue,
+        offers: OfferBook,
+        tick: float,
+        policy: RoutingPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._queue = queue
         self._offers = offers
         self._tick = tick
+        self.policy = policy or RoutingPolicy()
         self._wake = asyncio.Event()
         self._rebuilds = 0
 
@@ -92,43 +80,90 @@ class Router:
             report = log.warning if self._rebuilds else log.info
             report("live queue rebuilt from the database: %d waiting", restored)
             self._rebuilds += 1
-        await self._offers.expire_due()
+        await self._offers.expire_due(self.policy.max_missed_offers)
         waiting = await self._queue.waiting()
         if not waiting:
             return 0
-        agents = rank_agents(await self._available_agents())
-        loads = {a.agent_id: await self._queue.load(a.agent_id) for a in agents}
+        now = utcnow()
+        matcher = Matcher(await self._available_agents(), self.policy, now.timestamp())
+        if not matcher.agents:
+            return 0
+        sticky = await self._recent_agents(waiting)
+        decisions = plan(matcher, waiting, sticky)
+        outcomes = await self._queue.reserve_many(
+            [
+                (
+                    c.conversation_id,
+                    d.agent_id,
+                    c.channel,
+                    matcher.agents[d.agent_id].capacity(c.channel),
+                )
+                for c, d in decisions
+                if d.agent_id is not None
+            ]
+        )
         made = 0
-        for contact in waiting:
-            for agent in agents:
-                load = loads[agent.agent_id]
-                if not eligible(contact, agent, load):
-                    continue
-                capacity = agent.capacity(contact.channel)
-                if await self._queue.reserve(
-                    contact.conversation_id, agent.agent_id, contact.channel, capacity
-                ):
-                    load[contact.channel] = load.get(contact.channel, 0) + 1
-                    await self._offers.create(contact, agent.agent_id)
-                    made += 1
-                    agents = [*[a for a in agents if a is not agent], agent]
-                    break
+        for (contact, decision), reserved in zip(decisions, outcomes, strict=True):
+            assert decision.agent_id is not None
+            if not reserved:
+                # Another hub process took the contact or filled the agent first.
+                self.wake()
+                continue
+            explanation = decision.explain(contact)
+            log.info("routing decision %s", json.dumps(explanation))
+            await self._offers.create(contact, decision.agent_id, explanation)
+            made += 1
         return made
 
-    async def _available_agents(self) -> list[Candidate]:
+    async def _available_agents(self) -> list[AgentState]:
+        now = utcnow()
         async with self._sessions() as session:
-            agents = list(await session.scalars(select(Agent).where(Agent.status == "available")))
-            skills = await session.execute(
-                select(AgentSkill.agent_id, AgentSkill.skill).where(
+            agents = list(
+                await session.scalars(
+                    select(Agent).where(
+                        Agent.status == "available",
+                        or_(Agent.wrap_up_until.is_(None), Agent.wrap_up_until <= now),
+                    )
+                )
+            )
+            skill_rows = await session.execute(
+                select(AgentSkill.agent_id, AgentSkill.skill, AgentSkill.level).where(
                     AgentSkill.agent_id.in_([a.id for a in agents])
                 )
             )
-        by_agent: dict[int, set[str]] = {}
-        for agent_id, skill in skills.all():
-            by_agent.setdefault(agent_id, set()).add(skill)
+        skills: dict[int, dict[str, int]] = {}
+        for agent_id, skill, level in skill_rows.all():
+            skills.setdefault(agent_id, {})[skill] = level
+        loads = await self._queue.loads([a.id for a in agents])
         return [
-            Candidate(
-                a.id, frozenset(by_agent.get(a.id, ())), dict(a.capacities), a.last_assigned_at
+            AgentState(
+                agent_id=a.id,
+                skills=skills.get(a.id, {}),
+                languages=frozenset(a.languages or ()),
+                capacities={k: int(v) for k, v in (a.capacities or {}).items()},
+                load=dict(loads.get(a.id, {})),
+                idle_since=a.last_assigned_at.timestamp() if a.last_assigned_at else 0.0,
             )
             for a in agents
         ]
+
+    async def _recent_agents(self, waiting: list[WaitingContact]) -> dict[int | None, int]:
+        """Each waiting customer's most recent agent within the sticky window."""
+        customers = {c.customer_id for c in waiting if c.customer_id is not None}
+        if not customers or self.policy.sticky_window <= 0:
+            return {}
+        since = utcnow() - timedelta(seconds=self.policy.sticky_window)
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Conversation.customer_id, Conversation.agent_id)
+                .where(
+                    Conversation.customer_id.in_(customers),
+                    Conversation.agent_id.is_not(None),
+                    Conversation.updated_at >= since,
+                )
+                .order_by(Conversation.updated_at)
+            )
+        recent: dict[int | None, int] = {}
+        for customer_id, agent_id in rows.all():
+            recent[customer_id] = agent_id  # later rows win: the most recent agent
+        return recent

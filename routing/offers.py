@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +17,8 @@ from hub.intake import waiting_contact
 from hub.metrics import Metrics
 from hub.models import Agent, Conversation, Offer, QueueEntry, utcnow
 from hub.queue import ContactQueue, WaitingContact
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ class OfferBook:
         self._metrics = metrics
         self._timeout = timeout
 
-    async def create(self, contact: WaitingContact, agent_id: int) -> OfferView:
+    async def create(
+        self, contact: WaitingContact, agent_id: int, explanation: dict[str, Any] | None = None
+    ) -> OfferView:
         """Record an offer for a contact already reserved for this agent, and tell them."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
@@ -53,6 +59,15 @@ class OfferBook:
             session.add(offer)
             conversation = await _conversation(session, contact.conversation_id)
             conversation.status = "offered"
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation.id,
+                agent_id=agent_id,
+                kind="offer.created",
+                summary=(explanation or {}).get("reason", "Offered"),
+                routing=explanation or {},
+            )
             await session.flush()
             view = OfferView(
                 offer.id, contact.conversation_id, agent_id, offer.expires_at.isoformat()
@@ -97,6 +112,7 @@ class OfferBook:
             agent = await session.get(Agent, agent_id)
             assert agent is not None
             agent.last_assigned_at = now
+            agent.missed_offers = 0
             crm.record(
                 session,
                 customer_id=conversation.customer_id,
@@ -120,8 +136,11 @@ class OfferBook:
         """Decline an offer; the contact goes back in line, never to this agent again."""
         return await self._end(offer_id, "rejected", agent_id)
 
-    async def expire_due(self) -> int:
-        """Expire every pending offer past its deadline; how many this process expired."""
+    async def expire_due(self, max_missed: int = 0) -> int:
+        """Expire every pending offer past its deadline; how many this process expired.
+
+        An agent who lets `max_missed` offers in a row expire is set away (0: never).
+        """
         async with self._sessions() as session:
             due = list(
                 await session.scalars(
@@ -130,7 +149,7 @@ class OfferBook:
             )
         expired = 0
         for offer_id in due:
-            expired += await self._end(offer_id, "expired")
+            expired += await self._end(offer_id, "expired", max_missed=max_missed)
         return expired
 
     async def pending_for(self, agent_id: int) -> list[OfferView]:
@@ -147,7 +166,9 @@ class OfferBook:
                 for o in offers
             ]
 
-    async def _end(self, offer_id: int, status: str, agent_id: int | None = None) -> bool:
+    async def _end(
+        self, offer_id: int, status: str, agent_id: int | None = None, max_missed: int = 0
+    ) -> bool:
         now = utcnow()
         async with self._sessions() as session, session.begin():
             query = update(Offer).where(Offer.id == offer_id, Offer.status == "pending")
@@ -173,6 +194,7 @@ class OfferBook:
             )
             waiting = waiting_contact(entry)
             channel = conversation.channel
+            set_away = status == "expired" and await _missed(session, offer.agent_id, max_missed)
         await self._queue.release(offer.agent_id, channel)
         await self._queue.push(waiting)
         self._metrics.inc(f"switchboard_offers_{status}_total")
@@ -187,7 +209,26 @@ class OfferBook:
         await self._bus.publish(
             make_event("contact.queued", conversation_id=conversation.id, channel=channel)
         )
+        if set_away:
+            await self._bus.publish(
+                make_event(
+                    "agent.state", agent_id=offer.agent_id, status="away", why="missed offers"
+                )
+            )
         return True
+
+
+async def _missed(session: AsyncSession, agent_id: int, max_missed: int) -> bool:
+    """Count a missed offer; True when that sets the agent away."""
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        return False
+    agent.missed_offers = (agent.missed_offers or 0) + 1
+    if max_missed and agent.missed_offers >= max_missed and agent.status == "available":
+        agent.status = "away"
+        log.info("agent %s set away after %d missed offers", agent_id, agent.missed_offers)
+        return True
+    return False
 
 
 async def _conversation(session: AsyncSession, conversation_id: int) -> Conversation:
