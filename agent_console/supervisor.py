@@ -1,0 +1,69 @@
+"""What supervisors read: live queue statistics and why routing chose whom."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from agent_console.web import require_agent
+from hub.keys import QUEUE, SESSIONS
+from hub.models import Agent, TimelineEvent
+from routing.stats import queue_stats
+
+SUPERVISORS = ("supervisor", "admin")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/supervisor/stats", stats)
+    app.router.add_get("/api/supervisor/routing", routing_decisions)
+
+
+async def require_supervisor(request: web.Request) -> Agent:
+    agent = await require_agent(request)
+    if agent.role not in SUPERVISORS:
+        raise web.HTTPForbidden(
+            text='{"error": "Supervisors only."}', content_type="application/json"
+        )
+    return agent
+
+
+async def stats(request: web.Request) -> web.Response:
+    await require_supervisor(request)
+    try:
+        window = float(request.query.get("window", "3600"))
+        target = float(request.query.get("target", "20"))
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error": "window and target are seconds."}', content_type="application/json"
+        ) from None
+    result = await queue_stats(
+        request.app[SESSIONS], request.app[QUEUE], max(60.0, window), max(1.0, target)
+    )
+    return web.json_response(result.to_json())
+
+
+async def routing_decisions(request: web.Request) -> web.Response:
+    """Recent routing decisions, newest first; optionally for one conversation."""
+    await require_supervisor(request)
+    query = (
+        select(TimelineEvent)
+        .where(TimelineEvent.kind == "offer.created")
+        .order_by(TimelineEvent.id.desc())
+        .limit(100)
+    )
+    conversation = request.query.get("conversation_id", "")
+    if conversation.isdigit():
+        query = query.where(TimelineEvent.conversation_id == int(conversation))
+    async with request.app[SESSIONS]() as session:
+        events = list(await session.scalars(query))
+    return web.json_response(
+        [
+            {
+                "at": e.created_at.isoformat(),
+                "conversation_id": e.conversation_id,
+                "agent_id": e.agent_id,
+                **e.data.get("routing", {}),
+            }
+            for e in events
+        ]
+    )
