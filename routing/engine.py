@@ -17,8 +17,10 @@ from sqlalchemy import or_, select
 
 from hub.db import Sessions
 from hub.models import Agent, AgentSkill, Conversation, utcnow
+from hub.presence import PresenceBoard
 from hub.queue import ContactQueue, WaitingContact
 from hub.recovery import rebuild
+from routing.handback import Handback
 from routing.matching import AgentState, Decision, Matcher, RoutingPolicy
 from routing.offers import OfferBook
 
@@ -48,6 +50,8 @@ class Router:
         offers: OfferBook,
         tick: float,
         policy: RoutingPolicy | None = None,
+        presence: PresenceBoard | None = None,
+        handback: Handback | None = None,
     ) -> None:
         self._sessions = sessions
         self._queue = queue
@@ -56,6 +60,8 @@ class Router:
         self.policy = policy or RoutingPolicy()
         self._wake = asyncio.Event()
         self._rebuilds = 0
+        self._presence = presence
+        self._handback = handback
 
     def wake(self) -> None:
         self._wake.set()
@@ -81,6 +87,7 @@ class Router:
             report("live queue rebuilt from the database: %d waiting", restored)
             self._rebuilds += 1
         await self._offers.expire_due(self.policy.max_missed_offers)
+        await self._hand_back_departed()
         waiting = await self._queue.waiting()
         if not waiting:
             return 0
@@ -114,6 +121,16 @@ class Router:
             await self._offers.create(contact, decision.agent_id, explanation)
             made += 1
         return made
+
+    async def _hand_back_departed(self) -> None:
+        """Agents whose console went away longer than the grace period: their work returns."""
+        if self._presence is None or self._handback is None:
+            return
+        cutoff = utcnow().timestamp() - self.policy.presence_grace
+        for agent_id in await self._presence.gone(cutoff):
+            if await self._presence.forget(agent_id):  # one hub process claims each departure
+                moved = await self._handback.agent_left(agent_id, "console disconnected")
+                log.info("agent %s left; %d contacts back in the queue", agent_id, moved)
 
     async def _available_agents(self) -> list[AgentState]:
         now = utcnow()

@@ -35,6 +35,8 @@ class RoutingPolicy:
     overflow_after: tuple[float, ...] = (60.0, 180.0, 600.0)
     level_relief: int = 2
     max_missed_offers: int = 3
+    # A console connection gone this long (seconds) means the agent has left.
+    presence_grace: float = 30.0
 
     def step(self, waited: float) -> int:
         return sum(1 for threshold in self.overflow_after if waited >= threshold)

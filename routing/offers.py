@@ -136,6 +136,10 @@ class OfferBook:
         """Decline an offer; the contact goes back in line, never to this agent again."""
         return await self._end(offer_id, "rejected", agent_id)
 
+    async def withdraw(self, offer_id: int) -> bool:
+        """Take back a pending offer (the agent left); the contact goes back in line."""
+        return await self._end(offer_id, "withdrawn")
+
     async def expire_due(self, max_missed: int = 0) -> int:
         """Expire every pending offer past its deadline; how many this process expired.
 
