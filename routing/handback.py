@@ -11,7 +11,16 @@ from hub.db import Sessions
 from hub.intake import waiting_contact
 from hub.models import Agent, Conversation, Inbox, Offer, QueueEntry
 from hub.queue import ContactQueue, WaitingContact
+from routing.matching import DEFAULT_CAPACITY
 from routing.offers import OfferBook
+
+
+class TransferError(Exception):
+    """A transfer that cannot happen; the message tells the agent why."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Handback:
@@ -61,8 +70,64 @@ class Handback:
             )
         return withdrawn + len(requeued)
 
+    async def transfer(
+        self,
+        conversation_id: int,
+        from_agent_id: int,
+        *,
+        to_agent_id: int | None = None,
+        to_skill: str | None = None,
+    ) -> str:
+        """Hand a conversation, with its whole history, to an agent or a skill queue.
 
-async def _requeue(session: AsyncSession, conversation: Conversation, why: str) -> WaitingContact:
+        Returns "offered" (the agent has it on offer now) or "queued".
+        """
+        async with self._sessions() as session, session.begin():
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None or conversation.agent_id != from_agent_id:
+                raise TransferError("No such conversation assigned to you.", 404)
+            if conversation.status != "assigned":
+                raise TransferError(f"The conversation is {conversation.status}.")
+            target = await session.get(Agent, to_agent_id) if to_agent_id is not None else None
+            if to_agent_id is not None and (target is None or to_agent_id == from_agent_id):
+                raise TransferError("Choose another agent.", 400)
+            if target is not None and target.status != "available":
+                raise TransferError(f"{target.display_name or target.username} is {target.status}.")
+            if to_skill:
+                conversation.required_skill = to_skill[:64]
+            where = (
+                (target.display_name or target.username)
+                if target
+                else f"queue {to_skill or 'general'}"
+            )
+            waiting = await _requeue(
+                session, conversation, f"transferred to {where}", declined=(from_agent_id,)
+            )
+            capacity = _capacity(target, conversation.channel) if target else 0
+            channel = conversation.channel
+        await self._queue.release(from_agent_id, channel)
+        await self._queue.push(waiting)
+        if target is not None and await self._queue.reserve(
+            conversation_id, target.id, channel, capacity
+        ):
+            await self._offers.create(
+                waiting, target.id, {"reason": "transfer", "from_agent_id": from_agent_id}
+            )
+            return "offered"
+        await self._bus.publish(
+            make_event("contact.queued", conversation_id=conversation_id, channel=channel)
+        )
+        return "queued"
+
+
+def _capacity(agent: Agent, channel: str) -> int:
+    configured = {k: int(v) for k, v in (agent.capacities or {}).items()}
+    return configured.get(channel, DEFAULT_CAPACITY.get(channel, 1))
+
+
+async def _requeue(
+    session: AsyncSession, conversation: Conversation, why: str, declined: tuple[int, ...] = ()
+) -> WaitingContact:
     inbox = await session.get(Inbox, conversation.inbox_id)
     previous = conversation.agent_id
     conversation.status = "queued"
@@ -73,7 +138,7 @@ async def _requeue(session: AsyncSession, conversation: Conversation, why: str) 
         required_skill=conversation.required_skill,
         priority=conversation.priority,
         enqueued_at=conversation.created_at,  # keeps its age: it has waited long enough
-        declined_by=[],
+        declined_by=list(declined),
         customer_id=conversation.customer_id,
         language=conversation.language,
         min_level=inbox.skill_level if inbox is not None else 1,
