@@ -2,8 +2,10 @@
 
 Frames are JSON. The customer sends `hello` (with the token from an earlier visit,
 if any), then `message` frames carrying a client-made id (so a resend is
-harmless) and `typing`. The hub answers `welcome` (token and transcript), `ack`,
-`message` (agent replies), `typing` and `error` (a code and a sentence).
+harmless) and `typing`. The hub answers `welcome` (token, transcript and the text
+limit), `ack`, `message` (agent replies), `typing` and `error` (a code, a sentence
+and, for a refused message, its id). Text that is not valid Unicode is refused
+(`invalid_text`), never stored.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +30,14 @@ from sqlalchemy import select
 from hub.bus import EventBus, Subscription, make_event
 from hub.contacts import Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, INTAKE, SESSIONS, SETTINGS
-from hub.models import Conversation, CustomerAddress, Message
-from hub.sockets import SocketGroups
+from hub.models import Conversation, CustomerAddress, Inbox, Message
+from hub.sockets import Peer, SocketGroups
 
 CHANNEL = "chat"
 DEFAULT_INBOX = "web"
 STATIC = Path(__file__).parent / "static"
 CHAT_SOCKETS = web.AppKey("chat_sockets", SocketGroups)
+TYPING_INTERVAL = 2.0  # seconds between customer.typing events from one socket
 log = logging.getLogger(__name__)
 
 
@@ -70,8 +75,11 @@ class VisitorTokens:
         return visitor, f"{visitor}.{self._sign(visitor)}"
 
     def read(self, token: str) -> str | None:
+        """The visitor id if the token is one we issued; None for anything else."""
         visitor, _, signature = token.partition(".")
-        if not visitor.startswith("v_") or not hmac.compare_digest(signature, self._sign(visitor)):
+        if not (visitor.startswith("v_") and visitor.isascii() and signature.isascii()):
+            return None  # also keeps non-ASCII out of compare_digest, which refuses it
+        if not hmac.compare_digest(signature, self._sign(visitor)):
             return None
         return visitor
 
@@ -81,10 +89,22 @@ class VisitorTokens:
 
 
 class ChatError(Exception):
+    """A frame the hub will not act on; the customer gets `code` and `detail` back."""
+
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+
+
+@dataclass
+class Visit:
+    """One open chat socket after its hello: who it is and when they last typed."""
+
+    visitor: str
+    name: str
+    peer: Peer
+    typed_at: float = -TYPING_INTERVAL
 
 
 def setup(app: web.Application) -> None:
@@ -108,73 +128,108 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=settings.chat_max_frame)
     await ws.prepare(request)
     tokens = VisitorTokens(settings.secret_key)
-    sockets = request.app[CHAT_SOCKETS]
-    visitor: str | None = None
-    name = ""
-    peer = None
+    visit: Visit | None = None
     try:
         async for frame in ws:
             if frame.type != WSMsgType.TEXT:
                 continue
+            data: dict[str, Any] = {}
             try:
                 data = _parse(frame.data)
-                if visitor is None:
-                    visitor, name = await _hello(request, ws, tokens, data)
-                    peer = sockets.add(visitor, ws)
-                    continue
-                await _handle(request, ws, visitor, name, data)
+                _require_storable(data)
+                if visit is None:
+                    visit = await _hello(request, ws, tokens, data)
+                else:
+                    await _handle(request, ws, visit, data)
             except ChatError as exc:
-                await ws.send_json({"type": "error", "code": exc.code, "detail": exc.detail})
+                await ws.send_json(_error_frame(exc, data))
                 if exc.code == "unknown_session":
                     await ws.close(code=4001, message=b"unknown session")
     finally:
-        if visitor is not None and peer is not None:
-            await sockets.discard(visitor, peer)
+        if visit is not None:
+            await request.app[CHAT_SOCKETS].discard(visit.visitor, visit.peer)
     return ws
+
+
+def _error_frame(exc: ChatError, data: dict[str, Any]) -> dict[str, Any]:
+    frame = {"type": "error", "code": exc.code, "detail": exc.detail}
+    client_id = data.get("id")
+    if data.get("type") == "message" and isinstance(client_id, str) and len(client_id) <= 64:
+        # Lets the widget mark that one message as failed instead of resending it.
+        frame["id"] = client_id
+    return frame
 
 
 def _parse(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ChatError("invalid_json", "The frame is not valid JSON.") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ChatError("invalid_frame", "A frame is a JSON object with a 'type'.")
     return data
 
 
+def _require_storable(data: dict[str, Any]) -> None:
+    for value in data.values():
+        if isinstance(value, str) and not _storable(value):
+            raise ChatError("invalid_text", "The frame holds text that is not valid Unicode.")
+
+
+def _storable(text: str) -> bool:
+    """Whether every database can keep this text: JSON may smuggle in lone
+    surrogates ("\\ud800") and NUL, which PostgreSQL refuses."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text_field(data: dict[str, Any], key: str, limit: int) -> str:
+    value = data.get(key)
+    return value[:limit] if isinstance(value, str) else ""
+
+
 async def _hello(
     request: web.Request, ws: web.WebSocketResponse, tokens: VisitorTokens, data: dict[str, Any]
-) -> tuple[str, str]:
+) -> Visit:
     if data["type"] != "hello":
         raise ChatError("hello_first", "Send a 'hello' frame first.")
-    name = str(data.get("name") or "")[:200]
     token = data.get("token")
     if token:
-        visitor = tokens.read(str(token))
+        visitor = tokens.read(token) if isinstance(token, str) else None
         if visitor is None:
             raise ChatError("unknown_session", "This chat session is not known; start a new one.")
     else:
         visitor, token = tokens.issue()
-    transcript = await _transcript(request, visitor)
-    await ws.send_json({"type": "welcome", "token": token, "messages": transcript})
-    return visitor, name
+    # Join the fan-out before reading the transcript, so a reply stored in between
+    # is delivered rather than lost; the widget drops what it has already shown.
+    peer = request.app[CHAT_SOCKETS].add(visitor, ws)
+    try:
+        transcript = await _transcript(request, visitor)
+        await ws.send_json(
+            {
+                "type": "welcome",
+                "token": token,
+                "messages": transcript,
+                "max_text": request.app[SETTINGS].chat_max_text,
+            }
+        )
+    except BaseException:
+        await request.app[CHAT_SOCKETS].discard(visitor, peer)
+        raise
+    return Visit(visitor, _text_field(data, "name", 200), peer)
 
 
 async def _handle(
-    request: web.Request,
-    ws: web.WebSocketResponse,
-    visitor: str,
-    name: str,
-    data: dict[str, Any],
+    request: web.Request, ws: web.WebSocketResponse, visit: Visit, data: dict[str, Any]
 ) -> None:
     kind = data["type"]
     if kind == "typing":
-        conversation_id = await _open_conversation(request, visitor)
-        if conversation_id is not None:
-            await request.app[BUS].publish(
-                make_event("customer.typing", conversation_id=conversation_id)
-            )
+        await _typing(request, visit)
         return
     if kind != "message":
         raise ChatError("unknown_type", f"Frames of type {kind!r} are not understood.")
@@ -189,10 +244,10 @@ async def _handle(
         raise ChatError("too_long", f"A message can be at most {limit} characters.")
     contact = InboundContact(
         channel=CHANNEL,
-        inbox=str(data.get("inbox") or DEFAULT_INBOX)[:100],
-        external_id=f"{visitor}:{client_id}",
-        sender=visitor,
-        sender_name=name,
+        inbox=await _known_inbox(request, _text_field(data, "inbox", 100)),
+        external_id=f"{visit.visitor}:{client_id}",
+        sender=visit.visitor,
+        sender_name=visit.name,
         text=text.strip(),
     )
     accepted = await request.app[INTAKE].accept(contact)
@@ -206,20 +261,52 @@ async def _handle(
     )
 
 
-async def _open_conversation(request: web.Request, visitor: str) -> int | None:
+async def _known_inbox(request: web.Request, name: str | None) -> str:
+    """The chat inbox a widget names, if the company configured it; else the default.
+
+    Visitors choose what the widget sends, so they must not be able to create inboxes.
+    """
+    if not name or name == DEFAULT_INBOX:
+        return DEFAULT_INBOX
     async with request.app[SESSIONS]() as session:
-        return await session.scalar(
-            select(Conversation.id)
-            .join(CustomerAddress, CustomerAddress.customer_id == Conversation.customer_id)
-            .where(
-                CustomerAddress.channel == CHANNEL,
-                CustomerAddress.address == visitor,
-                Conversation.channel == CHANNEL,
-                Conversation.status != "closed",
-            )
-            .order_by(Conversation.id.desc())
-            .limit(1)
+        known = await session.scalar(
+            select(Inbox.id).where(Inbox.channel == CHANNEL, Inbox.address == name)
         )
+    return name if known is not None else DEFAULT_INBOX
+
+
+async def _typing(request: web.Request, visit: Visit) -> None:
+    """Tell the assigned agent, at most once per TYPING_INTERVAL per socket."""
+    now = time.monotonic()
+    if now - visit.typed_at < TYPING_INTERVAL:
+        return
+    visit.typed_at = now
+    conversation = await _open_conversation(request, visit.visitor)
+    if conversation is not None:
+        conversation_id, agent_id = conversation
+        await request.app[BUS].publish(
+            make_event("customer.typing", conversation_id=conversation_id, agent_id=agent_id)
+        )
+
+
+async def _open_conversation(request: web.Request, visitor: str) -> tuple[int, int | None] | None:
+    """The visitor's newest open chat conversation and its agent, if any."""
+    async with request.app[SESSIONS]() as session:
+        row = (
+            await session.execute(
+                select(Conversation.id, Conversation.agent_id)
+                .join(CustomerAddress, CustomerAddress.customer_id == Conversation.customer_id)
+                .where(
+                    CustomerAddress.channel == CHANNEL,
+                    CustomerAddress.address == visitor,
+                    Conversation.channel == CHANNEL,
+                    Conversation.status != "closed",
+                )
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+        ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def _transcript(request: web.Request, visitor: str, limit: int = 200) -> list[dict[str, Any]]:

@@ -1,0 +1,171 @@
+"""The chat widget in a real browser: a visitor on Acme Bank's help page talks to an agent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
+from sqlalchemy import select
+
+from hub.models import Message
+from tests.support import AgentClient, Hub, eventually
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "widget.png"
+WAIT_MS = 10_000
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+            timeout=30_000,
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1100, "height": 760})
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.set_default_navigation_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    yield page
+    await context.close()
+
+
+@pytest.fixture
+async def alice(hub: Hub) -> AsyncIterator[AgentClient]:
+    await hub.add_agent("alice", skills={"support": 5}, status="available")
+    agent = await hub.login("alice")
+    yield agent
+    await agent.close()
+
+
+async def test_a_visitor_chats_with_an_agent_and_keeps_the_chat_across_a_reload(
+    hub: Hub, page: Page, alice: AgentClient
+) -> None:
+    await page.goto(hub.url + "/chat/demo")
+    await expect(page.get_by_role("heading", name="How can we help?")).to_be_visible()
+
+    await page.get_by_role("button", name="Open chat: Acme Bank support").click()
+    chat = page.get_by_role("dialog", name="Acme Bank support")
+    await expect(chat).to_be_visible(timeout=WAIT_MS)
+    await chat.get_by_label("Message").fill("Hello, my card was declined at the supermarket")
+    await chat.get_by_role("button", name="Send", exact=True).click()
+    mine = chat.locator(".msg.customer")
+    await expect(mine).to_have_attribute("data-state", "sent", timeout=WAIT_MS)
+
+    offers = await eventually(lambda: alice.get("/api/offers"))
+    status, body = await alice.post(f"/api/offers/{offers[0]['offer_id']}/accept")
+    assert status == 200
+    conversation = f"/api/conversations/{body['conversation_id']}"
+    await alice.post(conversation + "/typing")
+    await expect(chat.get_by_text("Agent is typing…")).to_be_visible(timeout=WAIT_MS)
+    reply = {"text": "Sorry about that! Let me check."}
+    status, _ = await alice.post(conversation + "/reply", reply)
+    assert status == 200
+    await expect(chat.locator(".msg.agent")).to_contain_text("Let me check.", timeout=WAIT_MS)
+    await expect(chat.get_by_text("Agent is typing…")).to_be_hidden(timeout=WAIT_MS)
+
+    await page.reload()
+    chat = page.get_by_role("dialog", name="Acme Bank support")
+    await expect(chat.locator(".msg")).to_contain_text(
+        ["Hello, my card was declined at the supermarket", "Sorry about that! Let me check."],
+        timeout=WAIT_MS,
+    )
+    await expect(chat.locator(".msg.agent .meta")).to_have_text("Alice", timeout=WAIT_MS)
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOT))
+
+
+async def test_a_stale_session_token_is_dropped_and_the_chat_starts_over(
+    hub: Hub, page: Page
+) -> None:
+    key = f"switchboard:{urlsplit(hub.url).netloc}:web:token"
+    stale = "v_" + "0" * 32 + ".not-signed-by-this-hub"
+    await page.add_init_script(f"localStorage.setItem({json.dumps(key)}, {json.dumps(stale)})")
+    await page.goto(hub.url + "/chat/demo")
+
+    await page.get_by_role("button", name="Open chat: Acme Bank support").click()
+    chat = page.get_by_role("dialog", name="Acme Bank support")
+    await chat.get_by_label("Message").fill("Is anyone there?")
+    await chat.get_by_label("Message").press("Enter")
+    await expect(chat.locator(".msg.customer")).to_have_attribute("data-state", "sent")
+
+    token = await page.evaluate(f"localStorage.getItem({json.dumps(key)})")
+    assert token and token.startswith("v_") and token != stale
+    assert [m.text for m in await stored_messages(hub)] == ["Is anyone there?"]
+
+
+@pytest.mark.parametrize("lost", ["message", "ack"])
+async def test_after_a_dropped_connection_the_message_is_stored_exactly_once(
+    hub: Hub, page: Page, lost: str
+) -> None:
+    """The network eats either the visitor's message or the hub's ack, then drops.
+
+    A lost message is resent after the reconnect; a lost ack is not needed, since
+    the welcome transcript already holds the message. Either way: one row, shown once.
+    """
+    sent: list[dict[str, Any]] = []
+    dropped = False
+
+    async def lossy_once(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+
+        async def drop() -> None:
+            nonlocal dropped
+            dropped = True
+            await route.close(code=1001, reason="network hiccup")
+            await server.close()
+
+        async def from_page(message: str | bytes) -> None:
+            if json.loads(message)["type"] == "message":
+                sent.append(json.loads(message))
+                if lost == "message" and not dropped:
+                    return await drop()
+            server.send(message)
+
+        async def from_hub(message: str | bytes) -> None:
+            if lost == "ack" and json.loads(message)["type"] == "ack" and not dropped:
+                return await drop()
+            route.send(message)
+
+        route.on_message(from_page)
+        server.on_message(from_hub)
+
+    await page.route_web_socket("**/chat/ws", lossy_once)
+    await page.goto(hub.url + "/chat/demo")
+    await page.get_by_role("button", name="Open chat: Acme Bank support").click()
+    chat = page.get_by_role("dialog", name="Acme Bank support")
+    await chat.get_by_label("Message").fill("My transfer has not arrived")
+    await chat.get_by_role("button", name="Send", exact=True).click()
+
+    await expect(chat.locator(".msg.customer")).to_have_attribute("data-state", "sent")
+    await expect(chat.locator(".msg")).to_have_count(1)
+    assert len(sent) == (2 if lost == "message" else 1)
+    assert len({frame["id"] for frame in sent}) == 1
+    assert [m.text for m in await stored_messages(hub)] == ["My transfer has not arrived"]
+
+
+async def stored_messages(hub: Hub) -> list[Message]:
+    async with hub.sessions() as session:
+        return list(await session.scalars(select(Message).order_by(Message.id)))
