@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import html
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from hub.models import Agent, Conversation, CustomerAddress, Offer
 from hub.sockets import SocketGroups
 
 STATIC = Path(__file__).parent / "static"
+STATIC_ROUTE = "console_static"
 AGENT_SOCKETS = web.AppKey("agent_sockets", SocketGroups)
 PRESENCE = ("available", "away", "offline")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,7 +55,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/logout", logout)
     r.add_get("/console", console_page)
     r.add_get("/console/ws", console_socket)
-    r.add_static("/console/static", STATIC, append_version=True)
+    r.add_static("/console/static", STATIC, append_version=True, name=STATIC_ROUTE)
     r.add_get("/api/me", me)
     r.add_post("/api/me/status", set_status)
     r.add_get("/api/offers", list_offers)
@@ -78,13 +80,7 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def login_page(request: web.Request) -> web.Response:
-    return _login_form()
-
-
-def _login_form(error: str = "", status: int = 200) -> web.Response:
-    page = (STATIC / "login.html").read_text(encoding="utf-8")
-    page = page.replace("{{error}}", html.escape(error))
-    return web.Response(text=page, content_type="text/html", status=status)
+    return _page(request, "login.html", error="", username="")
 
 
 async def login(request: web.Request) -> web.Response:
@@ -94,7 +90,13 @@ async def login(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         agent = await session.scalar(select(Agent).where(Agent.username == username))
     if agent is None or not verify_password(agent.password_hash, password):
-        return _login_form("Wrong username or password.", status=401)
+        return _page(
+            request,
+            "login.html",
+            status=401,
+            error="Wrong username or password.",
+            username=username[:64],
+        )
     response = web.HTTPSeeOther("/console")
     settings = request.app[SETTINGS]
     response.set_cookie(
@@ -162,10 +164,33 @@ def _error(status: int, message: str) -> web.HTTPError:
 # --- pages -----------------------------------------------------------------
 
 
-async def console_page(request: web.Request) -> web.StreamResponse:
+# The pages load only our own files: injected markup could not run a script or call out.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none';"
+        " form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+_STATIC_REF = re.compile(r"\{\{static:([\w.-]+)\}\}")
+
+
+def _page(request: web.Request, name: str, status: int = 200, **values: str) -> web.Response:
+    """A page from static/ with versioned asset URLs and HTML-escaped values filled in."""
+    assets = request.app.router[STATIC_ROUTE]
+    page = (STATIC / name).read_text(encoding="utf-8")
+    page = _STATIC_REF.sub(lambda m: str(assets.url_for(filename=m.group(1))), page)
+    for key, value in values.items():
+        page = page.replace("{{" + key + "}}", html.escape(value))
+    return web.Response(text=page, content_type="text/html", status=status, headers=PAGE_HEADERS)
+
+
+async def console_page(request: web.Request) -> web.Response:
     if await current_agent(request) is None:
         raise web.HTTPSeeOther("/console/login")
-    return web.FileResponse(STATIC / "console.html", headers={"Cache-Control": "no-store"})
+    return _page(request, "console.html")
 
 
 # --- API -------------------------------------------------------------------
@@ -285,7 +310,9 @@ async def _act(request: web.Request, action: str) -> web.Response:
                 {"message_id": sent.message_id, "delivery_status": sent.delivery_status}
             )
         if action == "note":
-            message_id = await conversations.note(agent.id, conversation_id, str(body.get("text", "")))
+            message_id = await conversations.note(
+                agent.id, conversation_id, str(body.get("text", ""))
+            )
             return web.json_response({"message_id": message_id})
         await conversations.close(
             agent.id,
