@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from knowledge.articles import Articles
 from knowledge.search import Knowledge
 from routing.engine import Router
 from routing.offers import OfferBook
@@ -11,3 +12,4 @@ from routing.offers import OfferBook
 OFFERS = web.AppKey("offers", OfferBook)
 ROUTER = web.AppKey("router", Router)
 KNOWLEDGE = web.AppKey("knowledge", Knowledge)
+ARTICLES = web.AppKey("articles", Articles)

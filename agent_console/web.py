@@ -38,16 +38,35 @@ AGENT_EVENTS = frozenset(
         "offer.rejected",
         "conversation.assigned",
         "conversation.closed",
+        "conversation.reassigned",
         "message.received",
         "message.sent",
         "customer.typing",
         "agent.state",
     }
 )
+# Events every supervisor's socket receives, whoever they name: the wallboard's feed.
+SUPERVISOR_EVENTS = frozenset(
+    {
+        "contact.queued",
+        "offer.created",
+        "offer.expired",
+        "offer.rejected",
+        "conversation.assigned",
+        "conversation.closed",
+        "conversation.reassigned",
+        "message.received",
+        "agent.state",
+    }
+)
+SUPERVISOR_ROLES = ("supervisor", "admin")
+# Agent ids of supervisors holding a console socket on this hub process.
+SUPERVISOR_SOCKETS = web.AppKey("supervisor_sockets", set[int])
 
 
 def setup(app: web.Application) -> None:
     app[AGENT_SOCKETS] = SocketGroups()
+    app[SUPERVISOR_SOCKETS] = set()
     r = app.router
     r.add_get("/", home)
     r.add_get("/console/login", login_page)
@@ -394,7 +413,10 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
     await ws.prepare(request)
     sockets = request.app[AGENT_SOCKETS]
+    supervisors = request.app[SUPERVISOR_SOCKETS]
     peer = sockets.add(agent.id, ws)
+    if agent.role in SUPERVISOR_ROLES:
+        supervisors.add(agent.id)
     peer.send({"type": "hello", "agent": _agent_json(agent)})
     try:
         async for frame in ws:
@@ -402,12 +424,14 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
                 peer.send({"type": "pong"})
     finally:
         await sockets.discard(agent.id, peer)
+        if agent.id not in sockets:
+            supervisors.discard(agent.id)
     return ws
 
 
 async def _fan_out(app: web.Application) -> AsyncIterator[None]:
     subscription = await app[BUS].subscribe()
-    task = asyncio.create_task(_deliver(app[AGENT_SOCKETS], subscription))
+    task = asyncio.create_task(_deliver(app[AGENT_SOCKETS], app[SUPERVISOR_SOCKETS], subscription))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -416,7 +440,20 @@ async def _fan_out(app: web.Application) -> AsyncIterator[None]:
     await app[AGENT_SOCKETS].close_all()
 
 
-async def _deliver(sockets: SocketGroups, subscription: Subscription) -> None:
+async def _deliver(
+    sockets: SocketGroups, supervisors: set[int], subscription: Subscription
+) -> None:
+    """Each event to the agent it names; queue and agent events to every supervisor too."""
     async for event in subscription:
-        if event.get("type") in AGENT_EVENTS and event.get("agent_id") is not None:
-            sockets.send(event["agent_id"], event)
+        kind, agent_id = event.get("type"), event.get("agent_id")
+        watched = kind in SUPERVISOR_EVENTS and bool(supervisors)
+        if (
+            kind in AGENT_EVENTS
+            and agent_id is not None
+            and not (watched and agent_id in supervisors)
+        ):
+            sockets.send(agent_id, event)
+        if watched:
+            text = json.dumps(event)
+            for supervisor_id in list(supervisors):
+                sockets.send(supervisor_id, text)

@@ -11,26 +11,49 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+import agent_console.articles
+import agent_console.supervisor
+import agent_console.transfers
+import agent_console.wallboard
 import agent_console.web
+import channels.email
+import channels.sms
 import channels.webchat
-from agent_console.keys import KNOWLEDGE, OFFERS, ROUTER
+import insights.web
+from agent_console.keys import ARTICLES, KNOWLEDGE, OFFERS, ROUTER
 from hub.auth import SessionSigner
 from hub.bus import EventBus, MemoryBus, RedisBus
 from hub.contacts import ChannelAdapter
 from hub.conversations import Conversations
 from hub.db import open_engine, session_factory
 from hub.intake import Intake
-from hub.keys import BUS, CONVERSATIONS, INTAKE, METRICS, QUEUE, SESSIONS, SETTINGS, SIGNER
+from hub.keys import (
+    BUS,
+    CONVERSATIONS,
+    INTAKE,
+    METRICS,
+    PRESENCE,
+    QUEUE,
+    SESSIONS,
+    SETTINGS,
+    SIGNER,
+)
 from hub.metrics import Metrics
 from hub.migrate import upgrade
+from hub.presence import MemoryPresence, RedisPresence
 from hub.queue import ContactQueue, MemoryQueue, RedisQueue
 from hub.settings import Settings
+from knowledge.articles import Articles
+from knowledge.embeddings import load_encoder
 from knowledge.search import Knowledge
 from routing.engine import Router
+from routing.handback import Handback
+from routing.matching import RoutingPolicy
 from routing.offers import OfferBook
 
 log = logging.getLogger(__name__)
 REDIS = web.AppKey("redis", Redis)
+SMS = web.AppKey("sms", channels.sms.SmsAdapter)
 ROUTER_WAKERS = ("contact.queued", "offer.rejected", "offer.expired", "conversation.closed")
 
 
@@ -41,11 +64,20 @@ def create_app(settings: Settings) -> web.Application:
     app[SIGNER] = SessionSigner(settings.secret_key, settings.session_max_age)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_live_state)
+    app.cleanup_ctx.append(_sms)
     app.cleanup_ctx.append(_services)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     channels.webchat.setup(app)
+    channels.sms.setup(app)
+    channels.email.setup(app)
     agent_console.web.setup(app)
+    agent_console.articles.setup(app)
+    agent_console.supervisor.setup(app)
+    agent_console.transfers.setup(app)
+    agent_console.wallboard.setup(app)
+    insights.web.setup(app, REDIS)
+    app.on_shutdown.append(_close_sockets)
     return app
 
 
@@ -68,14 +100,23 @@ async def _live_state(app: web.Application) -> AsyncIterator[None]:
         app[REDIS] = redis
         queue = RedisQueue(redis, settings.redis_prefix)
         bus = RedisBus(redis, settings.redis_prefix)
+        app[PRESENCE] = RedisPresence(redis, settings.redis_prefix)
     else:
         queue, bus = MemoryQueue(), MemoryBus()
+        app[PRESENCE] = MemoryPresence()
     app[QUEUE] = queue
     app[BUS] = bus
     app[METRICS].gauge("switchboard_queue_waiting", lambda: _as_float(queue.size()))
     yield
     if REDIS in app:
         await app[REDIS].aclose()
+
+
+async def _sms(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with channels.sms.twilio_client(settings) as twilio:
+        app[SMS] = channels.sms.SmsAdapter(app[SESSIONS], twilio, settings.public_url)
+        yield
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
@@ -86,17 +127,36 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[BUS],
         app[METRICS],
     )
-    adapters: dict[str, ChannelAdapter] = {"chat": channels.webchat.WebchatAdapter(bus)}
+    adapters: dict[str, ChannelAdapter] = {
+        "chat": channels.webchat.WebchatAdapter(bus),
+        "sms": app[SMS],
+        "email": channels.email.EmailAdapter(channels.email.Relay.from_settings(settings)),
+    }
     app[INTAKE] = Intake(sessions, queue, bus, metrics)
     app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics)
     offers = OfferBook(sessions, queue, bus, metrics, settings.offer_timeout)
-    router = Router(sessions, queue, offers, settings.routing_tick)
+    policy = RoutingPolicy(
+        strategy=settings.routing_strategy,
+        sticky_window=settings.sticky_window,
+        max_missed_offers=settings.max_missed_offers,
+        presence_grace=settings.presence_grace,
+    )
+    handback = Handback(sessions, queue, bus, offers)
+    app[agent_console.transfers.HANDBACK] = handback
+    router = Router(sessions, queue, offers, settings.routing_tick, policy, app[PRESENCE], handback)
     app[OFFERS] = offers
     app[ROUTER] = router
-    app[KNOWLEDGE] = Knowledge(sessions)
+    encoder = await asyncio.to_thread(load_encoder) if settings.knowledge_embeddings else None
+    app[KNOWLEDGE] = Knowledge(sessions, encoder)
+    app[ARTICLES] = Articles(sessions)
     wakeups = await bus.subscribe()
-    tasks = [asyncio.create_task(router.run()), asyncio.create_task(_wake_router(router, wakeups))]
+    tasks = [
+        asyncio.create_task(router.run()),
+        asyncio.create_task(_wake_router(router, wakeups)),
+        asyncio.create_task(_console_presence(app)),
+    ]
     yield
+    await app[KNOWLEDGE].close()
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -109,6 +169,20 @@ async def _wake_router(router: Router, wakeups: AsyncIterator[dict[str, object]]
     async for event in wakeups:
         if event.get("type") in ROUTER_WAKERS:
             router.wake()
+
+
+async def _console_presence(app: web.Application) -> None:
+    """Tell every hub process which agents hold a console socket here."""
+    while True:
+        agent_ids = [k for k in app[agent_console.web.AGENT_SOCKETS].keys() if isinstance(k, int)]
+        await app[PRESENCE].seen(agent_ids)
+        await asyncio.sleep(app[SETTINGS].presence_interval)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Close open websockets first, so shutdown does not wait for them to end by themselves."""
+    await app[channels.webchat.CHAT_SOCKETS].close_all()
+    await app[agent_console.web.AGENT_SOCKETS].close_all()
 
 
 async def healthz(request: web.Request) -> web.Response:

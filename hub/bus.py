@@ -27,12 +27,16 @@ def make_event(type_: str, **fields: Any) -> Event:
     return {"type": type_, "ts": utcnow().isoformat(), **fields}
 
 
+class SubscriptionClosed(Exception):
+    """The subscription was closed; no more events will come."""
+
+
 class Subscription(ABC):
     """A stream of every event published after it was opened."""
 
     @abstractmethod
     async def get(self) -> Event:
-        """Wait for the next event."""
+        """Wait for the next event; SubscriptionClosed once closed, even while waiting."""
 
     @abstractmethod
     async def close(self) -> None:
@@ -53,7 +57,10 @@ class Subscription(ABC):
         return self
 
     async def __anext__(self) -> Event:
-        return await self.get()
+        try:
+            return await self.get()
+        except SubscriptionClosed:
+            raise StopAsyncIteration from None
 
 
 class EventBus(ABC):
@@ -74,8 +81,10 @@ class MemoryBus(EventBus):
         self._buffer = buffer
 
     async def publish(self, event: Event) -> None:
+        # Through JSON, as on Redis: a bad event fails here too, and readers get their own copy.
+        text = json.dumps(event)
         for subscriber in list(self._subscribers):
-            subscriber.offer(event)
+            subscriber.offer(json.loads(text))
 
     async def subscribe(self) -> Subscription:
         subscription = _MemorySubscription(self, self._buffer)
@@ -89,19 +98,27 @@ class MemoryBus(EventBus):
 class _MemorySubscription(Subscription):
     def __init__(self, bus: MemoryBus, buffer: int) -> None:
         self._bus = bus
-        self._queue: asyncio.Queue[Event] = asyncio.Queue(buffer)
+        # None marks the end, so a reader waiting in get() wakes when closed.
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(buffer)
+        self._closed = False
 
-    def offer(self, event: Event) -> None:
+    def offer(self, event: Event | None) -> None:
         if self._queue.full():
             # A reader that fell this far behind loses its oldest events, not the hub.
             self._queue.get_nowait()
         self._queue.put_nowait(event)
 
     async def get(self) -> Event:
-        return await self._queue.get()
+        event = None if self._closed else await self._queue.get()
+        if event is None:
+            raise SubscriptionClosed
+        return event
 
     async def close(self) -> None:
-        self._bus._drop(self)
+        if not self._closed:
+            self._closed = True
+            self._bus._drop(self)
+            self.offer(None)
 
 
 class RedisBus(EventBus):
@@ -125,21 +142,25 @@ class _RedisSubscription(Subscription):
         self._redis = redis
         self._channel = channel
         self._pubsub: PubSub | None = None
+        self._closed = False
 
     async def open(self) -> None:
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
-        await self._pubsub.subscribe(self._channel)
+        self._pubsub = pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
+        await pubsub.subscribe(self._channel)
         while True:  # wait for the server's confirmation so no publish is missed
-            message = await self._pubsub.get_message(timeout=5.0)
+            message = await pubsub.get_message(timeout=5.0)
             if message is not None and message["type"] == "subscribe":
                 return
 
     async def get(self) -> Event:
         while True:
+            if self._closed or self._pubsub is None:
+                raise SubscriptionClosed
             try:
-                assert self._pubsub is not None
                 message = await self._pubsub.get_message(timeout=None)
             except (RedisConnectionError, OSError):
+                if self._closed:  # close() hung up under us; do not resubscribe
+                    raise SubscriptionClosed from None
                 log.warning("event bus lost Redis; resubscribing")
                 await self._reopen()
                 continue
@@ -149,8 +170,8 @@ class _RedisSubscription(Subscription):
             return event
 
     async def _reopen(self) -> None:
-        await self.close()
-        while True:
+        await self._hang_up()
+        while not self._closed:
             try:
                 await self.open()
                 return
@@ -158,6 +179,10 @@ class _RedisSubscription(Subscription):
                 await asyncio.sleep(0.5)
 
     async def close(self) -> None:
+        self._closed = True
+        await self._hang_up()
+
+    async def _hang_up(self) -> None:
         if self._pubsub is not None:
             pubsub, self._pubsub = self._pubsub, None
             try:

@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, demo, migrate, agent add."""
+"""The `switchboard` command: serve, demo, migrate, agent add, kb import, report voc."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import create_app
 from hub.auth import hash_password
@@ -21,6 +23,9 @@ from hub.demo import DemoLogin, seed
 from hub.migrate import upgrade
 from hub.models import Agent, AgentSkill
 from hub.settings import Settings
+from insights.cli import add_report_command
+from knowledge.articles import Articles
+from knowledge.importer import ImportReport, import_folder
 
 DEMO_DATABASE = "sqlite+aiosqlite:///switchboard-demo.db"
 ROLES = ("agent", "supervisor", "admin")
@@ -66,7 +71,38 @@ def _parser() -> argparse.ArgumentParser:
         help="read the password from this environment variable instead of prompting",
     )
     add.set_defaults(run=_agent_add)
+    kb = commands.add_parser("kb", help="manage the knowledge base").add_subparsers(
+        dest="kb_command", required=True
+    )
+    kb_import = kb.add_parser(
+        "import", help="import a folder of Markdown articles with front matter (re-import updates)"
+    )
+    kb_import.add_argument("folder")
+    kb_import.add_argument("--author", default="import", help="recorded on each saved version")
+    kb_import.set_defaults(run=_kb_import)
+    _customers_parser(commands)
+    add_report_command(commands)
     return parser
+
+
+def _customers_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    customers = commands.add_parser("customers", help="import, deduplicate and merge customers")
+    actions = customers.add_subparsers(dest="customers_command", required=True)
+    load = actions.add_parser("import", help="upsert customers from a CSV file")
+    load.add_argument("file", type=Path, help="columns: external_id, name, email, phone, ...")
+    dedupe = actions.add_parser("dedupe", help="list likely duplicate customers, ranked")
+    dedupe.add_argument(
+        "--merge-above", type=float, metavar="P", help="merge pairs at or above probability P"
+    )
+    merge = actions.add_parser("merge", help="merge OTHER into SURVIVOR (undoable)")
+    merge.add_argument("survivor", type=int)
+    merge.add_argument("other", type=int)
+    undo = actions.add_parser("unmerge", help="undo a merge by its id")
+    undo.add_argument("merge_id", type=int)
+    for action in (load, dedupe):
+        action.add_argument("--region", default="US", help="country of numbers without +code")
+    for action in (load, dedupe, merge, undo):
+        action.set_defaults(run=_customers)
 
 
 def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
@@ -192,6 +228,71 @@ def _agent_add(args: argparse.Namespace) -> int:
     agent_id = asyncio.run(run())
     print(f"added {args.role} {args.username} (id {agent_id})")
     return 0
+
+
+def _kb_import(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+
+    async def run() -> ImportReport:
+        engine = open_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            return await import_folder(
+                Articles(session_factory(engine)), Path(args.folder), args.author
+            )
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    print("\n".join(report.lines()))
+    return 1 if report.failed else 0
+
+
+def _customers(args: argparse.Namespace) -> int:
+    from routing import customers, merge  # routing is composed here, at the edge
+
+    settings = Settings.from_env()
+
+    async def run() -> list[str]:
+        engine = open_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            async with session_factory(engine)() as session, session.begin():
+                if args.customers_command == "import":
+                    rows = customers.read_csv(args.file)
+                    report = await customers.import_customers(session, rows, args.region)
+                    return report.lines()
+                if args.customers_command == "merge":
+                    done = await merge.merge_customers(session, args.survivor, args.other)
+                    return [f"merged {args.other} into {args.survivor} (merge {done.id})"]
+                if args.customers_command == "unmerge":
+                    undone = await merge.unmerge(session, args.merge_id)
+                    return [f"customer {undone.merged_id} is separate again"]
+                return await _dedupe(session, args.region, args.merge_above)
+        finally:
+            await engine.dispose()
+
+    print("\n".join(asyncio.run(run())))
+    return 0
+
+
+async def _dedupe(session: AsyncSession, region: str, merge_above: float | None) -> list[str]:
+    from routing.customers import find_duplicates
+    from routing.merge import MergeError, merge_customers
+
+    found = await find_duplicates(session, region)
+    lines = [f"{len(found)} likely duplicate pairs" + ("" if found else " (or too few to learn)")]
+    for d in found:
+        line = f"  {d.probability:.3f}  {d.first_id} {d.first_name!r}"
+        line += f"  ~  {d.second_id} {d.second_name!r}"
+        if merge_above is not None and d.probability >= merge_above:
+            try:
+                done = await merge_customers(session, d.first_id, d.second_id)
+                line += f"  merged (merge {done.id})"
+            except MergeError as exc:
+                line += f"  not merged: {exc}"
+        lines.append(line)
+    return lines
 
 
 def _pair(text: str, separator: str, flag: str) -> tuple[str, int]:

@@ -36,6 +36,9 @@ class InboundContact:
     attachments: tuple[Attachment, ...] = ()
     received_at: datetime = field(default_factory=utcnow)
     raw: str | None = None
+    # False for messages no agent needs to answer (an SMS STOP or HELP): stored and
+    # on the timeline, added to an open conversation if there is one, never queued.
+    needs_agent: bool = True
 
     def __post_init__(self) -> None:
         for name in ("channel", "inbox", "external_id", "sender"):

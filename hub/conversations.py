@@ -67,8 +67,10 @@ class Conversations:
         async with self._sessions() as session, session.begin():
             stored = await session.get(Message, message.id)
             assert stored is not None
-            stored.delivery_status = delivery.status
-            stored.provider_id = delivery.provider_id
+            if stored.delivery_status == "queued":
+                # Otherwise a status callback from the provider came first and knows better.
+                stored.delivery_status = delivery.status
+            stored.provider_id = stored.provider_id or delivery.provider_id
         self._metrics.inc("switchboard_replies_total", channel=conversation.channel)
         await self._bus.publish(
             make_event(
@@ -186,6 +188,7 @@ async def _outgoing(
     inbox = await session.get(Inbox, conversation.inbox_id)
     if recipient is None or inbox is None:
         raise ConversationError("The customer has no address on this channel.")
+    thread_hints = await _thread_ids(session, conversation)
     message = Message(
         conversation_id=conversation.id,
         channel=conversation.channel,
@@ -207,5 +210,29 @@ async def _outgoing(
         text=text,
         agent_name=agent.display_name or agent.username,
         subject=conversation.subject,
+        thread_hints=thread_hints,
     )
     return outbound, message
+
+
+async def _thread_ids(session: AsyncSession, conversation: Conversation) -> tuple[str, ...]:
+    """The conversation's message ids, oldest first, ending with the customer's latest.
+
+    A reply answers that last one (email: In-Reply-To, and the References chain).
+    """
+    rows = await session.execute(
+        select(Message.direction, Message.external_id, Message.provider_id)
+        .where(Message.conversation_id == conversation.id)
+        .order_by(Message.id)
+    )
+    ids: list[str] = []
+    latest_incoming: str | None = None
+    for direction, external_id, provider_id in rows:
+        if direction == "incoming" and external_id:
+            ids.append(latest_incoming := external_id)
+        elif direction == "outgoing" and provider_id:
+            ids.append(provider_id)
+    if latest_incoming is not None:
+        ids.remove(latest_incoming)
+        ids.append(latest_incoming)
+    return tuple(ids)

@@ -16,9 +16,12 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 def open_engine(url: str) -> AsyncEngine:
-    """Create an engine; SQLite gets WAL and a busy timeout so writers queue, not fail."""
+    """Create an engine; SQLite gets WAL, a busy timeout and one connection, so writers queue."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection: concurrent sessions wait their turn in the pool. With several,
+        # a burst of writers stalled the event loop for the whole busy timeout and then
+        # failed with "database is locked" (tests/hub/test_intake.py, bench/intake.py).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,9 @@ from hub.queue import ContactQueue, WaitingContact
 log = logging.getLogger(__name__)
 OPEN_STATES = ("queued", "offered", "assigned")
 VIP_PRIORITY = 5
+# Channels whose conversations follow message-id threads (a new subject is a new
+# conversation) rather than "the customer's open conversation on this inbox".
+THREADED_CHANNELS = frozenset({"email"})
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ class Intake:
                 summary=contact.subject or contact.text,
                 channel=contact.channel,
             )
-            waiting = await _enqueue(session, conversation) if is_new else None
+            waiting = await _enqueue(session, conversation, inbox) if is_new else None
             await session.flush()
             return Accepted(
                 message.id,
@@ -152,6 +155,13 @@ async def _customer(session: AsyncSession, contact: InboundContact) -> Customer:
         )
     )
     if address is not None:
+        # Contacts from one customer take turns until commit (a row lock on PostgreSQL,
+        # the write lock on SQLite), so two at once cannot both open a conversation.
+        await session.execute(
+            update(Customer)
+            .where(Customer.id == address.customer_id)
+            .values(segment=Customer.segment)
+        )
         customer = await session.get(Customer, address.customer_id)
         assert customer is not None
         if contact.sender_name and not customer.name:
@@ -177,7 +187,37 @@ async def _customer(session: AsyncSession, contact: InboundContact) -> Customer:
 async def _conversation(
     session: AsyncSession, contact: InboundContact, inbox: Inbox, customer: Customer
 ) -> tuple[Conversation, bool]:
-    conversation = await session.scalar(
+    if contact.channel in THREADED_CHANNELS:
+        conversation = await _thread(session, contact, customer)
+    else:
+        conversation = await _open_conversation(session, contact, inbox, customer)
+    if conversation is not None:
+        conversation.updated_at = contact.received_at
+        return conversation, False
+    if not contact.needs_agent:
+        return await _closed_conversation(session, contact, inbox, customer), False
+    conversation = Conversation(
+        customer_id=customer.id,
+        inbox_id=inbox.id,
+        channel=contact.channel,
+        status="queued",
+        required_skill=inbox.skill,
+        language=inbox.language,
+        priority=VIP_PRIORITY if customer.segment == "vip" else 0,
+        subject=contact.subject or contact.text[:120],
+        thread_key=_thread_key(contact),
+        created_at=contact.received_at,
+        updated_at=contact.received_at,
+    )
+    session.add(conversation)
+    await session.flush()
+    return conversation, True
+
+
+async def _open_conversation(
+    session: AsyncSession, contact: InboundContact, inbox: Inbox, customer: Customer
+) -> Conversation | None:
+    conversation: Conversation | None = await session.scalar(
         select(Conversation)
         .where(
             Conversation.customer_id == customer.id,
@@ -188,26 +228,64 @@ async def _conversation(
         .order_by(Conversation.id.desc())
         .limit(1)
     )
-    if conversation is not None:
-        conversation.updated_at = contact.received_at
-        return conversation, False
+    return conversation
+
+
+async def _thread(
+    session: AsyncSession, contact: InboundContact, customer: Customer
+) -> Conversation | None:
+    """The customer's open conversation holding a message the contact's thread hints name."""
+    if not contact.thread_hints:
+        return None
+    hints = list(contact.thread_hints)
+    named = select(Message.conversation_id).where(
+        Message.channel == contact.channel,
+        or_(Message.external_id.in_(hints), Message.provider_id.in_(hints)),
+    )
+    conversation: Conversation | None = await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.customer_id == customer.id,
+            Conversation.channel == contact.channel,
+            Conversation.status.in_(OPEN_STATES),
+            or_(Conversation.id.in_(named), Conversation.thread_key.in_(hints)),
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    return conversation
+
+
+def _thread_key(contact: InboundContact) -> str | None:
+    """A threaded conversation is keyed by its thread's first message id."""
+    if contact.channel not in THREADED_CHANNELS:
+        return None
+    return (contact.thread_hints[:1] or (contact.external_id,))[0][:200]
+
+
+async def _closed_conversation(
+    session: AsyncSession, contact: InboundContact, inbox: Inbox, customer: Customer
+) -> Conversation:
+    """A conversation that starts and ends with one message nobody needs to answer."""
     conversation = Conversation(
         customer_id=customer.id,
         inbox_id=inbox.id,
         channel=contact.channel,
-        status="queued",
-        required_skill=inbox.skill,
-        priority=VIP_PRIORITY if customer.segment == "vip" else 0,
+        status="closed",
+        disposition="automatic",
         subject=contact.subject or contact.text[:120],
         created_at=contact.received_at,
         updated_at=contact.received_at,
+        closed_at=contact.received_at,
     )
     session.add(conversation)
     await session.flush()
-    return conversation, True
+    return conversation
 
 
-async def _enqueue(session: AsyncSession, conversation: Conversation) -> WaitingContact:
+async def _enqueue(
+    session: AsyncSession, conversation: Conversation, inbox: Inbox
+) -> WaitingContact:
     entry = QueueEntry(
         conversation_id=conversation.id,
         channel=conversation.channel,
@@ -215,6 +293,9 @@ async def _enqueue(session: AsyncSession, conversation: Conversation) -> Waiting
         priority=conversation.priority,
         enqueued_at=conversation.created_at,
         declined_by=[],
+        customer_id=conversation.customer_id,
+        language=conversation.language,
+        min_level=inbox.skill_level or 1,
     )
     session.add(entry)
     crm.record(
@@ -235,4 +316,7 @@ def waiting_contact(entry: QueueEntry) -> WaitingContact:
         priority=entry.priority,
         enqueued_at=entry.enqueued_at.timestamp(),
         declined_by=frozenset(entry.declined_by),
+        customer_id=entry.customer_id,
+        language=entry.language or "en",
+        min_level=entry.min_level or 1,
     )

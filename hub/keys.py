@@ -10,6 +10,7 @@ from hub.conversations import Conversations
 from hub.db import Sessions
 from hub.intake import Intake
 from hub.metrics import Metrics
+from hub.presence import PresenceBoard
 from hub.queue import ContactQueue
 from hub.settings import Settings
 
@@ -18,6 +19,7 @@ METRICS = web.AppKey("metrics", Metrics)
 SESSIONS = web.AppKey("sessions", Sessions)
 QUEUE = web.AppKey("queue", ContactQueue)
 BUS = web.AppKey("bus", EventBus)
+PRESENCE = web.AppKey("presence", PresenceBoard)
 INTAKE = web.AppKey("intake", Intake)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 SIGNER = web.AppKey("signer", SessionSigner)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -55,6 +56,8 @@ class Inbox(Base):
     address: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
     skill: Mapped[str | None] = mapped_column(String(64))
+    skill_level: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -66,6 +69,24 @@ class Customer(Base):
     segment: Mapped[str] = mapped_column(String(32), default="standard")
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What recognises the customer besides addresses: birth_date, street, city, postcode...
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # Set when merged into another customer (see CustomerMerge, which can undo it).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+
+
+class CustomerMerge(Base):
+    """Two customers made one: which rows moved to the survivor, so it can be undone."""
+
+    __tablename__ = "customer_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    moved: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column()
 
 
 class CustomerAddress(Base):
@@ -79,6 +100,8 @@ class CustomerAddress(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the customer asked not to be contacted at this address (SMS STOP).
+    opted_out_at: Mapped[datetime | None] = mapped_column()
 
 
 class Conversation(Base):
@@ -107,7 +130,11 @@ class Message(Base):
     __tablename__ = "messages"
     # NULLs are distinct in both SQLite and PostgreSQL, so outgoing messages
     # without a provider id never collide; incoming ones are deduplicated here.
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    # Provider ids are looked up too: delivery callbacks, and email replies' In-Reply-To.
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_messages_channel_provider_id", "channel", "provider_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
@@ -138,6 +165,9 @@ class Agent(Base):
     languages: Mapped[list[Any]] = mapped_column(default=list)
     capacities: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_assigned_at: Mapped[datetime | None] = mapped_column()
+    # Offers missed in a row; at the policy's limit the agent is set away.
+    missed_offers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    wrap_up_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -160,6 +190,9 @@ class QueueEntry(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
     declined_by: Mapped[list[Any]] = mapped_column(default=list)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    min_level: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Offer(Base):
@@ -190,12 +223,67 @@ class TimelineEvent(Base):
 
 
 class KnowledgeArticle(Base):
+    """A Markdown answer agents can send; suggestions search its title, questions, tags, body."""
+
     __tablename__ = "knowledge_articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # A stable name (from the file name on import), so re-importing updates, never duplicates.
+    slug: Mapped[str | None] = mapped_column(String(200), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list[Any]] = mapped_column(default=list)
-    state: Mapped[str] = mapped_column(String(16), default="published")
+    questions: Mapped[list[Any]] = mapped_column(default=list)  # what customers ask
+    products: Mapped[list[Any]] = mapped_column(default=list)  # products or queues it applies to
+    state: Mapped[str] = mapped_column(String(16), default="published")  # draft|published|archived
+    author: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Indexed: the search index checks max(updated_at) to know when to rebuild.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ArticleVersion(Base):
+    """An article as it was saved once; every create and update adds one."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_articles.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    questions: Mapped[list[Any]] = mapped_column(default=list)
+    products: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ArticleFeedback(Base):
+    """An agent's verdict on a suggestion for a question: helpful, unhelpful or inserted."""
+
+    __tablename__ = "article_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_articles.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    question: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(16))  # helpful | unhelpful | inserted
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnowledgeGap(Base):
+    """A question no article answered well enough: work for whoever writes articles."""
+
+    __tablename__ = "knowledge_gaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # the question, normalized
+    question: Mapped[str] = mapped_column(Text)
+    misses: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)

@@ -233,7 +233,7 @@ class RedisQueue(ContactQueue):
         async with self._redis.pipeline(transaction=False) as pipe:
             for conversation_id, agent_id, channel, capacity in reservations:
                 keys = [self._waiting_key, self._entries_key, self._load_key(agent_id)]
-                args = [_member(conversation_id), channel, capacity]
+                args: list[str | int] = [_member(conversation_id), channel, capacity]
                 await self._reserve(keys=keys, args=args, client=pipe)
             results = await pipe.execute()
         return [bool(r) for r in results]
@@ -248,7 +248,7 @@ class RedisQueue(ContactQueue):
         return {_text(k): int(v) for k, v in raw.items() if int(v)}
 
     async def contains(self, conversation_id: int) -> bool:
-        return await self._redis.zscore(self._waiting_key, str(conversation_id)) is not None
+        return await self._redis.zscore(self._waiting_key, _member(conversation_id)) is not None
 
     async def remove(self, conversation_id: int) -> bool:
         member = _member(conversation_id)

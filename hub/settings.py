@@ -21,6 +21,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     smtp_port: int = 2525
+    smtp_max_size: int = 25 * 1024 * 1024
+    smtp_relay_host: str | None = None
+    smtp_relay_port: int = 25
+    smtp_relay_user: str | None = None
+    smtp_relay_password: str | None = None
+    attachments_dir: str = "attachments"
     public_url: str = "http://127.0.0.1:8080"
     secret_key: str = ""
     offer_timeout: float = 30.0
@@ -30,6 +36,19 @@ class Settings:
     session_max_age: int = 12 * 3600
     cookie_secure: bool = False
     migrate_on_start: bool = True
+    routing_strategy: str = "longest_idle"
+    sticky_window: float = 24 * 3600.0
+    max_missed_offers: int = 3
+    presence_grace: float = 30.0
+    presence_interval: float = 5.0
+    knowledge_embeddings: bool = True  # use sentence embeddings when the extra is installed
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_api_url: str | None = None  # None: Twilio's own API
+    voc_report_to: str | None = None  # insights: weekly report and rising-topic alerts by email
+    voc_report_from: str = "switchboard@localhost"
+    voc_webhook: str | None = None  # insights: rising-topic alerts by POST
+    voc_interval: float = 3600.0  # insights: seconds between voice-of-customer rounds
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -66,13 +66,16 @@ class SocketGroups:
                 del self._groups[key]
         await peer.close()
 
-    def send(self, key: Hashable, payload: dict[str, Any]) -> int:
-        """Send to every socket under key; how many took it."""
+    def send(self, key: Hashable, payload: dict[str, Any] | str) -> int:
+        """Send to every socket under key (a dict, or JSON text already); how many took it."""
         peers = self._groups.get(key)
         if not peers:
             return 0
-        text = json.dumps(payload)
+        text = payload if isinstance(payload, str) else json.dumps(payload)
         return sum(peer.send(text) for peer in list(peers))
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._groups
 
     def keys(self) -> list[Hashable]:
         return list(self._groups)

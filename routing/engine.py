@@ -9,6 +9,7 @@ A reservation that fails (another hub process was faster) is simply re-decided.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import timedelta
@@ -72,10 +73,11 @@ class Router:
                 await self.tick()
             except Exception:
                 log.exception("routing tick failed; retrying")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._tick)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives as the wake-up fires, and the hub then never shuts down.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._tick):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def tick(self) -> int:

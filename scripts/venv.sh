@@ -76,7 +76,12 @@ if [[ $need_install -eq 0 ]]; then
 fi
 
 if [[ $mode == dev ]]; then
-    target='.[dev]'
+    # The tests exercise the sentence-embeddings extra too. Ask for the CPU build of
+    # torch by exact version first: this kind of machine keeps that wheel on disk, and
+    # without the pin pip would pick a much larger GPU build.
+    target='.[dev,embeddings]'
+    echo "venv.sh: installing torch==2.13.0 (CPU) for the embeddings extra"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check 'torch==2.13.0'
 else
     target='.'
 fi

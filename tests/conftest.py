@@ -32,7 +32,8 @@ POSTGRES = os.environ.get("SWITCHBOARD_TEST_POSTGRES", "postgresql://postgres@12
 REDIS = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TABLES = (
     "timeline_events, offers, queue_entries, messages, conversations, customer_addresses,"
-    " customers, agent_skills, agents, inboxes, knowledge_articles"
+    " customers, agent_skills, agents, inboxes, knowledge_articles, article_versions,"
+    " article_feedback, knowledge_gaps"
 )
 
 
@@ -83,6 +84,9 @@ def settings_for(
         secret_key="test-secret-" + prefix,
         routing_tick=0.05,
         offer_timeout=30.0,
+        knowledge_embeddings=False,  # tests that want the model build their own index
+        smtp_port=0,  # a free port per hub, so hubs and test runs side by side never collide
+        attachments_dir=str(tmp_path / "attachments"),
     )
     if redis_url:
         run_blocking(_drop_keys(redis_url, prefix))
@@ -107,7 +111,8 @@ class start_hub:  # noqa: N801 - used like a function
         if self.clean and self.settings.database_url.startswith("postgresql"):
             await empty_database(self.settings.database_url)
         app: web.Application = create_app(self.settings)
-        self.server = TestServer(app, host="127.0.0.1")
+        # A handler still running at teardown gets 5 s, not aiohttp's default 60.
+        self.server = TestServer(app, host="127.0.0.1", shutdown_timeout=5)
         await self.server.start_server()
         return Hub(app, str(self.server.make_url("")).rstrip("/"))
 

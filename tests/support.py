@@ -15,9 +15,9 @@ import websockets
 from aiohttp import web
 
 from hub.auth import hash_password
+from hub.db import Sessions
 from hub.keys import SESSIONS
 from hub.models import Agent, AgentSkill
-from hub.db import Sessions
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -63,7 +63,9 @@ class Hub:
             return agent.id
 
     async def login(self, username: str, password: str = PASSWORD) -> AgentClient:
-        client = aiohttp.ClientSession(base_url=self.url + "/", cookie_jar=aiohttp.CookieJar(unsafe=True))
+        client = aiohttp.ClientSession(
+            base_url=self.url + "/", cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
         async with client.post(
             "console/login",
             data={"username": username, "password": password},

@@ -198,6 +198,7 @@
     }
     $("presence").disabled = false;
     $("presence").dataset.status = me.status;
+    show($("wallboard-link"), me.role === "supervisor" || me.role === "admin");
     const hint = $("presence-hint");
     hint.textContent = me.status === "available" ? "" : `You are ${me.status}: no new offers will reach you.`;
     show(hint, me.status !== "available");
@@ -797,6 +798,9 @@
       const at = Date.parse(event.ts);
       if (!Number.isNaN(at)) state.clockOffset = at - Date.now();
     }
+    // A supervisor's socket carries everyone's events for the wallboard; the console shows only mine.
+    const someoneElse = "agent_id" in event && state.me && event.agent_id !== state.me.id;
+    if (someoneElse && event.type !== "agent.state") return;
     const id = event.conversation_id;
     switch (event.type) {
       case "hello":
@@ -807,6 +811,7 @@
         if (state.me && event.agent_id === state.me.id) {
           state.me.status = event.status;
           renderMe();
+          if (event.status === "offline") loadConversations().then(dropLostOpen).catch(() => {});
         }
         break;
       case "offer.created":
@@ -834,8 +839,19 @@
         forgetConversation(id);
         if (id === state.openId) closeView("This conversation was closed.");
         break;
+      case "conversation.reassigned":
+        forgetConversation(id);
+        if (id === state.openId) closeView("A supervisor reassigned this conversation.");
+        break;
       default:
         break;
+    }
+  }
+
+  /** Close the open conversation if it left my list (a supervisor moved my work). */
+  function dropLostOpen() {
+    if (state.openId !== null && !state.conversations.has(state.openId)) {
+      closeView("Your conversations went back to the queue.");
     }
   }
 

@@ -87,7 +87,11 @@ def test_demo_prints_console_url_and_logins_and_serves(tmp_path: Path) -> None:
     with subprocess.Popen(
         [*SWITCHBOARD, "demo", "--port", str(port)],
         cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")},
+            "SWITCHBOARD_SMTP_PORT": "0",
+            "SWITCHBOARD_KNOWLEDGE_EMBEDDINGS": "false",
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
@@ -118,7 +122,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _get(url: str, attempts: int = 50) -> str:
+def _get(url: str, attempts: int = 300) -> str:
     for _ in range(attempts):
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback

@@ -1,0 +1,212 @@
+"""The supervisor wallboard: its page, the agents on the floor, and what a supervisor may change.
+
+Queue figures come from `agent_console.supervisor`; this module adds who is working on
+what, how long each agent has been in their state, and the two actions a supervisor
+takes from the wallboard: set an agent's state, and reassign a conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from agent_console.keys import ROUTER
+from agent_console.supervisor import require_supervisor
+from agent_console.transfers import HANDBACK
+from agent_console.web import PAGE_HEADERS, PRESENCE, _error, _json_body, _page, current_agent
+from hub.bus import Subscription, make_event
+from hub.keys import BUS, QUEUE, SESSIONS
+from hub.models import Agent, Conversation, Customer, utcnow
+from routing.handback import TransferError
+from routing.matching import DEFAULT_CAPACITY
+
+SUPERVISOR_ROLES = ("supervisor", "admin")
+
+
+class StateClock:
+    """When each agent's state last changed, as this hub process saw it on the bus."""
+
+    def __init__(self) -> None:
+        self._since: dict[int, datetime] = {}
+        self.started = utcnow()
+
+    def changed(self, agent_id: int, at: str | None) -> None:
+        """Record a state change at `at` (ISO time), or now."""
+        with contextlib.suppress(TypeError, ValueError):
+            self._since[agent_id] = datetime.fromisoformat(at) if at else utcnow()
+            return
+        self._since[agent_id] = utcnow()
+
+    def since(self, agent_id: int) -> datetime:
+        """When the agent entered their state; the process start if it was before that."""
+        return self._since.get(agent_id, self.started)
+
+
+STATE_CLOCK = web.AppKey("state_clock", StateClock)
+
+
+def setup(app: web.Application) -> None:
+    app[STATE_CLOCK] = StateClock()
+    r = app.router
+    r.add_get("/console/wallboard", wallboard_page)
+    r.add_get("/api/supervisor/agents", agents)
+    r.add_post("/api/supervisor/agents/{agent_id:\\d+}/status", set_agent_status)
+    r.add_post("/api/supervisor/conversations/{conversation_id:\\d+}/reassign", reassign)
+    app.cleanup_ctx.append(_watch_states)
+
+
+async def wallboard_page(request: web.Request) -> web.Response:
+    agent = await current_agent(request)
+    if agent is None:
+        raise web.HTTPSeeOther("/console/login")
+    if agent.role not in SUPERVISOR_ROLES:
+        return web.Response(
+            status=403,
+            content_type="text/html",
+            headers=PAGE_HEADERS,
+            text=(
+                '<!doctype html><html lang="en"><meta charset="utf-8">'
+                "<title>Supervisors only</title>"
+                "<p>The wallboard is for supervisors. "
+                '<a href="/console">Back to the console</a></p></html>'
+            ),
+        )
+    return _page(request, "wallboard.html")
+
+
+async def agents(request: web.Request) -> web.Response:
+    """Every agent: state and since when, load and capacity per channel, open conversations."""
+    await require_supervisor(request)
+    clock = request.app[STATE_CLOCK]
+    async with request.app[SESSIONS]() as session:
+        everyone = list(
+            await session.scalars(select(Agent).order_by(Agent.display_name, Agent.username))
+        )
+        rows = await session.execute(
+            select(Conversation.id, Conversation.agent_id, Conversation.channel, Customer.name)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .where(Conversation.status == "assigned")
+            .order_by(Conversation.id)
+        )
+        held: dict[int, list[dict[str, Any]]] = {}
+        for conversation_id, agent_id, channel, name in rows.all():
+            held.setdefault(agent_id, []).append(
+                {"id": conversation_id, "channel": channel, "customer": name}
+            )
+    loads = await request.app[QUEUE].loads([a.id for a in everyone])
+    now = utcnow()
+    return web.json_response(
+        [
+            {
+                "id": a.id,
+                "name": a.display_name or a.username,
+                "role": a.role,
+                "status": a.status,
+                "status_since": clock.since(a.id).isoformat(),
+                "wrap_up_until": (
+                    a.wrap_up_until.isoformat()
+                    if a.wrap_up_until and a.wrap_up_until > now
+                    else None
+                ),
+                "load": loads.get(a.id, {}),
+                "capacity": {
+                    **DEFAULT_CAPACITY,
+                    **{k: int(v) for k, v in (a.capacities or {}).items()},
+                },
+                "conversations": held.get(a.id, []),
+            }
+            for a in everyone
+        ]
+    )
+
+
+async def set_agent_status(request: web.Request) -> web.Response:
+    """Body: {"status": "available", "away" or "offline"}; offline requeues their work."""
+    supervisor = await require_supervisor(request)
+    status = (await _json_body(request)).get("status")
+    if status not in PRESENCE:
+        raise _error(400, f"status must be one of {', '.join(PRESENCE)}")
+    agent_id = int(request.match_info["agent_id"])
+    why = f"set {status} by {supervisor.display_name or supervisor.username}"
+    if status == "offline":
+        async with request.app[SESSIONS]() as session:
+            if await session.get(Agent, agent_id) is None:
+                raise _error(404, "No such agent.")
+        requeued = await request.app[HANDBACK].agent_left(agent_id, why)
+        return web.json_response({"status": status, "requeued": requeued})
+    async with request.app[SESSIONS]() as session, session.begin():
+        agent = await session.get(Agent, agent_id)
+        if agent is None:
+            raise _error(404, "No such agent.")
+        agent.status = str(status)
+    await request.app[BUS].publish(
+        make_event("agent.state", agent_id=agent_id, status=status, why=why)
+    )
+    if status == "available":
+        request.app[ROUTER].wake()
+    return web.json_response({"status": status, "requeued": 0})
+
+
+async def reassign(request: web.Request) -> web.Response:
+    """A transfer made on the holder's behalf.
+
+    Body: {"agent_id": N} (offer it to that agent), {"skill": "billing"} (that skill's
+    queue) or {"queue": true} (back to the queue it came from).
+    """
+    supervisor = await require_supervisor(request)
+    body = await _json_body(request)
+    to_agent, to_skill = body.get("agent_id"), body.get("skill")
+    chosen = [to_agent is not None, bool(to_skill), body.get("queue") is True]
+    if sum(chosen) != 1 or (
+        to_agent is not None and (not isinstance(to_agent, int) or isinstance(to_agent, bool))
+    ):
+        raise _error(400, 'Give one of "agent_id" (a number), "skill" or "queue": true.')
+    conversation_id = int(request.match_info["conversation_id"])
+    async with request.app[SESSIONS]() as session:
+        conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise _error(404, "No such conversation.")
+    holder = conversation.agent_id
+    if conversation.status != "assigned" or holder is None:
+        raise _error(409, f"The conversation is {conversation.status}, not with an agent.")
+    try:
+        outcome = await request.app[HANDBACK].transfer(
+            conversation_id,
+            holder,
+            to_agent_id=to_agent,
+            to_skill=str(to_skill) if to_skill else None,
+        )
+    except TransferError as exc:
+        raise _error(exc.status, str(exc)) from None
+    await request.app[BUS].publish(
+        make_event(
+            "conversation.reassigned",
+            conversation_id=conversation_id,
+            agent_id=holder,
+            by=supervisor.id,
+            outcome=outcome,
+        )
+    )
+    return web.json_response({"outcome": outcome})
+
+
+async def _watch_states(app: web.Application) -> AsyncIterator[None]:
+    subscription = await app[BUS].subscribe()
+    task = asyncio.create_task(_clock_states(app[STATE_CLOCK], subscription))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await subscription.close()
+
+
+async def _clock_states(clock: StateClock, subscription: Subscription) -> None:
+    async for event in subscription:
+        if event.get("type") == "agent.state" and isinstance(event.get("agent_id"), int):
+            clock.changed(event["agent_id"], event.get("ts"))

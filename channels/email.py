@@ -1,0 +1,226 @@
+"""Email: an SMTP server inside the hub for inbound mail, and replies sent through a relay.
+
+Inbound, the SMTP conversation answers 250 only after intake has committed the message,
+so a sending server that sees 250 can forget it. Auto-replies and bounces are stored on
+the customer's record but never queued for an agent. Outbound replies carry
+In-Reply-To/References so the customer's mail program threads them, and their Message-ID
+is stored so the customer's answer threads back into the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+from urllib.parse import urlparse
+
+import aiosmtplib
+from aiohttp import web
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select
+
+from channels._attachments import AttachmentStore
+from channels._mime import MESSAGE_ID, Mail, UnreadableMail, read_mail
+from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
+from hub.db import Sessions
+from hub.intake import Intake
+from hub.keys import INTAKE, SESSIONS, SETTINGS
+from hub.models import Inbox, utcnow
+from hub.settings import Settings
+
+CHANNEL = "email"
+# The port actually bound: SWITCHBOARD_SMTP_PORT=0 picks a free one.
+SMTP_PORT = web.AppKey("smtp_port", int)
+TRY_AGAIN = "451 4.3.0 The message could not be stored now; please try again later"
+REPLY_PREFIX = re.compile(r"^\s*re\s*:", re.IGNORECASE)
+log = logging.getLogger(__name__)
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_smtp_server)
+
+
+async def _smtp_server(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = AttachmentStore(Path(settings.attachments_dir))
+    handler = InboundMail(app[INTAKE], app[SESSIONS], store)
+    hostname = urlparse(settings.public_url).hostname or "localhost"
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(
+            handler,
+            hostname=hostname,
+            data_size_limit=settings.smtp_max_size,
+            enable_SMTPUTF8=True,
+            loop=loop,
+        ),
+        settings.host,
+        settings.smtp_port,
+    )
+    app[SMTP_PORT] = int(server.sockets[0].getsockname()[1])
+    log.info("receiving email by SMTP on %s:%d", settings.host, app[SMTP_PORT])
+    yield
+    server.close()
+    await server.wait_closed()
+
+
+class InboundMail:
+    """The aiosmtpd handler: refuses strangers' addresses, stores each message, then says 250."""
+
+    def __init__(self, intake: Intake, sessions: Sessions, store: AttachmentStore) -> None:
+        self._intake = intake
+        self._sessions = sessions
+        self._store = store
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        """Accept an address at an email inbox's domain (any address while none is configured)."""
+        address = address.lower()
+        try:
+            domains = {inbox.rpartition("@")[2] for inbox in await self._inboxes()}
+        except Exception:
+            log.exception("could not read the email inboxes")
+            return TRY_AGAIN
+        if domains and address.rpartition("@")[2] not in domains:
+            return f"550 5.1.1 <{address}>: no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Store the message with intake; 250 only once it is committed, else why not."""
+        raw = envelope.original_content or b""
+        try:
+            mail = read_mail(raw, envelope.mail_from or "")
+            contact = await self._contact(mail, raw, envelope.rcpt_tos)
+            accepted = await self._intake.accept(contact)
+        except UnreadableMail as exc:
+            log.warning("refused inbound email from <%s>: %s", envelope.mail_from, exc)
+            return f"550 5.6.0 {exc}"
+        except Exception:
+            # Our fault, not the sender's: a 4xx keeps the message in their queue for a retry.
+            log.exception("could not store inbound email from <%s>", envelope.mail_from)
+            return TRY_AGAIN
+        if mail.automated:
+            log.info("email %s recorded, not queued: %s", mail.message_id, mail.automated)
+        if mail.defects:
+            log.warning("email %s stored despite defects: %s", mail.message_id, mail.defects)
+            return f"250 2.0.0 Stored what could be read (defects: {', '.join(mail.defects)})"
+        return f"250 2.0.0 Stored as message {accepted.message_id}"
+
+    async def _contact(self, mail: Mail, raw: bytes, recipients: list[str]) -> InboundContact:
+        attachments = []
+        for part in mail.attachments:
+            ref = await self._store.put(part.content)
+            attachments.append(Attachment(part.name, part.content_type, len(part.content), ref))
+        return InboundContact(
+            channel=CHANNEL,
+            inbox=_inbox_address(recipients, await self._inboxes()),
+            external_id=mail.message_id,
+            sender=mail.sender,
+            sender_name=mail.sender_name,
+            subject=mail.subject,
+            text=mail.text,
+            thread_hints=mail.thread_hints,
+            attachments=tuple(attachments),
+            raw=raw.decode("utf-8", "replace").replace("\x00", ""),
+            needs_agent=not mail.automated,
+        )
+
+    async def _inboxes(self) -> set[str]:
+        async with self._sessions() as session:
+            addresses = await session.scalars(select(Inbox.address).where(Inbox.channel == CHANNEL))
+            return {address.lower() for address in addresses}
+
+
+def _inbox_address(recipients: list[str], inboxes: set[str]) -> str:
+    """The configured inbox the mail was sent to, else the first recipient."""
+    for recipient in recipients:
+        if recipient in inboxes:
+            return recipient
+    return recipients[0] if recipients else "unknown"
+
+
+@dataclass(frozen=True)
+class Relay:
+    """The SMTP server (smarthost) outbound mail is handed to."""
+
+    host: str
+    port: int = 25
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Relay | None:
+        if not settings.smtp_relay_host:
+            return None
+        return cls(
+            settings.smtp_relay_host,
+            settings.smtp_relay_port,
+            settings.smtp_relay_user,
+            settings.smtp_relay_password,
+        )
+
+
+class EmailAdapter:
+    """Sends agent replies as email, threaded under the customer's last message."""
+
+    name = CHANNEL
+
+    def __init__(self, relay: Relay | None) -> None:
+        self._relay = relay
+
+    async def send(self, message: OutboundMessage) -> Delivery:
+        """Hand the reply to the relay; its Message-ID is the provider id."""
+        if self._relay is None:
+            return Delivery(status="failed", detail="no SMTP relay configured")
+        mail = compose_reply(message)
+        try:
+            await aiosmtplib.send(
+                mail,
+                hostname=self._relay.host,
+                port=self._relay.port,
+                username=self._relay.username,
+                password=self._relay.password,
+                start_tls=None,
+                timeout=self._relay.timeout,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            log.warning("email reply %d not sent: %s", message.message_id, exc)
+            return Delivery(status="failed", detail=str(exc))
+        return Delivery(status="sent", provider_id=str(mail["Message-ID"]))
+
+
+def compose_reply(message: OutboundMessage) -> EmailMessage:
+    """The reply as an email answering the last message in `thread_hints`."""
+    domain = message.inbox.rpartition("@")[2] or "localhost"
+    mail = EmailMessage()
+    mail["From"] = formataddr((message.agent_name, message.inbox))
+    mail["To"] = message.recipient
+    mail["Subject"] = reply_subject(message.subject)
+    mail["Date"] = format_datetime(utcnow())
+    mail["Message-ID"] = make_msgid(domain=domain)
+    references = [hint for hint in message.thread_hints if MESSAGE_ID.fullmatch(hint)]
+    if references:
+        mail["In-Reply-To"] = references[-1]
+        mail["References"] = " ".join(references[:1] + references[1:][-20:])
+    # Asks Exchange and Outlook not to answer with out-of-office notices.
+    mail["X-Auto-Response-Suppress"] = "All"
+    mail.set_content(message.text)
+    return mail
+
+
+def reply_subject(subject: str) -> str:
+    subject = " ".join(subject.split())
+    return subject if REPLY_PREFIX.match(subject) else f"Re: {subject}"

@@ -1,0 +1,126 @@
+"""`switchboard report voc`: the voice-of-customer report from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_report_command"]
+
+ENV = "SWITCHBOARD_VOC_"
+
+
+def add_report_command(commands: Any) -> None:
+    """Register `report voc` on the `switchboard` command's subparsers."""
+    report = commands.add_parser("report", help="write reports from the hub's data")
+    kinds = report.add_subparsers(dest="report_kind", required=True)
+    voc = kinds.add_parser(
+        "voc",
+        help="voice of the customer: topics, sentiment, rising topics",
+        description="Write a self-contained HTML report of what customers raised, how "
+        "they felt and which topics are rising; optionally alert on rising topics.",
+    )
+    voc.add_argument("--since", default="30d", help="window start: 30d, 12w, 48h or a date")
+    voc.add_argument("--out", default="voc-report.html", help="HTML file to write")
+    voc.add_argument("--json", metavar="PATH", help="also write the report data as JSON")
+    voc.add_argument("--csv", metavar="DIR", help="also write voc-<table>.csv files here")
+    voc.add_argument("--topics", type=int, default=12, help="topics to discover (12)")
+    voc.add_argument("--taxonomy", metavar="FILE", help="YAML or JSON topics that take precedence")
+    voc.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="cluster sentence embeddings (the `embeddings` extra; slower) instead of NMF",
+    )
+    env = os.environ
+    voc.add_argument("--webhook", default=env.get(ENV + "WEBHOOK"), help="alert by POST here")
+    voc.add_argument("--alert-email", default=env.get(ENV + "ALERT_EMAIL"), help="alert by mail")
+    voc.add_argument("--alert-from", default=env.get(ENV + "ALERT_FROM", "switchboard@localhost"))
+    voc.add_argument("--smtp-host", default=env.get(ENV + "SMTP_HOST", "localhost"))
+    voc.add_argument("--smtp-port", type=int, default=int(env.get(ENV + "SMTP_PORT", "25")))
+    voc.add_argument(
+        "--alert-state",
+        default=env.get(ENV + "ALERT_STATE", "voc-alerts.json"),
+        help="file remembering which episodes were alerted (one alert per episode)",
+    )
+    voc.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    voc.set_defaults(run=run_voc)
+
+
+def run_voc(args: argparse.Namespace) -> int:
+    # Imported here so that other commands do not pay for scikit-learn.
+    from hub.settings import Settings
+    from insights.embeddings import MiniLmEncoder
+    from insights.export import TABLES, report_csv
+    from insights.page import render_html
+    from insights.progress import Progress
+    from insights.report import VocOptions, build_report
+    from insights.taxonomy import Taxonomy
+    from insights.window import parse_since, start_of_day
+
+    now = datetime.now(UTC)
+    options = VocOptions(
+        since=start_of_day(parse_since(args.since, now)),
+        until=now,
+        n_topics=args.topics,
+        taxonomy=Taxonomy.load(Path(args.taxonomy)) if args.taxonomy else None,
+        encoder=MiniLmEncoder() if args.embeddings else None,
+    )
+    progress = Progress(sys.stderr, enabled=not args.quiet)
+    settings = Settings.from_env()
+    contacts = asyncio.run(_load(settings.database_url, options.since, progress))
+    report = build_report(contacts, options, progress)
+    Path(args.out).write_text(render_html(report), encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.as_json(), indent=2), encoding="utf-8")
+    if args.csv:
+        folder = Path(args.csv)
+        folder.mkdir(parents=True, exist_ok=True)
+        for table in TABLES:
+            (folder / f"voc-{table}.csv").write_text(report_csv(report, table), encoding="utf-8")
+    alerted = asyncio.run(_alert(args, list(report.episodes)))
+    progress.step("done")
+    print(
+        f"wrote {args.out}: {report.contacts:,} contacts, {len(report.topics)} topics, "
+        f"{len(report.rising)} rising" + (f", {alerted} alerts sent" if alerted else "")
+    )
+    return 0
+
+
+async def _load(url: str, since: datetime, progress: Any) -> list[Any]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from hub.db import open_engine, session_factory
+    from insights.contacts import load_contacts
+
+    engine = open_engine(url)
+    try:
+        return await load_contacts(session_factory(engine), since, progress=progress)
+    except (OperationalError, ProgrammingError) as exc:
+        raise ValueError(f"cannot read contacts ({exc.orig}); is the database migrated?") from exc
+    finally:
+        await engine.dispose()
+
+
+async def _alert(args: argparse.Namespace, episodes: list[Any]) -> int:
+    if not (args.webhook or args.alert_email) or not episodes:
+        return 0
+    import aiohttp
+
+    from insights.alerts import AlertLedger, EmailSink, WebhookSink, send_alerts
+
+    state = Path(args.alert_state)
+    sent = 0
+    if args.alert_email:
+        email = EmailSink(args.smtp_host, args.smtp_port, args.alert_from, args.alert_email)
+        sent += len(await send_alerts(episodes, email, AlertLedger.open(state, "email")))
+    if args.webhook:
+        async with aiohttp.ClientSession() as http:
+            hook = WebhookSink(http, args.webhook)
+            sent += len(await send_alerts(episodes, hook, AlertLedger.open(state, "webhook")))
+    return sent

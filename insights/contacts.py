@@ -1,0 +1,95 @@
+"""What the reports read: each conversation's incoming text, from the hub's storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from hub.db import Sessions
+from hub.models import Conversation, Message
+from insights.progress import Progress
+
+__all__ = ["Contact", "load_contacts"]
+
+TEXT_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One conversation as a customer opened it: what they wrote, where, and when."""
+
+    conversation_id: int
+    customer_id: int
+    channel: str
+    created_at: datetime
+    text: str
+    disposition: str | None = None
+
+
+async def load_contacts(
+    sessions: Sessions,
+    since: datetime,
+    until: datetime | None = None,
+    progress: Progress | None = None,
+) -> list[Contact]:
+    """Conversations whose first customer message falls in [since, until), oldest first."""
+    query = (
+        select(
+            Message.conversation_id,
+            Message.text,
+            Message.created_at,
+            Conversation.channel,
+            Conversation.customer_id,
+            Conversation.disposition,
+        )
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.direction == "incoming", Message.created_at >= since)
+        .order_by(Message.conversation_id, Message.id)
+    )
+    if until is not None:
+        query = query.where(Message.created_at < until)
+    if progress:
+        progress.step("reading contacts")
+    # Read-only: a plain session that is never committed.
+    async with sessions() as session:
+        rows = (await session.execute(query)).all()
+    contacts: list[Contact] = []
+    parts: list[str] = []
+    for row in rows:
+        if contacts and contacts[-1].conversation_id == row.conversation_id:
+            if sum(map(len, parts)) < TEXT_LIMIT:
+                parts.append(row.text or "")
+            continue
+        _finish(contacts, parts)
+        parts = [row.text or ""]
+        contacts.append(
+            Contact(
+                conversation_id=row.conversation_id,
+                customer_id=row.customer_id,
+                channel=row.channel,
+                created_at=row.created_at,
+                text="",
+                disposition=row.disposition,
+            )
+        )
+    _finish(contacts, parts)
+    contacts.sort(key=lambda contact: contact.created_at)
+    if progress:
+        progress.step(f"read {len(contacts):,} contacts")
+    return contacts
+
+
+def _finish(contacts: list[Contact], parts: list[str]) -> None:
+    if contacts and parts:
+        last = contacts[-1]
+        text = "\n".join(p for p in parts if p)[:TEXT_LIMIT]
+        contacts[-1] = Contact(
+            last.conversation_id,
+            last.customer_id,
+            last.channel,
+            last.created_at,
+            text,
+            last.disposition,
+        )

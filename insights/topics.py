@@ -1,0 +1,196 @@
+"""Topics discovered from what customers write: TF-IDF features factorized with NMF.
+
+With an encoder (the `embeddings` extra), k-means on sentence embeddings finds the
+topics instead, and the TF-IDF of each cluster's members names it. A taxonomy, when
+given, takes precedence: its topics claim their contacts first and discovery describes
+only what the taxonomy does not cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans
+from sklearn.decomposition import NMF
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from insights.embeddings import Encoder
+from insights.progress import QUIET, Progress
+from insights.taxonomy import Taxonomy
+
+__all__ = ["OTHER", "Topic", "TopicFinder", "Topics"]
+
+OTHER = "Other"
+MODEL_NAME = "TF-IDF + NMF (scikit-learn)"
+EMBEDDED_NAME = "{} embeddings + k-means, named by TF-IDF (scikit-learn)"
+T = TypeVar("T")
+WORDS = r"(?u)\b[^\W\d_]{2,}\b"  # letters only, two or more
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key_phrases: tuple[str, ...]
+    source: str  # taxonomy | discovered | other
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every text's topic (`labels` index `topics`) and how strongly it belongs there."""
+
+    topics: tuple[Topic, ...]
+    labels: np.ndarray
+    strength: np.ndarray
+    model: str = MODEL_NAME
+
+
+class TopicFinder:
+    """Assigns each text one topic: the taxonomy's if it matches, else a discovered one."""
+
+    def __init__(
+        self,
+        n_topics: int = 12,
+        taxonomy: Taxonomy | None = None,
+        fit_sample: int = 20_000,
+        seed: int = 0,
+        encoder: Encoder | None = None,
+    ) -> None:
+        if n_topics < 1:
+            raise ValueError("n_topics must be at least 1")
+        self.n_topics = n_topics
+        self.taxonomy = taxonomy
+        self.fit_sample = fit_sample
+        self.seed = seed
+        self.encoder = encoder
+
+    def assign(self, texts: Sequence[str], progress: Progress = QUIET) -> Topics:
+        topics: list[Topic] = []
+        labels = np.full(len(texts), -1, dtype=int)
+        strength = np.zeros(len(texts), dtype=float)
+        if self.taxonomy is not None:
+            progress.step("matching the taxonomy")
+            for index, found in enumerate(self.taxonomy.match(texts)):
+                if found is not None:
+                    labels[index], strength[index] = found, 1.0
+            topics += [
+                Topic(t.name, t.keywords or t.examples, "taxonomy") for t in self.taxonomy.topics
+            ]
+        rest = np.flatnonzero(labels < 0)
+        if len(rest):
+            progress.step(f"discovering topics in {len(rest):,} contacts")
+            found_topics, found_labels, found_strength = self._discover(
+                [texts[int(i)] for i in rest]
+            )
+            offset = len(topics)
+            topics += found_topics
+            labels[rest] = np.where(found_labels >= 0, found_labels + offset, -1)
+            strength[rest] = found_strength
+        if (labels < 0).any():
+            labels[labels < 0] = len(topics)
+            topics.append(Topic(OTHER, (), "other"))
+        model = MODEL_NAME if self.encoder is None else EMBEDDED_NAME.format(self.encoder.name)
+        return Topics(tuple(_unique_names(topics)), labels, strength, model)
+
+    def _discover(self, texts: list[str]) -> tuple[list[Topic], np.ndarray, np.ndarray]:
+        small = len(texts) < 50
+        words = TfidfVectorizer(
+            stop_words="english",
+            # Words only: numbers (amounts, order or phone numbers) never name a topic.
+            token_pattern=WORDS,
+            ngram_range=(1, 2),
+            min_df=1 if small else 2,
+            max_df=1.0 if small else 0.5,
+            sublinear_tf=True,
+            max_features=50_000,
+        )
+        fit_texts = self._sample(texts)
+        try:
+            words.fit(fit_texts)
+        except ValueError:  # no vocabulary: empty texts or stop words only
+            return [], np.full(len(texts), -1), np.zeros(len(texts))
+        n_words = len(words.vocabulary_)
+        n_topics = max(1, min(self.n_topics, len(fit_texts) // 3 or 1, n_words))
+        if self.encoder is None:
+            components, weights = self._factorize(words, texts, fit_texts, n_topics)
+        else:
+            components, weights = self._cluster(words, texts, n_topics)
+        labels = weights.argmax(axis=1)
+        strength = weights[np.arange(len(texts)), labels]
+        labels = np.where(strength > 0, labels, -1)
+        vocabulary = words.get_feature_names_out()
+        topics = [_named(np.asarray(components[k]).ravel(), vocabulary) for k in range(n_topics)]
+        return topics, labels, strength
+
+    def _factorize(
+        self, words: TfidfVectorizer, texts: list[str], fit_texts: list[str], n_topics: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """NMF: topics are weighted sets of phrases, texts weighted mixtures of topics."""
+        model = NMF(n_components=n_topics, init="nndsvda", max_iter=1000, random_state=self.seed)
+        if len(fit_texts) == len(texts):
+            weights = model.fit_transform(words.transform(texts))
+        else:
+            model.fit(words.transform(fit_texts))
+            weights = model.transform(words.transform(texts))
+        # Components differ in scale; compare how much of each a text carries.
+        weights *= np.linalg.norm(model.components_, axis=1)
+        return model.components_, weights
+
+    def _cluster(
+        self, words: TfidfVectorizer, texts: list[str], n_topics: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """k-means on sentence embeddings; each cluster is named by its members' TF-IDF."""
+        assert self.encoder is not None
+        vectors = self.encoder.encode(texts)
+        sample = np.asarray(self._sample(list(range(len(texts)))), dtype=int)
+        model = KMeans(n_clusters=n_topics, n_init=3, random_state=self.seed)
+        model.fit(vectors[sample])
+        centres = normalize(model.cluster_centers_)
+        similarity = np.asarray(vectors @ centres.T)
+        labels = similarity.argmax(axis=1)
+        members = sp.csr_matrix(
+            (np.ones(len(texts)), (labels, np.arange(len(texts)))), shape=(n_topics, len(texts))
+        )
+        components = (members @ words.transform(texts)).toarray()
+        # Nearest centre by cosine; a small floor keeps every text in its cluster.
+        return components, np.maximum(similarity, 1e-9)
+
+    def _sample(self, texts: list[T]) -> list[T]:
+        if len(texts) <= self.fit_sample:
+            return texts
+        chosen = np.random.default_rng(self.seed).choice(len(texts), self.fit_sample, False)
+        return [texts[i] for i in sorted(chosen)]
+
+
+def _named(weights: np.ndarray, vocabulary: np.ndarray, size: int = 5) -> Topic:
+    """A topic named by its top key phrases, longer phrases absorbing their words."""
+    # A bigram says more than either of its words; give it a little lift.
+    lifted = weights * np.array([1.3 if " " in term else 1.0 for term in vocabulary])
+    phrases: list[str] = []
+    for index in np.argsort(-lifted)[: size * 6]:
+        if weights[index] <= 0:
+            break
+        term = str(vocabulary[index])
+        if any(term in chosen.split(" ") or term in chosen for chosen in phrases):
+            continue
+        phrases = [p for p in phrases if p not in term.split(" ")]
+        phrases.append(term)
+        if len(phrases) == size:
+            break
+    name = " / ".join(phrases[:2]) if phrases else OTHER
+    return Topic(name, tuple(phrases), "discovered")
+
+
+def _unique_names(topics: list[Topic]) -> list[Topic]:
+    seen: dict[str, int] = {}
+    unique = []
+    for topic in topics:
+        seen[topic.name] = seen.get(topic.name, 0) + 1
+        if seen[topic.name] > 1:
+            topic = Topic(f"{topic.name} ({seen[topic.name]})", topic.key_phrases, topic.source)
+        unique.append(topic)
+    return unique

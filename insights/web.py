@@ -1,0 +1,123 @@
+"""`GET /api/reports/voc`: the report's data as JSON or CSV, for supervisors and admins.
+
+When an alert email or webhook is configured, the hub also runs the VoC rounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+from hub.auth import COOKIE_NAME
+from hub.keys import SESSIONS, SETTINGS, SIGNER
+from hub.models import Agent
+
+__all__ = ["REPORT_ROLES", "setup"]
+
+REPORT_ROLES = frozenset({"supervisor", "admin"})
+
+
+def setup(app: web.Application, redis: web.AppKey[Redis] | None = None) -> None:
+    """The report API; and, when an email or webhook is configured, the hub's VoC rounds."""
+    app.router.add_get("/api/reports/voc", voc_report)
+    settings = app[SETTINGS]
+    if settings.voc_webhook or (settings.voc_report_to and settings.smtp_relay_host):
+        app.cleanup_ctx.append(_rounds(redis))
+
+
+def _rounds(
+    redis: web.AppKey[Redis] | None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def rounds(app: web.Application) -> AsyncIterator[None]:
+        from insights.alerts import AlertSink, EmailSink, WebhookSink
+        from insights.rounds import Claims, Mailer, MemoryClaims, RedisClaims, VocRounds
+
+        settings = app[SETTINGS]
+        claims: Claims = MemoryClaims()
+        if redis is not None and redis in app:
+            claims = RedisClaims(app[redis], settings.redis_prefix)
+        async with aiohttp.ClientSession() as http:
+            sinks: list[AlertSink] = []
+            mailer = None
+            if settings.voc_webhook:
+                sinks.append(WebhookSink(http, settings.voc_webhook))
+            if settings.voc_report_to and settings.smtp_relay_host:
+                relay = (settings.smtp_relay_host, settings.smtp_relay_port)
+                login = (settings.smtp_relay_user, settings.smtp_relay_password)
+                sender, to = settings.voc_report_from, settings.voc_report_to
+                sinks.append(EmailSink(*relay, sender, to, *login))
+                mailer = Mailer(*relay, sender, to, *login)
+            voc = VocRounds(app[SESSIONS], claims, sinks, mailer, settings.voc_interval)
+            task = asyncio.create_task(voc.run())
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return rounds
+
+
+async def voc_report(request: web.Request) -> web.Response:
+    """Query: since (30d), format (json | csv), table (for csv), topics (12)."""
+    await _require_reporter(request)
+    # Imported on first use: the hub starts without loading scikit-learn.
+    from insights.contacts import load_contacts
+    from insights.export import TABLES, report_csv
+    from insights.report import VocOptions, build_report
+    from insights.window import parse_since, start_of_day
+
+    query = request.query
+    output, table = query.get("format", "json"), query.get("table", "topics")
+    if output not in ("json", "csv") or table not in TABLES:
+        raise _error(400, f"format is json or csv; table is one of {', '.join(TABLES)}.")
+    now = datetime.now(UTC)
+    try:
+        topics = int(query.get("topics", "12"))
+        if not 1 <= topics <= 100:
+            raise ValueError("topics goes from 1 to 100")
+        options = VocOptions(
+            since=start_of_day(parse_since(query.get("since", "30d"), now)),
+            until=now,
+            n_topics=topics,
+        )
+    except ValueError as exc:
+        raise _error(400, str(exc)) from None
+    contacts = await load_contacts(request.app[SESSIONS], options.since, now)
+    # The analysis is CPU-bound: keep the event loop answering other requests meanwhile.
+    report = await asyncio.to_thread(build_report, contacts, options)
+    if output == "csv":
+        return web.Response(
+            text=report_csv(report, table),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="voc-{table}.csv"'},
+        )
+    return web.json_response(report.as_json(), headers={"Cache-Control": "no-store"})
+
+
+async def _require_reporter(request: web.Request) -> Agent:
+    """The logged-in agent, if their role may read reports: 401 otherwise, or 403."""
+    agent_id = request.app[SIGNER].read(request.cookies.get(COOKIE_NAME))
+    agent = None
+    if agent_id is not None:
+        async with request.app[SESSIONS]() as session:
+            agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise _error(401, "Log in first.")
+    if agent.role not in REPORT_ROLES:
+        raise _error(403, "Reports are for supervisors and admins.")
+    return agent
+
+
+def _error(status: int, message: str) -> web.HTTPError:
+    error_class = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized}.get(
+        status, web.HTTPForbidden
+    )
+    return error_class(text=json.dumps({"error": message}), content_type="application/json")

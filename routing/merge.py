@@ -1,0 +1,148 @@
+"""Merging two customers into one, and undoing it.
+
+A merge moves every row that belongs to the merged customer (conversations, addresses,
+timeline, queue entries, and whatever table later points at customers) to the
+survivor, and writes down exactly which rows moved. Undoing moves those rows back;
+anything that happened to the survivor after the merge stays with the survivor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import crm
+from hub.models import Base, Customer, CustomerMerge, utcnow
+
+__all__ = ["MergeError", "merge_customers", "unmerge"]
+
+# Rows of these tables describe customers or merges themselves; they never move.
+_NOT_MOVED = frozenset({"customers", "customer_merges"})
+
+
+class MergeError(ValueError):
+    """A merge or unmerge that cannot be done (unknown, same or already merged customer)."""
+
+
+def _owned_tables() -> list[tuple[Table, str]]:
+    """(table, column) for every column that points at customers.id."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        if table.name in _NOT_MOVED:
+            continue
+        for column in table.columns:
+            if any(fk.column.table.name == "customers" for fk in column.foreign_keys):
+                found.append((table, column.name))
+    return found
+
+
+async def merge_customers(
+    session: AsyncSession, survivor_id: int, merged_id: int, *, agent_id: int | None = None
+) -> CustomerMerge:
+    """Make `merged_id` part of `survivor_id`; returns the merge record (flushed, not committed)."""
+    if survivor_id == merged_id:
+        raise MergeError("a customer cannot be merged into itself")
+    survivor = await _active(session, survivor_id)
+    merged = await _active(session, merged_id)
+    moved: dict[str, Any] = {"rows": {}, "filled": {}}
+    for table, column in _owned_tables():
+        key = table.primary_key.columns.values()[0]
+        ids = list(await session.scalars(select(key).where(table.c[column] == merged_id)))
+        if ids:
+            await session.execute(update(table).where(key.in_(ids)).values({column: survivor_id}))
+            moved["rows"][f"{table.name}.{column}"] = ids
+    moved["filled"] = await _fill_gaps(session, survivor, merged)
+    merged.merged_into_id = survivor_id
+    await session.flush()
+    merge = CustomerMerge(
+        survivor_id=survivor_id, merged_id=merged_id, agent_id=agent_id, moved=moved
+    )
+    session.add(merge)
+    await session.flush()
+    crm.record(
+        session,
+        customer_id=survivor_id,
+        agent_id=agent_id,
+        kind="customer.merged",
+        summary=f"Merged customer {merged_id} ({merged.name or 'no name'}) into this one",
+        merge_id=merge.id,
+        merged_id=merged_id,
+    )
+    await session.flush()
+    return merge
+
+
+async def unmerge(
+    session: AsyncSession, merge_id: int, *, agent_id: int | None = None
+) -> CustomerMerge:
+    """Undo a merge: the merged customer gets back every row that moved."""
+    merge = await session.get(CustomerMerge, merge_id)
+    if merge is None:
+        raise MergeError(f"no merge {merge_id}")
+    if merge.undone_at is not None:
+        raise MergeError(f"merge {merge_id} was undone already")
+    survivor = await session.get(Customer, merge.survivor_id)
+    merged = await session.get(Customer, merge.merged_id)
+    assert survivor is not None and merged is not None
+    for table, column in _owned_tables():
+        ids = merge.moved.get("rows", {}).get(f"{table.name}.{column}")
+        if ids:
+            key = table.primary_key.columns.values()[0]
+            await session.execute(
+                update(table)
+                .where(key.in_(ids), table.c[column] == merge.survivor_id)
+                .values({column: merge.merged_id})
+            )
+    filled = merge.moved.get("filled", {})
+    if "external_id" in filled and survivor.external_id == filled["external_id"]:
+        survivor.external_id = None
+        await session.flush()  # the id is unique: free it before handing it back
+        merged.external_id = filled["external_id"]
+    if "name" in filled and survivor.name == filled["name"]:
+        survivor.name = ""
+    given = filled.get("details", {})
+    survivor.details = {
+        k: v for k, v in survivor.details.items() if k not in given or given[k] != v
+    }
+    merged.merged_into_id = None
+    merge.undone_at = utcnow()
+    await session.flush()
+    crm.record(
+        session,
+        customer_id=merge.survivor_id,
+        agent_id=agent_id,
+        kind="customer.unmerged",
+        summary=f"Undid the merge of customer {merge.merged_id} into this one",
+        merge_id=merge.id,
+        merged_id=merge.merged_id,
+    )
+    await session.flush()
+    return merge
+
+
+async def _active(session: AsyncSession, customer_id: int) -> Customer:
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise MergeError(f"no customer {customer_id}")
+    if customer.merged_into_id is not None:
+        raise MergeError(f"customer {customer_id} is merged into {customer.merged_into_id}")
+    return customer
+
+
+async def _fill_gaps(session: AsyncSession, survivor: Customer, merged: Customer) -> dict[str, Any]:
+    """Give the survivor what only the merged customer knew; returns what was given."""
+    filled: dict[str, Any] = {}
+    if not survivor.name and merged.name:
+        filled["name"] = survivor.name = merged.name
+    if survivor.external_id is None and merged.external_id is not None:
+        filled["external_id"] = merged.external_id
+        merged.external_id = None
+        await session.flush()  # the id is unique: it moves rather than being copied
+        survivor.external_id = filled["external_id"]
+    details = {k: v for k, v in merged.details.items() if v and not survivor.details.get(k)}
+    if details:
+        filled["details"] = details
+        survivor.details = {**survivor.details, **details}
+    return filled

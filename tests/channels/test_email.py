@@ -1,0 +1,465 @@
+"""Email as mail servers meet it: customers' mail arrives over real SMTP, replies leave
+through a real relay (a local aiosmtpd server standing in for the company's smarthost)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import smtplib
+import socket
+from collections.abc import AsyncIterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import make_msgid
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select
+
+from channels.email import SMTP_PORT
+from hub.keys import SETTINGS
+from hub.models import Conversation, Inbox, Message, QueueEntry, TimelineEvent
+from hub.settings import Settings
+from tests.conftest import start_hub
+from tests.support import AgentClient, Hub, eventually
+
+SUPPORT = "support@acme.test"
+JANE = "jane@customer.test"
+MAX_SIZE = 64 * 1024
+
+
+class CapturingRelay:
+    """An SMTP relay that keeps every message handed to it."""
+
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[tuple[Envelope, EmailMessage]] = asyncio.Queue()
+        self.port = 0
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        parsed = BytesParser(policy=policy.default).parsebytes(envelope.original_content or b"")
+        assert isinstance(parsed, EmailMessage)
+        self.received.put_nowait((envelope, parsed))
+        return "250 OK"
+
+    async def next(self) -> tuple[Envelope, EmailMessage]:
+        return await asyncio.wait_for(self.received.get(), 10)
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[CapturingRelay]:
+    relay = CapturingRelay()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(relay, hostname="relay.test", loop=loop), "127.0.0.1", 0
+    )
+    relay.port = server.sockets[0].getsockname()[1]
+    yield relay
+    server.close()
+    await server.wait_closed()
+
+
+@pytest.fixture
+async def hub(settings_for: Settings, relay: CapturingRelay) -> AsyncIterator[Hub]:
+    """A hub with the support@acme.test inbox, sending through the capturing relay."""
+    settings = dataclasses.replace(
+        settings_for,
+        smtp_relay_host="127.0.0.1",
+        smtp_relay_port=relay.port,
+        smtp_max_size=MAX_SIZE,
+    )
+    async with start_hub(settings, clean=True) as running:
+        async with running.sessions() as session, session.begin():
+            session.add(Inbox(channel="email", address=SUPPORT, name="Support"))
+        yield running
+
+
+@pytest.fixture
+async def alice(hub: Hub) -> AsyncIterator[AgentClient]:
+    await hub.add_agent("alice", skills={"support": 5}, status="available")
+    agent = await hub.login("alice")
+    yield agent
+    await agent.close()
+
+
+def mail(
+    subject: str, text: str, sender: str = f"Jane Doe <{JANE}>", **headers: str
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = SUPPORT
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="customer.test")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(text)
+    return message
+
+
+async def send(hub: Hub, message: EmailMessage, sender: str | None = None) -> str:
+    """Deliver as a customer's mail server would; the hub's answer to DATA."""
+    _refused, answer = await aiosmtplib.send(
+        message, sender=sender, hostname="127.0.0.1", port=hub.app[SMTP_PORT], timeout=10
+    )
+    return answer
+
+
+def send_raw(hub: Hub, raw: bytes, sender: str = JANE) -> dict[str, tuple[int, bytes]]:
+    """Deliver exact bytes with the standard library's client (run it in a thread)."""
+    with smtplib.SMTP("127.0.0.1", hub.app[SMTP_PORT], timeout=10) as client:
+        return client.sendmail(sender, [SUPPORT], raw)
+
+
+async def stored(hub: Hub) -> list[Message]:
+    async with hub.sessions() as session:
+        return list(await session.scalars(select(Message).order_by(Message.id)))
+
+
+async def conversation_of(hub: Hub, message: Message) -> Conversation:
+    async with hub.sessions() as session:
+        conversation = await session.get(Conversation, message.conversation_id)
+        assert conversation is not None
+        return conversation
+
+
+async def is_queued(hub: Hub, conversation_id: int) -> bool:
+    async with hub.sessions() as session:
+        return await session.get(QueueEntry, conversation_id) is not None
+
+
+async def accept_next_offer(agent: AgentClient) -> int:
+    offers = await eventually(lambda: agent.get("/api/offers"))
+    status, body = await agent.post(f"/api/offers/{offers[0]['offer_id']}/accept")
+    assert status == 200, body
+    return int(body["conversation_id"])
+
+
+async def test_a_customer_email_reaches_an_agent_whose_reply_threads_both_ways(
+    hub: Hub, alice: AgentClient, relay: CapturingRelay
+) -> None:
+    first = mail("Card declined", "Hello, my card was declined.")
+    assert "Stored" in await send(hub, first)
+
+    conversation_id = await accept_next_offer(alice)
+    conversation = await alice.get(f"/api/conversations/{conversation_id}")
+    assert conversation["customer"]["name"] == "Jane Doe"
+    assert [m["text"] for m in conversation["messages"]] == ["Hello, my card was declined."]
+
+    status, sent = await alice.post(
+        f"/api/conversations/{conversation_id}/reply", {"text": "Let me check that for you."}
+    )
+    assert status == 200 and sent["delivery_status"] == "sent"
+    envelope, reply = await relay.next()
+    assert envelope.rcpt_tos == [JANE]
+    assert reply["From"].addresses[0].addr_spec == SUPPORT
+    assert reply["Subject"] == "Re: Card declined"
+    assert reply["In-Reply-To"] == first["Message-ID"]
+    assert reply["References"] == first["Message-ID"]
+    assert reply["X-Auto-Response-Suppress"] == "All"
+    assert reply["Message-ID"].endswith("@acme.test>")
+    assert reply.get_content().strip() == "Let me check that for you."
+    outgoing = (await stored(hub))[-1]
+    assert outgoing.provider_id == reply["Message-ID"]
+
+    answer = mail(
+        "Re: Card declined",
+        "Thanks, it is the card ending 4242.",
+        In_Reply_To=reply["Message-ID"],
+        References=f"{first['Message-ID']} {reply['Message-ID']}",
+    )
+    await send(hub, answer)
+    messages = await stored(hub)
+    assert [m.conversation_id for m in messages] == [conversation_id] * 3
+    assert not await is_queued(hub, conversation_id)
+
+    await alice.post(f"/api/conversations/{conversation_id}/reply", {"text": "Found it."})
+    _envelope, second_reply = await relay.next()
+    assert second_reply["In-Reply-To"] == answer["Message-ID"]
+    assert second_reply["References"].split() == [
+        first["Message-ID"],
+        reply["Message-ID"],
+        answer["Message-ID"],
+    ]
+    assert second_reply["Subject"] == "Re: Card declined"
+
+
+async def test_a_new_subject_from_the_same_customer_starts_a_new_conversation(hub: Hub) -> None:
+    await send(hub, mail("Card declined", "My card was declined."))
+    await send(hub, mail("Change of address", "I moved house."))
+    first, second = await stored(hub)
+    assert first.conversation_id != second.conversation_id
+    assert await is_queued(hub, first.conversation_id)
+    assert await is_queued(hub, second.conversation_id)
+
+
+async def test_a_reply_from_someone_else_does_not_join_the_thread(hub: Hub) -> None:
+    original = mail("Card declined", "My card was declined.")
+    await send(hub, original)
+    intruder = mail(
+        "Re: Card declined",
+        "Me too!",
+        sender="Mallory <mallory@elsewhere.test>",
+        In_Reply_To=original["Message-ID"],
+    )
+    await send(hub, intruder)
+    first, second = await stored(hub)
+    assert first.conversation_id != second.conversation_id
+
+
+async def test_multipart_alternative_is_read_from_its_plain_text(hub: Hub) -> None:
+    message = mail("Invoice", "The invoice total is wrong.")
+    message.add_alternative("<p>The <b>HTML</b> version</p>", subtype="html")
+    await send(hub, message)
+    (stored_message,) = await stored(hub)
+    assert stored_message.text == "The invoice total is wrong."
+
+
+async def test_html_only_mail_is_converted_to_readable_text(hub: Hub) -> None:
+    message = mail("Invoice", "")
+    message.set_content(
+        "<html><head><style>p {color: red}</style></head><body>"
+        "<p>Hello,</p><p>the total is &pound;40 &amp; wrong.</p>"
+        "<script>alert(1)</script><div>Jane</div></body></html>",
+        subtype="html",
+    )
+    await send(hub, message)
+    (stored_message,) = await stored(hub)
+    assert stored_message.text == "Hello,\n\nthe total is £40 & wrong.\n\nJane"
+
+
+async def test_encoded_headers_and_a_latin1_body_are_decoded(hub: Hub) -> None:
+    raw = (
+        b"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <Juergen@Customer.TEST>\r\n"
+        b"To: support@acme.test\r\n"
+        b"Subject: =?utf-8?b?w4RyZ2VyIG1pdCBkZXIgUmVjaG51bmc=?=\r\n"
+        b"Message-ID: <latin1@customer.test>\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n"
+        b"\r\n"
+        b"Gr\xfc\xdfe, die Rechnung ist zu hoch.\r\n"
+    )
+    refused = await asyncio.to_thread(send_raw, hub, raw, "juergen@customer.test")
+    assert refused == {}
+    (stored_message,) = await stored(hub)
+    assert stored_message.sender == "juergen@customer.test"
+    assert stored_message.subject == "Ärger mit der Rechnung"
+    assert stored_message.text == "Grüße, die Rechnung ist zu hoch."
+    assert (await conversation_of(hub, stored_message)).subject == "Ärger mit der Rechnung"
+
+
+async def test_attachments_are_kept_by_reference_with_their_metadata(hub: Hub) -> None:
+    message = mail("Receipt", "The receipt is attached.")
+    pdf = b"%PDF-1.4 not really a pdf" * 100
+    message.add_attachment(
+        pdf, maintype="application", subtype="pdf", filename="Quittung Nr. 7.pdf"
+    )
+    await send(hub, message)
+    (stored_message,) = await stored(hub)
+    assert stored_message.text == "The receipt is attached."
+    (attachment,) = stored_message.attachments
+    assert attachment["name"] == "Quittung Nr. 7.pdf"
+    assert attachment["content_type"] == "application/pdf"
+    assert attachment["size"] == len(pdf)
+    digest = attachment["ref"].removeprefix("sha256:")
+    folder = Path(hub.app[SETTINGS].attachments_dir)
+    assert (folder / digest[:2] / digest).read_bytes() == pdf
+
+
+async def test_the_same_message_id_is_stored_once(hub: Hub) -> None:
+    message = mail("Card declined", "My card was declined.")
+    await send(hub, message)
+    await send(hub, message)
+    assert len(await stored(hub)) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "sender"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, None),
+        ({"Precedence": "bulk"}, None),
+        ({"List-Id": "<news.customer.test>"}, None),
+        ({"X-Autoreply": "yes"}, None),
+        ({}, ""),
+    ],
+    ids=["auto-submitted", "precedence", "list-id", "x-autoreply", "null-sender"],
+)
+async def test_auto_replies_are_recorded_but_never_queued(
+    hub: Hub, headers: dict[str, str], sender: str | None
+) -> None:
+    message = mail("Out of office", "I am away until Monday.")
+    for name, value in headers.items():
+        message[name] = value
+    assert "Stored" in await send(hub, message, sender=sender)
+    await assert_recorded_not_queued(hub)
+
+
+async def test_a_bounce_from_mailer_daemon_is_recorded_but_never_queued(hub: Hub) -> None:
+    bounce = (
+        b"From: Mail Delivery System <MAILER-DAEMON@mx.customer.test>\r\n"
+        b"To: support@acme.test\r\n"
+        b"Subject: Undelivered Mail Returned to Sender\r\n"
+        b"Message-ID: <bounce-1@mx.customer.test>\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n'
+        b"\r\n"
+        b"--b\r\n"
+        b"Content-Type: text/plain\r\n"
+        b"\r\n"
+        b"Your message could not be delivered.\r\n"
+        b"--b\r\n"
+        b"Content-Type: message/delivery-status\r\n"
+        b"\r\n"
+        b"Reporting-MTA: dns; mx.customer.test\r\n"
+        b"\r\n"
+        b"Final-Recipient: rfc822; nobody@customer.test\r\n"
+        b"Status: 5.1.1\r\n"
+        b"--b--\r\n"
+    )
+    assert await asyncio.to_thread(send_raw, hub, bounce, "") == {}
+    message = await assert_recorded_not_queued(hub)
+    assert message.sender == "mailer-daemon@mx.customer.test"
+    assert message.text == "Your message could not be delivered."
+
+
+async def assert_recorded_not_queued(hub: Hub) -> Message:
+    (message,) = await stored(hub)
+    conversation = await conversation_of(hub, message)
+    assert conversation.status == "closed" and conversation.disposition == "automatic"
+    assert not await is_queued(hub, conversation.id)
+    async with hub.sessions() as session:
+        kinds = set(
+            await session.scalars(
+                select(TimelineEvent.kind).where(
+                    TimelineEvent.customer_id == conversation.customer_id
+                )
+            )
+        )
+    assert "contact.received" in kinds and "conversation.queued" not in kinds
+    return message
+
+
+async def test_malformed_mime_is_stored_with_what_could_be_read(hub: Hub) -> None:
+    raw = (
+        b"From: jane@customer.test\r\n"
+        b"To: support@acme.test\r\n"
+        b"Subject: broken\r\n"
+        b"Message-ID: <broken@customer.test>\r\n"
+        b"Content-Type: multipart/mixed; boundary=XYZ\r\n"
+        b"\r\n"
+        b"--XYZ\r\n"
+        b"Content-Type: text/plain; charset=no-such-charset\r\n"
+        b"\r\n"
+        b"The readable part.\r\n"
+        b"--XYZ\r\n"
+        b"Content-Type: application/pdf; name=a.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n"
+        b"\r\n"
+        b"!!!not base64\r\n"
+    )
+    refused = await asyncio.to_thread(send_raw, hub, raw)
+    assert refused == {}
+    (message,) = await stored(hub)
+    assert message.text == "The readable part."
+    assert [a["name"] for a in message.attachments] == ["a.pdf"]
+
+
+async def test_mail_with_nobody_to_answer_is_refused_with_the_reason(hub: Hub) -> None:
+    raw = b"Subject: who am I\r\n\r\nno From header and a null envelope sender\r\n"
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        await asyncio.to_thread(send_raw, hub, raw, "")
+    assert refused.value.smtp_code == 550
+    assert b"no From address" in refused.value.smtp_error
+    assert await stored(hub) == []
+
+
+async def test_oversized_mail_is_refused_with_552(hub: Hub) -> None:
+    message = mail("Huge", "x" * (MAX_SIZE * 2))
+    with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+        await send(hub, message)
+    assert refused.value.code == 552
+    assert await stored(hub) == []
+
+
+async def test_mail_for_a_stranger_domain_is_refused_at_rcpt(hub: Hub) -> None:
+    message = mail("Hello", "Is this the right address?")
+    message.replace_header("To", "someone@elsewhere.test")
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        await send(hub, message)
+    assert refused.value.recipients[0].code == 550
+    assert await stored(hub) == []
+
+
+async def test_an_answer_to_a_closed_conversation_starts_a_new_one_in_the_queue(
+    hub: Hub, alice: AgentClient, relay: CapturingRelay
+) -> None:
+    first = mail("Card declined", "My card was declined.")
+    await send(hub, first)
+    conversation_id = await accept_next_offer(alice)
+    await alice.post(f"/api/conversations/{conversation_id}/reply", {"text": "Fixed it."})
+    _envelope, reply = await relay.next()
+    status, _ = await alice.post(f"/api/conversations/{conversation_id}/close")
+    assert status == 200
+
+    answer = mail("Re: Card declined", "It is broken again.", In_Reply_To=reply["Message-ID"])
+    await send(hub, answer)
+    latest = (await stored(hub))[-1]
+    assert latest.conversation_id != conversation_id
+    assert (await conversation_of(hub, latest)).thread_key == reply["Message-ID"]
+
+
+async def test_a_reply_the_relay_cannot_take_is_marked_failed(settings_for: Settings) -> None:
+    unreachable = socket.socket()
+    unreachable.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
+    settings = dataclasses.replace(
+        settings_for,
+        smtp_relay_host="127.0.0.1",
+        smtp_relay_port=unreachable.getsockname()[1],
+    )
+    try:
+        async with start_hub(settings, clean=True) as hub:
+            await hub.add_agent("alice", status="available")
+            alice = await hub.login("alice")
+            await send(hub, mail("Card declined", "My card was declined."))
+            conversation_id = await accept_next_offer(alice)
+            status, sent = await alice.post(
+                f"/api/conversations/{conversation_id}/reply", {"text": "Checking."}
+            )
+            await alice.close()
+            assert status == 200 and sent["delivery_status"] == "failed"
+            assert (await stored(hub))[-1].delivery_status == "failed"
+    finally:
+        unreachable.close()
+
+
+async def test_an_internationalized_address_arrives_with_smtputf8(hub: Hub) -> None:
+    raw = (
+        "From: Jürgen <jürgen@customer.test>\r\n"
+        "To: support@acme.test\r\n"
+        "Subject: Grüße\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        "Hallo aus München.\r\n"
+    ).encode()
+
+    def deliver() -> None:
+        with smtplib.SMTP("127.0.0.1", hub.app[SMTP_PORT], timeout=10) as client:
+            client.sendmail("jürgen@customer.test", [SUPPORT], raw, mail_options=["SMTPUTF8"])
+
+    await asyncio.to_thread(deliver)
+    (message,) = await stored(hub)
+    assert (message.sender, message.subject, message.text) == (
+        "jürgen@customer.test",
+        "Grüße",
+        "Hallo aus München.",
+    )
+
+
+async def test_an_overlong_subject_and_name_are_shortened_not_refused(hub: Hub) -> None:
+    message = mail("Help " * 100, "Long subject.", sender=f"{'Jane ' * 60}<{JANE}>")
+    assert "Stored" in await send(hub, message)
+    (stored_message,) = await stored(hub)
+    assert stored_message.subject == ("Help " * 100)[:300]
+    assert (await conversation_of(hub, stored_message)).subject == stored_message.subject

@@ -1,0 +1,112 @@
+"""`switchboard report voc`, run as a real process against a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from hub.keys import INTAKE
+from hub.settings import Settings
+from tests.conftest import start_hub
+from tests.insights.corpus import contact, corpus, store
+
+
+async def switchboard(*args: str, database: Path) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub.cli",
+        *args,
+        env={**os.environ, "SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 50)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> Path:
+    """A hub's SQLite file with three weeks of contacts and a burst about refunds today."""
+    path = tmp_path / "hub.db"
+    settings = Settings.from_env(
+        {},
+        database_url=f"sqlite+aiosqlite:///{path}",
+        secret_key="cli-test",
+        knowledge_embeddings=False,
+    )
+    async with start_hub(settings) as hub:
+        await store(hub.app[INTAKE], [text for _, text in corpus(per_theme=20)], days=21)
+        now = datetime.now(UTC)
+        for n in range(15):
+            text = f"Still waiting for the refund on order {n}, call me on +44 20 7946 09{n:02}"
+            await hub.app[INTAKE].accept(contact(text, now - timedelta(minutes=10 + n)))
+    return path
+
+
+@pytest.fixture
+async def webhook() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/alerts", receive)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("/alerts")), received
+    await server.close()
+
+
+async def test_the_report_command_writes_html_json_csv_and_alerts_once(
+    database: Path, tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, received = webhook
+    out, data, tables = tmp_path / "report.html", tmp_path / "voc.json", tmp_path / "csv"
+    args = ["report", "voc", "--since", "30d", "--out", str(out), "--topics", "3",
+            "--json", str(data), "--csv", str(tables), "--webhook", url,
+            "--alert-state", str(tmp_path / "alerts.json")]  # fmt: skip
+
+    code, stdout, stderr = await switchboard(*args, database=database)
+
+    assert code == 0, stderr
+    assert "voc: discovering topics" in stderr  # progress on stderr
+    assert f"wrote {out}: 75 contacts" in stdout
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<svg" in page
+    assert "7946" not in page  # phone numbers redacted from the quotes
+    report = json.loads(data.read_text(encoding="utf-8"))
+    rising = [t["name"] for t in report["topics"] if t["rising"]]
+    assert any("refund" in name for name in rising), report["episodes"]
+    assert sorted(p.name for p in tables.iterdir()) == [
+        "voc-quotes.csv", "voc-rising.csv", "voc-topics.csv", "voc-volume.csv"
+    ]  # fmt: skip
+    assert [alert["topic"] for alert in received] == rising
+
+    # The next run finds the same episode still going: no second alert.
+    code, _, stderr = await switchboard(*args, "--quiet", database=database)
+    assert code == 0 and stderr == ""
+    assert len(received) == len(rising)
+
+
+async def test_a_database_without_tables_is_a_clear_error(tmp_path: Path) -> None:
+    code, _, stderr = await switchboard(
+        "report", "voc", "--out", str(tmp_path / "r.html"), database=tmp_path / "empty.db"
+    )
+
+    assert code == 2
+    assert "is the database migrated?" in stderr
