@@ -84,7 +84,7 @@ async def _load(url: str, clients: int, seconds: float, tag: str) -> tuple[int, 
                 }
                 async with http.post(url, json=payload) as response:
                     await response.read()
-                    if count:
+                    if count or response.status != 200:  # a failure counts even warming up
                         counts[response.status != 200] += 1
 
         warm = time.monotonic() + WARMUP

@@ -697,13 +697,45 @@
             h("button", {
               type: "button",
               class: "secondary small",
+              "aria-label": `Mark ${s.title} helpful`,
+              title: "Helpful",
+              onclick: (event) => giveVerdict(s, query, "helpful", event.currentTarget),
+            }, "👍"),
+            h("button", {
+              type: "button",
+              class: "secondary small",
+              "aria-label": `Mark ${s.title} not helpful`,
+              title: "Not helpful",
+              onclick: (event) => giveVerdict(s, query, "unhelpful", event.currentTarget),
+            }, "👎"),
+            h("button", {
+              type: "button",
+              class: "secondary small",
               "aria-label": `Insert snippet from ${s.title}`,
-              onclick: () => insertSnippet(s.snippet),
+              onclick: () => {
+                insertSnippet(s.snippet);
+                giveVerdict(s, query, "inserted", null);
+              },
             }, "Insert")))),
     );
     const empty = $("suggestions-empty");
     empty.textContent = query ? "No matching articles." : "Suggestions for the customer's latest message appear here.";
     show(empty, suggestions.length === 0);
+  }
+
+  // What the agent thought of a suggestion teaches the index for similar questions.
+  async function giveVerdict(suggestion, question, verdict, button) {
+    try {
+      await post(`/api/knowledge/articles/${suggestion.article_id}/feedback`, {
+        question, verdict, conversation_id: state.openId || null,
+      });
+      if (button) {
+        button.disabled = true;
+        button.setAttribute("aria-pressed", "true");
+      }
+    } catch (error) {
+      // Feedback is a hint, not work: losing one never interrupts the agent.
+    }
   }
 
   function insertSnippet(snippet) {

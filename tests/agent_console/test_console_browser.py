@@ -25,7 +25,7 @@ from playwright.async_api import (
 from sqlalchemy import select
 
 from agent_console.web import AGENT_SOCKETS
-from hub.models import Conversation, KnowledgeArticle, Offer
+from hub.models import ArticleFeedback, Conversation, KnowledgeArticle, Offer
 from tests.support import PASSWORD, ChatCustomer, Hub, eventually
 
 CHROMIUM = "/usr/bin/chromium"
@@ -274,6 +274,15 @@ async def test_notes_suggestions_unread_counts_and_wrap_up(hub: Hub, browser: Br
     reply_box = page.get_by_role("textbox", name="Reply")
     await expect(reply_box).to_have_value(re.compile(r"Forgot password"))
     await expect(reply_box).to_be_focused()
+    # Inserting and voting are recorded, so the article is lifted for similar questions.
+    await suggestion.get_by_role("button", name="Mark Resetting your password helpful").click()
+
+    async def verdicts() -> list[str] | None:
+        async with hub.sessions() as session:
+            found = sorted(await session.scalars(select(ArticleFeedback.verdict)))
+        return found if len(found) == 2 else None
+
+    assert await eventually(verdicts) == ["helpful", "inserted"]
 
     # A private note stays on the record and off the customer's screen.
     await reply_box.fill("Customer is on the legacy plan.")
