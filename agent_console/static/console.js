@@ -6,6 +6,7 @@
 "use strict";
 
 (() => {
+  const { $, h, show, initials, toast, ApiError, api, get, post } = window.SwitchboardPage;
   const RECONNECT_MIN_MS = 500;
   const RECONNECT_MAX_MS = 15000;
   const PING_MS = 25000;
@@ -33,26 +34,7 @@
     failed: "Not delivered",
   };
 
-  const $ = (id) => document.getElementById(id);
-
   // --- DOM --------------------------------------------------------------------
-
-  /** An element with attributes and children; strings always become text nodes. */
-  function h(tag, props, ...children) {
-    const el = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") el.className = value;
-      else if (key === "text") el.textContent = value;
-      else if (key === "dataset") Object.assign(el.dataset, value);
-      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-      else el.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child !== null && child !== undefined && child !== false) el.append(child);
-    }
-    return el;
-  }
 
   /** Put one element per key in the container, in order, reusing those it already has. */
   function reconcile(container, keys, build) {
@@ -94,10 +76,6 @@
     };
   }
 
-  function show(el, visible) {
-    el.hidden = !visible;
-  }
-
   function clockTime(iso) {
     const date = new Date(iso);
     return Number.isNaN(date.getTime())
@@ -113,52 +91,6 @@
       ? clockTime(iso)
       : date.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   }
-
-  function initials(name) {
-    const letters = name.trim().split(/\s+/).map((part) => part.charAt(0));
-    return (letters[0] || "?").concat(letters.length > 1 ? letters[letters.length - 1] : "").toUpperCase();
-  }
-
-  let toastTimer = null;
-  function toast(message, kind = "info") {
-    const el = $("toast");
-    el.textContent = message;
-    el.dataset.kind = kind;
-    show(el, true);
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => show(el, false), 4000);
-  }
-
-  // --- HTTP -------------------------------------------------------------------
-
-  class ApiError extends Error {
-    constructor(status, message) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body || {});
-    }
-    const response = await fetch(path, init);
-    if (response.status === 401) {
-      window.location.assign("/console/login");
-      throw new ApiError(401, "Your session has ended; sign in again.");
-    }
-    const isJson = (response.headers.get("Content-Type") || "").includes("application/json");
-    const data = isJson ? await response.json() : null;
-    if (!response.ok) {
-      throw new ApiError(response.status, (data && data.error) || `The hub answered ${response.status}.`);
-    }
-    return data;
-  }
-
-  const get = (path) => api("GET", path);
-  const post = (path, body) => api("POST", path, body);
 
   // --- state ------------------------------------------------------------------
 

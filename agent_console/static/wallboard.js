@@ -7,6 +7,7 @@
 "use strict";
 
 (() => {
+  const { $, h, show, initials, toast, ApiError, api, get, post } = window.SwitchboardPage;
   const RECONNECT_MIN_MS = 500;
   const RECONNECT_MAX_MS = 15000;
   const PING_MS = 25000;
@@ -25,25 +26,6 @@
     "offer.created", "offer.expired", "offer.rejected", "conversation.assigned",
     "conversation.closed", "conversation.reassigned", "agent.state",
   ]);
-
-  const $ = (id) => document.getElementById(id);
-
-  /** An element with attributes and children; strings always become text nodes. */
-  function h(tag, props, ...children) {
-    const el = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") el.className = value;
-      else if (key === "text") el.textContent = value;
-      else if (key === "dataset") Object.assign(el.dataset, value);
-      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-      else el.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child !== null && child !== undefined && child !== false) el.append(child);
-    }
-    return el;
-  }
 
   /** One element per key in the container, in order, reusing those it already has. */
   function reconcile(container, keys, build) {
@@ -92,15 +74,6 @@
     return schedule;
   }
 
-  function show(el, visible) {
-    el.hidden = !visible;
-  }
-
-  function initials(name) {
-    const letters = name.trim().split(/\s+/).map((part) => part.charAt(0));
-    return (letters[0] || "?").concat(letters.length > 1 ? letters[letters.length - 1] : "").toUpperCase();
-  }
-
   function duration(seconds) {
     const s = Math.max(0, Math.floor(seconds));
     const hours = Math.floor(s / 3600);
@@ -119,47 +92,6 @@
       ? ""
       : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
   }
-
-  let toastTimer = null;
-  function toast(message, kind = "info") {
-    const el = $("toast");
-    el.textContent = message;
-    el.dataset.kind = kind;
-    show(el, true);
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => show(el, false), 4000);
-  }
-
-  // --- HTTP -------------------------------------------------------------------
-
-  class ApiError extends Error {
-    constructor(status, message) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body || {});
-    }
-    const response = await fetch(path, init);
-    if (response.status === 401) {
-      window.location.assign("/console/login");
-      throw new ApiError(401, "Your session has ended; sign in again.");
-    }
-    const isJson = (response.headers.get("Content-Type") || "").includes("application/json");
-    const data = isJson ? await response.json() : null;
-    if (!response.ok) {
-      throw new ApiError(response.status, (data && data.error) || `The hub answered ${response.status}.`);
-    }
-    return data;
-  }
-
-  const get = (path) => api("GET", path);
-  const post = (path, body) => api("POST", path, body);
 
   // --- state ------------------------------------------------------------------
 

@@ -1,0 +1,74 @@
+// Switchboard console pages: the small helpers both the agent console and the
+// wallboard use. Customer text only ever reaches the page through textContent.
+"use strict";
+
+window.SwitchboardPage = (() => {
+  const $ = (id) => document.getElementById(id);
+
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  /** An element with attributes and children; strings always become text nodes. */
+  function h(tag, props, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") el.className = value;
+      else if (key === "text") el.textContent = value;
+      else if (key === "dataset") Object.assign(el.dataset, value);
+      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+      else el.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child !== null && child !== undefined && child !== false) el.append(child);
+    }
+    return el;
+  }
+
+  function show(el, visible) {
+    el.hidden = !visible;
+  }
+
+  function initials(name) {
+    const letters = name.trim().split(/\s+/).map((part) => part.charAt(0));
+    return (letters[0] || "?").concat(letters.length > 1 ? letters[letters.length - 1] : "").toUpperCase();
+  }
+
+  let toastTimer = null;
+  function toast(message, kind = "info") {
+    const el = $("toast");
+    el.textContent = message;
+    el.dataset.kind = kind;
+    show(el, true);
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => show(el, false), 4000);
+  }
+
+  async function api(method, path, body) {
+    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (method !== "GET") {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body || {});
+    }
+    const response = await fetch(path, init);
+    if (response.status === 401) {
+      window.location.assign("/console/login");
+      throw new ApiError(401, "Your session has ended; sign in again.");
+    }
+    const isJson = (response.headers.get("Content-Type") || "").includes("application/json");
+    const data = isJson ? await response.json() : null;
+    if (!response.ok) {
+      throw new ApiError(response.status, (data && data.error) || `The hub answered ${response.status}.`);
+    }
+    return data;
+  }
+
+  const get = (path) => api("GET", path);
+  const post = (path, body) => api("POST", path, body);
+
+  return Object.freeze({ $, h, show, initials, toast, ApiError, api, get, post });
+})();
