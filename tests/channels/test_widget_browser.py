@@ -20,7 +20,6 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "widget.png"
 WAIT_MS = 10_000
 
 
-
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
