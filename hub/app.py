@@ -18,6 +18,7 @@ import agent_console.wallboard
 import agent_console.web
 import channels.email
 import channels.sms
+import channels.voice
 import channels.webchat
 import insights.web
 from agent_console.keys import ARTICLES, KNOWLEDGE, OFFERS, ROUTER
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics)
     channels.webchat.setup(app)
     channels.sms.setup(app)
+    channels.voice.setup(app)
     channels.email.setup(app)
     agent_console.web.setup(app)
     agent_console.articles.setup(app)
@@ -130,6 +132,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     adapters: dict[str, ChannelAdapter] = {
         "chat": channels.webchat.WebchatAdapter(bus),
         "sms": app[SMS],
+        "voice": channels.voice.VoiceAdapter(),
         "email": channels.email.EmailAdapter(channels.email.Relay.from_settings(settings)),
     }
     app[INTAKE] = Intake(sessions, queue, bus, metrics)

@@ -45,6 +45,7 @@ class Settings:
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_api_url: str | None = None  # None: Twilio's own API
+    voice_hold_music_url: str = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
     voc_report_to: str | None = None  # insights: weekly report and rising-topic alerts by email
     voc_report_from: str = "switchboard@localhost"
     voc_webhook: str | None = None  # insights: rising-topic alerts by POST
