@@ -6,14 +6,11 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from hub.keys import INTAKE
 from hub.settings import Settings
@@ -54,22 +51,6 @@ async def database(tmp_path: Path) -> Path:
             text = f"Still waiting for the refund on order {n}, call me on +44 20 7946 09{n:02}"
             await hub.app[INTAKE].accept(contact(text, now - timedelta(minutes=10 + n)))
     return path
-
-
-@pytest.fixture
-async def webhook() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-
-    async def receive(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/alerts", receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("/alerts")), received
-    await server.close()
 
 
 async def test_the_report_command_writes_html_json_csv_and_alerts_once(

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
@@ -56,22 +54,6 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
     controller.start()
     yield box, port
     controller.stop()
-
-
-@pytest.fixture
-async def webhook() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-
-    async def receive(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/voc", receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("/voc")), received
-    await server.close()
 
 
 async def test_rounds_alert_once_per_rising_episode(

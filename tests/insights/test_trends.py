@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
@@ -56,23 +52,6 @@ def test_a_spike_is_flagged_on_its_first_day_as_one_episode() -> None:
     assert episodes[0].start == DAYS[22]
     assert episodes[0].peak >= 40
     assert not episodes[0].ongoing  # it ended days before the series does
-
-
-@pytest.fixture
-async def webhook() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-    """A real HTTP server that records what is POSTed to it."""
-    received: list[dict[str, Any]] = []
-
-    async def receive(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("/hook")), received
-    await server.close()
 
 
 async def test_one_webhook_alert_per_episode_across_runs(
