@@ -27,12 +27,10 @@ from twilio.request_validator import RequestValidator
 from hub.keys import BUS
 from hub.models import Conversation, Customer, CustomerAddress, Message, QueueEntry
 from hub.settings import Settings
+from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, TwilioSide
 from tests.conftest import start_hub
 from tests.support import AgentClient, Hub, eventually
 
-ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
-AUTH_TOKEN = "twilio-auth-token-for-tests"
-PUBLIC_URL = "https://hub.example.test"
 INBOX = "+14155550100"
 CUSTOMER = "+14155550123"
 
@@ -132,34 +130,8 @@ async def alice(hub: Hub) -> AsyncIterator[AgentClient]:
     await agent.close()
 
 
-@dataclass
-class Webhook:
+class Webhook(TwilioSide):
     """What Twilio's side does: sign a form over the public URL and post it to the hub."""
-
-    hub: Hub
-    token: str = AUTH_TOKEN
-
-    def sign(self, path: str, form: dict[str, str]) -> str:
-        return str(RequestValidator(self.token).compute_signature(PUBLIC_URL + path, form))
-
-    async def post(
-        self,
-        path: str,
-        form: dict[str, str],
-        *,
-        signature: str | None = None,
-        body: bytes | None = None,
-    ) -> tuple[int, str, str]:
-        headers = {"X-Twilio-Signature": self.sign(path, form) if signature is None else signature}
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(
-                self.hub.url + path, data=form if body is None else body, headers=headers
-            ) as response,
-        ):
-            return response.status, response.content_type, await response.text()
 
     async def text(self, body: str, **fields: str) -> tuple[int, str, str]:
         """A customer's SMS, with the fields Twilio sends (overridable)."""

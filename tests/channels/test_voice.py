@@ -10,21 +10,17 @@ import dataclasses
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
-import aiohttp
 import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from hub.models import Customer, Message
 from hub.settings import Settings
+from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, TwilioSide
 from tests.conftest import start_hub
 from tests.support import AgentClient, Hub, eventually
 
-ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
-AUTH_TOKEN = "twilio-auth-token-for-tests"
-PUBLIC_URL = "https://hub.example.test"
 INBOX = "+14155550100"
 CALLER = "+14155550123"
 HOLD_MUSIC = "https://music.example.test/hold.mp3"
@@ -56,25 +52,8 @@ async def alice(hub: Hub) -> AsyncIterator[AgentClient]:
     await agent.close()
 
 
-@dataclass
-class Twilio:
+class Twilio(TwilioSide):
     """What Twilio's side of a call does: sign each form over the public URL and post it."""
-
-    hub: Hub
-    token: str = AUTH_TOKEN
-
-    def sign(self, path: str, form: dict[str, str]) -> str:
-        return str(RequestValidator(self.token).compute_signature(PUBLIC_URL + path, form))
-
-    async def post(
-        self, path: str, form: dict[str, str], *, signature: str | None = None
-    ) -> tuple[int, str, str]:
-        headers = {"X-Twilio-Signature": self.sign(path, form) if signature is None else signature}
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(self.hub.url + path, data=form, headers=headers) as response,
-        ):
-            return response.status, response.content_type, await response.text()
 
     async def twiml(self, path: str, form: dict[str, str]) -> ET.Element:
         status, content_type, body = await self.post(path, form)
