@@ -24,22 +24,21 @@ from aiohttp import web
 from sqlalchemy import select, update
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels._twilio import bad_request, signed_form, storable
 from hub import crm
 from hub.bus import make_event
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
-from hub.keys import BUS, INTAKE, SESSIONS, SETTINGS
+from hub.keys import BUS, INTAKE, SESSIONS
 from hub.models import CustomerAddress, Message, utcnow
 from hub.settings import Settings
 
 CHANNEL = "sms"
 INBOUND_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/sms/status"
-SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_MEDIA = 10  # Twilio's limit per MMS
 TWILIO_TIMEOUT = 15.0
 PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]{2,32}")
@@ -175,7 +174,7 @@ def setup(app: web.Application) -> None:
 
 async def inbound_sms(request: web.Request) -> web.Response:
     """A text from a customer: verify, store once, answer with empty TwiML."""
-    form = await _signed_form(request)
+    form = await signed_form(request)
     contact = parse_inbound(form)
     accepted = await request.app[INTAKE].accept(contact)
     keyword = KEYWORDS.get(_keyword_text(contact.text))
@@ -195,17 +194,17 @@ def parse_inbound(form: Mapping[str, str]) -> InboundContact:
     """Twilio's form fields as an InboundContact; HTTPBadRequest says what is wrong."""
     missing = [name for name in ("MessageSid", "From", "To") if not form.get(name)]
     if missing:
-        raise _bad_request(f"Missing field(s): {', '.join(missing)}.")
+        raise bad_request(f"Missing field(s): {', '.join(missing)}.")
     sid = form["MessageSid"]
     if len(sid) > 64 or not sid.isascii() or not sid.isalnum():
-        raise _bad_request("MessageSid is not a Twilio SID.")
+        raise bad_request("MessageSid is not a Twilio SID.")
     sender = e164(form["From"])
     if sender is None:
-        raise _bad_request(f"From is not a phone number we can read: {form['From'][:40]!r}.")
+        raise bad_request(f"From is not a phone number we can read: {form['From'][:40]!r}.")
     inbox = _inbox_number(form["To"])
     if inbox is None:
-        raise _bad_request(f"To is not a phone number we can read: {form['To'][:40]!r}.")
-    text = _storable(form.get("Body", ""))
+        raise bad_request(f"To is not a phone number we can read: {form['To'][:40]!r}.")
+    text = storable(form.get("Body", ""))
     return InboundContact(
         channel=CHANNEL,
         inbox=inbox,
@@ -213,7 +212,7 @@ def parse_inbound(form: Mapping[str, str]) -> InboundContact:
         sender=sender,
         text=text,
         attachments=_attachments(form),
-        raw=_storable(repr(dict(form))),
+        raw=storable(repr(dict(form))),
         needs_agent=_keyword_text(text) not in KEYWORDS,
     )
 
@@ -242,18 +241,18 @@ def _attachments(form: Mapping[str, str]) -> tuple[Attachment, ...]:
     try:
         count = min(int(form.get("NumMedia", "0") or 0), MAX_MEDIA)
     except ValueError:
-        raise _bad_request("NumMedia is not a number.") from None
+        raise bad_request("NumMedia is not a number.") from None
     media = []
     for n in range(max(count, 0)):
         url = form.get(f"MediaUrl{n}")
         if not url:
-            raise _bad_request(f"NumMedia is {count} but MediaUrl{n} is missing.")
+            raise bad_request(f"NumMedia is {count} but MediaUrl{n} is missing.")
         media.append(
             Attachment(
                 name=f"media{n}",
                 content_type=form.get(f"MediaContentType{n}", "application/octet-stream"),
                 size=0,  # Twilio holds the content; its size is not sent
-                ref=_storable(url),
+                ref=storable(url),
             )
         )
     return tuple(media)
@@ -261,40 +260,6 @@ def _attachments(form: Mapping[str, str]) -> tuple[Attachment, ...]:
 
 def _keyword_text(text: str) -> str:
     return text.strip().rstrip(".!").upper()
-
-
-def _storable(text: str) -> str:
-    """NUL cannot be stored in PostgreSQL text; the rest of Unicode is kept as sent."""
-    return text.replace("\x00", "\ufffd")
-
-
-def _bad_request(reason: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=reason)
-
-
-async def _signed_form(request: web.Request) -> Mapping[str, str]:
-    """The posted form if Twilio signed it with our auth token; 403 otherwise."""
-    settings = request.app[SETTINGS]
-    if not settings.twilio_auth_token:
-        log.warning(
-            "Refused a Twilio webhook: SWITCHBOARD_TWILIO_AUTH_TOKEN is not set, "
-            "so its signature cannot be checked."
-        )
-        raise web.HTTPForbidden(text="Twilio webhooks are not configured on this hub.")
-    try:
-        posted = await request.post()
-    except UnicodeDecodeError:
-        raise _bad_request("The form is not UTF-8.") from None
-    if not all(isinstance(value, str) for value in posted.values()):
-        raise _bad_request("Twilio posts form fields, not files.")
-    form = {name: str(posted[name]) for name in posted}
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    url = settings.public_url.rstrip("/") + request.rel_url.path_qs
-    validator = RequestValidator(settings.twilio_auth_token)
-    if not signature or not validator.validate(url, posted, signature):
-        log.warning("Refused a Twilio webhook to %s: bad or missing signature", url)
-        raise web.HTTPForbidden(text="The X-Twilio-Signature does not match.")
-    return form
 
 
 # --- opt-out -------------------------------------------------------------------
@@ -344,10 +309,10 @@ async def _record_consent(
 
 async def delivery_status(request: web.Request) -> web.Response:
     """A Twilio status callback: move the message forward, never back, and tell the console."""
-    form = await _signed_form(request)
+    form = await signed_form(request)
     sid, reported = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if not sid or not reported:
-        raise _bad_request("Missing field(s): MessageSid and MessageStatus are required.")
+        raise bad_request("Missing field(s): MessageSid and MessageStatus are required.")
     status = _stored_status(reported)
     if status is None:
         return web.Response(status=204)  # inbound statuses (receiving, received) and new ones

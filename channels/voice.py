@@ -17,9 +17,9 @@ from collections.abc import Mapping
 import phonenumbers
 from aiohttp import web
 from sqlalchemy import select
-from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from channels._twilio import bad_request, signed_form, storable
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.keys import INTAKE, SESSIONS, SETTINGS
 from hub.models import Conversation, Inbox, Message
@@ -31,7 +31,6 @@ MENU_PATH = "/webhooks/twilio/voice/menu"
 WAIT_PATH = "/webhooks/twilio/voice/wait"
 RECORDED_PATH = "/webhooks/twilio/voice/recorded"
 TRANSCRIPTION_PATH = "/webhooks/twilio/voice/transcription"
-SIGNATURE_HEADER = "X-Twilio-Signature"
 VOICEMAIL_SECONDS = 120  # Twilio transcribes recordings of two minutes or less
 PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]{2,32}")
 
@@ -73,7 +72,7 @@ def setup(app: web.Application) -> None:
 
 async def incoming_call(request: web.Request) -> web.Response:
     """A new call: greet the caller and ask what they need."""
-    form = await _signed_form(request)
+    form = await signed_form(request)
     _call_sid(form)
     settings = request.app[SETTINGS]
     answer = VoiceResponse()
@@ -86,7 +85,7 @@ async def incoming_call(request: web.Request) -> web.Response:
 
 async def menu_choice(request: web.Request) -> web.Response:
     """The caller's choice: queue the call as a contact, or record a voicemail."""
-    form = await _signed_form(request)
+    form = await signed_form(request)
     sid = _call_sid(form)
     settings = request.app[SETTINGS]
     choice = _choice(form)
@@ -100,7 +99,7 @@ async def menu_choice(request: web.Request) -> web.Response:
                 external_id=sid,
                 sender=_caller(form),
                 text=f"Phone call: {queue}",
-                raw=_storable(repr(dict(form))),
+                raw=storable(repr(dict(form))),
             )
         )
         answer.enqueue(queue, wait_url=_url(settings, WAIT_PATH))
@@ -131,7 +130,7 @@ def _choice(form: Mapping[str, str]) -> str | None:
 
 async def waiting(request: web.Request) -> web.Response:
     """Played while the call waits in Twilio's queue: its position, then hold music."""
-    form = await _signed_form(request)
+    form = await signed_form(request)
     position = form.get("QueuePosition", "")
     answer = VoiceResponse()
     if position.isascii() and position.isdigit():
@@ -145,12 +144,12 @@ async def waiting(request: web.Request) -> web.Response:
 
 async def voicemail_recorded(request: web.Request) -> web.Response:
     """The caller left a voicemail: it becomes a contact in the queue, once per recording."""
-    form = await _signed_form(request)
+    form = await signed_form(request)
     _call_sid(form)
     recording = _sid(form, "RecordingSid")
     url = form.get("RecordingUrl", "")
     if not url:
-        raise _bad_request("Missing field(s): RecordingUrl.")
+        raise bad_request("Missing field(s): RecordingUrl.")
     seconds = form.get("RecordingDuration", "0")
     seconds = seconds if seconds.isascii() and seconds.isdigit() else "0"
     await request.app[INTAKE].accept(
@@ -165,10 +164,10 @@ async def voicemail_recorded(request: web.Request) -> web.Response:
                     name=f"voicemail-{recording}.wav",
                     content_type="audio/x-wav",
                     size=0,  # Twilio holds the recording; its size is not sent
-                    ref=_storable(url),
+                    ref=storable(url),
                 ),
             ),
-            raw=_storable(repr(dict(form))),
+            raw=storable(repr(dict(form))),
         )
     )
     answer = VoiceResponse()
@@ -179,7 +178,7 @@ async def voicemail_recorded(request: web.Request) -> web.Response:
 
 async def voicemail_transcribed(request: web.Request) -> web.Response:
     """A voicemail's transcript: added to the voicemail's conversation, once."""
-    form = await _signed_form(request)
+    form = await signed_form(request)
     recording = _sid(form, "RecordingSid")
     text = form.get("TranscriptionText", "").strip()
     if form.get("TranscriptionStatus") != "completed" or not text:
@@ -195,8 +194,8 @@ async def voicemail_transcribed(request: web.Request) -> web.Response:
             inbox=inbox,
             external_id=f"transcript:{recording}",
             sender=sender,
-            text=_storable(f"Voicemail transcript: {text}"),
-            raw=_storable(repr(dict(form))),
+            text=storable(f"Voicemail transcript: {text}"),
+            raw=storable(repr(dict(form))),
             needs_agent=False,  # the voicemail itself is what is queued
         )
     )
@@ -230,9 +229,9 @@ def _call_sid(form: Mapping[str, str]) -> str:
 def _sid(form: Mapping[str, str], name: str) -> str:
     sid = form.get(name, "")
     if not sid:
-        raise _bad_request(f"Missing field(s): {name}.")
+        raise bad_request(f"Missing field(s): {name}.")
     if len(sid) > 64 or not sid.isascii() or not sid.isalnum():
-        raise _bad_request(f"{name} is not a Twilio SID.")
+        raise bad_request(f"{name} is not a Twilio SID.")
     return sid
 
 
@@ -260,7 +259,7 @@ def _number(form: Mapping[str, str], name: str) -> str:
             parsed = None
         if parsed is not None and phonenumbers.is_possible_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    raise _bad_request(f"{name} is not a phone number we can read: {number[:40]!r}.")
+    raise bad_request(f"{name} is not a phone number we can read: {number[:40]!r}.")
 
 
 def _url(settings: Settings, path: str) -> str:
@@ -269,37 +268,6 @@ def _url(settings: Settings, path: str) -> str:
 
 def _twiml(answer: VoiceResponse) -> web.Response:
     return web.Response(text=str(answer), content_type="application/xml")
-
-
-def _storable(text: str) -> str:
-    """NUL cannot be stored in PostgreSQL text."""
-    return text.replace("\x00", "\ufffd")
-
-
-def _bad_request(reason: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=reason)
-
-
-async def _signed_form(request: web.Request) -> Mapping[str, str]:
-    """The posted form if Twilio signed it with our auth token; 403 otherwise."""
-    settings = request.app[SETTINGS]
-    if not settings.twilio_auth_token:
-        log.warning("Refused a Twilio voice webhook: SWITCHBOARD_TWILIO_AUTH_TOKEN is not set.")
-        raise web.HTTPForbidden(text="Twilio webhooks are not configured on this hub.")
-    try:
-        posted = await request.post()
-    except UnicodeDecodeError:
-        raise _bad_request("The form is not UTF-8.") from None
-    if not all(isinstance(value, str) for value in posted.values()):
-        raise _bad_request("Twilio posts form fields, not files.")
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    url = settings.public_url.rstrip("/") + request.rel_url.path_qs
-    if not signature or not RequestValidator(settings.twilio_auth_token).validate(
-        url, posted, signature
-    ):
-        log.warning("Refused a Twilio voice webhook to %s: bad or missing signature", url)
-        raise web.HTTPForbidden(text="The X-Twilio-Signature does not match.")
-    return {name: str(posted[name]) for name in posted}
 
 
 __all__ = ["VoiceAdapter", "setup"]
