@@ -289,9 +289,12 @@ async def list_conversations(request: web.Request) -> web.Response:
         )
 
 
-async def _visible_conversation(request: web.Request, agent: Agent) -> Conversation:
+async def _visible_conversation(
+    request: web.Request, agent: Agent, conversation_id: int | None = None
+) -> Conversation:
     """A conversation the agent may see: assigned or offered to them (supervisors: any)."""
-    conversation_id = int(request.match_info["conversation_id"])
+    if conversation_id is None:
+        conversation_id = int(request.match_info["conversation_id"])
     async with request.app[SESSIONS]() as session:
         conversation = await session.get(Conversation, conversation_id)
         if conversation is not None and agent.role in ("supervisor", "admin"):

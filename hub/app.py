@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 import agent_console.articles
+import agent_console.canned
 import agent_console.supervisor
 import agent_console.transfers
 import agent_console.wallboard
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> web.Application:
     channels.email.setup(app)
     agent_console.web.setup(app)
     agent_console.articles.setup(app)
+    agent_console.canned.setup(app)
     agent_console.supervisor.setup(app)
     agent_console.transfers.setup(app)
     agent_console.wallboard.setup(app)

@@ -15,6 +15,7 @@ from hub.db import Sessions
 from hub.models import (
     Agent,
     AgentSkill,
+    CannedResponse,
     Conversation,
     Customer,
     CustomerAddress,
@@ -78,6 +79,26 @@ ARTICLES = [
         ["payments", "limits"],
         "Standard transfers are limited to 10,000 per day. Verified customers can ask to raise the"
         " limit; the change takes effect the next business day.",
+    ),
+]
+
+CANNED = [
+    ("hello", "Greeting", "Hi {customer.first_name}, this is {agent.first_name}. How can I help?"),
+    (
+        "wait",
+        "Checking",
+        "Thanks, {customer.first_name}. Let me check that for you; it takes a minute or two.",
+    ),
+    (
+        "refund",
+        "Refund timing",
+        "Refunds go back to the original payment method within 5 to 10 business days.",
+    ),
+    (
+        "bye",
+        "Closing",
+        "Is there anything else I can do for you? Your reference is #{conversation.id}."
+        " Have a good day! {agent.name}",
     ),
 ]
 
@@ -149,6 +170,7 @@ async def seed(sessions: Sessions) -> list[DemoLogin]:
         session.add_all(inboxes.values())
         for title, tags, body in ARTICLES:
             session.add(KnowledgeArticle(title=title, body=body, tags=tags, state="published"))
+        session.add_all(CannedResponse(shortcut=s, title=t, body=b) for s, t, b in CANNED)
         await session.flush()
         for index, customer_data in enumerate(CUSTOMERS):
             await _customer_with_history(

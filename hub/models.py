@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import true
 from sqlalchemy.types import TypeDecorator
 
 
@@ -169,6 +171,9 @@ class Agent(Base):
     missed_offers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     wrap_up_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    team: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # A deactivated agent cannot sign in, and their sessions stop working at once.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class AgentSkill(Base):
@@ -287,3 +292,16 @@ class KnowledgeGap(Base):
     misses: Mapped[int] = mapped_column(Integer, default=1)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedResponse(Base):
+    """A prepared reply agents insert by shortcut; placeholders like {customer.name} get filled."""
+
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shortcut: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -135,6 +135,7 @@
     hint.textContent = me.status === "available" ? "" : `You are ${me.status}: no new offers will reach you.`;
     show(hint, me.status !== "available");
   }
+    show($("admin-link"), me.role === "admin");
 
   async function changePresence(event) {
     const status = event.target.value;
@@ -402,6 +403,7 @@
 
   function renderThread(detail) {
     show($("conversation-empty"), false);
+    document.dispatchEvent(new CustomEvent("switchboard:conversation", { detail }));
     show($("conversation"), true);
     $("conversation-title").textContent = customerName(detail);
     const meta = $("conversation-meta");
@@ -411,7 +413,7 @@
     );
     if (detail.status !== "assigned") meta.append(h("span", { class: "badge status" }, detail.status));
     const closed = detail.status !== "assigned";
-    for (const control of [$("reply"), $("send-button"), $("note-button"), $("wrapup-toggle")]) {
+    for (const control of [$("reply"), $("send-button"), $("note-button"), $("wrapup-toggle"), $("canned-button")]) {
       control.disabled = closed;
     }
     const list = $("messages");
@@ -465,6 +467,7 @@
   }
 
   // --- composing: reply, note, typing --------------------------------------------
+    document.dispatchEvent(new CustomEvent("switchboard:conversation", { detail: null }));
 
   let sending = false;
 
