@@ -3,8 +3,10 @@
 Inbound, the SMTP conversation answers 250 only after intake has committed the message,
 so a sending server that sees 250 can forget it. Auto-replies and bounces are stored on
 the customer's record but never queued for an agent. Outbound replies carry
-In-Reply-To/References so the customer's mail program threads them, and their Message-ID
-is stored so the customer's answer threads back into the conversation.
+In-Reply-To/References so the customer's mail program threads them, their Message-ID
+is stored, and they carry a signed per-conversation Reply-To and a `[#id]` subject tag, so
+the customer's answer threads back into the conversation even when their mail program
+drops the headers. A forward starts a new conversation whatever it carries along.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import select
 
 from channels._attachments import AttachmentStore
 from channels._mime import MESSAGE_ID, Mail, UnreadableMail, read_mail
+from channels._reply_token import ReplyAddresses, inbox_of
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
 from hub.intake import Intake
@@ -37,7 +40,10 @@ CHANNEL = "email"
 # The port actually bound: SWITCHBOARD_SMTP_PORT=0 picks a free one.
 SMTP_PORT = web.AppKey("smtp_port", int)
 TRY_AGAIN = "451 4.3.0 The message could not be stored now; please try again later"
-REPLY_PREFIX = re.compile(r"^\s*re\s*:", re.IGNORECASE)
+REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw)\s*:", re.IGNORECASE)
+# Fwd, Fw, and German, French, Spanish forward prefixes.
+FORWARD_PREFIX = re.compile(r"^\s*(fwd?|wg|tr|rv)\s*:", re.IGNORECASE)
+SUBJECT_TAG = re.compile(r"\s*\[#([0-9]{1,18})\]")
 log = logging.getLogger(__name__)
 
 
@@ -48,7 +54,7 @@ def setup(app: web.Application) -> None:
 async def _smtp_server(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = AttachmentStore(Path(settings.attachments_dir))
-    handler = InboundMail(app[INTAKE], app[SESSIONS], store)
+    handler = InboundMail(app[INTAKE], app[SESSIONS], store, ReplyAddresses(settings.secret_key))
     hostname = urlparse(settings.public_url).hostname or "localhost"
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
@@ -72,10 +78,17 @@ async def _smtp_server(app: web.Application) -> AsyncIterator[None]:
 class InboundMail:
     """The aiosmtpd handler: refuses strangers' addresses, stores each message, then says 250."""
 
-    def __init__(self, intake: Intake, sessions: Sessions, store: AttachmentStore) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        sessions: Sessions,
+        store: AttachmentStore,
+        reply_addresses: ReplyAddresses,
+    ) -> None:
         self._intake = intake
         self._sessions = sessions
         self._store = store
+        self._reply_addresses = reply_addresses
 
     async def handle_RCPT(
         self,
@@ -123,6 +136,7 @@ class InboundMail:
         for part in mail.attachments:
             ref = await self._store.put(part.content)
             attachments.append(Attachment(part.name, part.content_type, len(part.content), ref))
+        forwarded = bool(FORWARD_PREFIX.match(mail.subject))
         return InboundContact(
             channel=CHANNEL,
             inbox=_inbox_address(recipients, await self._inboxes()),
@@ -131,11 +145,22 @@ class InboundMail:
             sender_name=mail.sender_name,
             subject=mail.subject,
             text=mail.text,
-            thread_hints=mail.thread_hints,
+            # A forward brings another thread's headers and tag along; it is a new matter.
+            thread_hints=() if forwarded else mail.thread_hints,
+            answers_conversation=self._answered(recipients),
+            names_conversation=None if forwarded else subject_tag(mail.subject),
             attachments=tuple(attachments),
             raw=raw.decode("utf-8", "replace").replace("\x00", ""),
             needs_agent=not mail.automated,
         )
+
+    def _answered(self, recipients: list[str]) -> int | None:
+        """The conversation a signed reply address among the recipients names."""
+        for recipient in recipients:
+            conversation_id = self._reply_addresses.conversation(recipient)
+            if conversation_id is not None:
+                return conversation_id
+        return None
 
     async def _inboxes(self) -> set[str]:
         async with self._sessions() as session:
@@ -144,11 +169,11 @@ class InboundMail:
 
 
 def _inbox_address(recipients: list[str], inboxes: set[str]) -> str:
-    """The configured inbox the mail was sent to, else the first recipient."""
+    """The configured inbox the mail was sent to (a reply address counts), else the first."""
     for recipient in recipients:
-        if recipient in inboxes:
-            return recipient
-    return recipients[0] if recipients else "unknown"
+        if inbox_of(recipient) in inboxes:
+            return inbox_of(recipient)
+    return inbox_of(recipients[0]) if recipients else "unknown"
 
 
 @dataclass(frozen=True)
@@ -178,14 +203,19 @@ class EmailAdapter:
 
     name = CHANNEL
 
-    def __init__(self, relay: Relay | None) -> None:
+    def __init__(self, relay: Relay | None, reply_addresses: ReplyAddresses) -> None:
         self._relay = relay
+        self._reply_addresses = reply_addresses
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EmailAdapter:
+        return cls(Relay.from_settings(settings), ReplyAddresses(settings.secret_key))
 
     async def send(self, message: OutboundMessage) -> Delivery:
         """Hand the reply to the relay; its Message-ID is the provider id."""
         if self._relay is None:
             return Delivery(status="failed", detail="no SMTP relay configured")
-        mail = compose_reply(message)
+        mail = compose_reply(message, self._reply_addresses)
         try:
             await aiosmtplib.send(
                 mail,
@@ -202,13 +232,14 @@ class EmailAdapter:
         return Delivery(status="sent", provider_id=str(mail["Message-ID"]))
 
 
-def compose_reply(message: OutboundMessage) -> EmailMessage:
+def compose_reply(message: OutboundMessage, reply_addresses: ReplyAddresses) -> EmailMessage:
     """The reply as an email answering the last message in `thread_hints`."""
     domain = message.inbox.rpartition("@")[2] or "localhost"
     mail = EmailMessage()
     mail["From"] = formataddr((message.agent_name, message.inbox))
     mail["To"] = message.recipient
-    mail["Subject"] = reply_subject(message.subject)
+    mail["Reply-To"] = reply_addresses.address(message.inbox, message.conversation_id)
+    mail["Subject"] = reply_subject(message.subject, message.conversation_id)
     mail["Date"] = format_datetime(utcnow())
     mail["Message-ID"] = make_msgid(domain=domain)
     references = [hint for hint in message.thread_hints if MESSAGE_ID.fullmatch(hint)]
@@ -221,6 +252,14 @@ def compose_reply(message: OutboundMessage) -> EmailMessage:
     return mail
 
 
-def reply_subject(subject: str) -> str:
-    subject = " ".join(subject.split())
-    return subject if REPLY_PREFIX.match(subject) else f"Re: {subject}"
+def reply_subject(subject: str, conversation_id: int) -> str:
+    """`Re: <subject> [#<conversation>]`, with any older conversation's tag taken out."""
+    subject = " ".join(SUBJECT_TAG.sub("", subject).split())
+    subject = subject if REPLY_PREFIX.match(subject) else f"Re: {subject}"
+    return f"{subject} [#{conversation_id}]"
+
+
+def subject_tag(subject: str) -> int | None:
+    """The conversation a `[#123]` in the subject names (the last one, if several)."""
+    tags = SUBJECT_TAG.findall(subject)
+    return int(tags[-1]) if tags else None

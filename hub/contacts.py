@@ -33,6 +33,12 @@ class InboundContact:
     sender_name: str = ""
     subject: str = ""
     thread_hints: tuple[str, ...] = ()
+    # Conversations the contact says it continues, each used only when it is the sender's
+    # customer's and still open: one the channel verified (an email's signed reply
+    # address), tried before thread_hints, and one the sender named (a subject's [#123]),
+    # tried after them.
+    answers_conversation: int | None = None
+    names_conversation: int | None = None
     attachments: tuple[Attachment, ...] = ()
     received_at: datetime = field(default_factory=utcnow)
     raw: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,6 +211,8 @@ async def _conversation(
     )
     session.add(conversation)
     await session.flush()
+    if contact.channel in THREADED_CHANNELS:
+        await _thread_of_another(session, contact, conversation)
     return conversation, True
 
 
@@ -234,7 +236,68 @@ async def _open_conversation(
 async def _thread(
     session: AsyncSession, contact: InboundContact, customer: Customer
 ) -> Conversation | None:
-    """The customer's open conversation holding a message the contact's thread hints name."""
+    """The customer's open conversation the contact continues: the one the channel verified,
+    else one its thread hints name, else the one the sender named. Never someone else's."""
+    for choice in (
+        _conversation_is(contact.answers_conversation),
+        _hinted(contact),
+        _conversation_is(contact.names_conversation),
+    ):
+        if choice is None:
+            continue
+        conversation: Conversation | None = await session.scalar(
+            select(Conversation)
+            .where(
+                choice,
+                Conversation.customer_id == customer.id,
+                Conversation.channel == contact.channel,
+                Conversation.status.in_(OPEN_STATES),
+            )
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+        if conversation is not None:
+            return conversation
+    return None
+
+
+async def _thread_of_another(
+    session: AsyncSession, contact: InboundContact, conversation: Conversation
+) -> None:
+    """Note on the thread owner's record that someone else (say a CC) answered in it."""
+    for choice in (_conversation_is(contact.answers_conversation), _hinted(contact)):
+        if choice is None:
+            continue
+        owner: Conversation | None = await session.scalar(
+            select(Conversation)
+            .where(
+                choice,
+                Conversation.customer_id != conversation.customer_id,
+                Conversation.channel == contact.channel,
+            )
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+        if owner is not None:
+            crm.record(
+                session,
+                customer_id=owner.customer_id,
+                conversation_id=owner.id,
+                kind="thread.answered_by_other",
+                summary=f"{contact.sender} answered in this thread"
+                f" (kept apart as conversation #{conversation.id})",
+                channel=contact.channel,
+                other_conversation_id=conversation.id,
+            )
+            return
+
+
+def _conversation_is(conversation_id: int | None) -> ColumnElement[bool] | None:
+    return None if conversation_id is None else Conversation.id == conversation_id
+
+
+def _hinted(contact: InboundContact) -> ColumnElement[bool] | None:
+    """Conversations holding a message the contact's thread hints name, or keyed by one."""
     if not contact.thread_hints:
         return None
     hints = list(contact.thread_hints)
@@ -242,18 +305,7 @@ async def _thread(
         Message.channel == contact.channel,
         or_(Message.external_id.in_(hints), Message.provider_id.in_(hints)),
     )
-    conversation: Conversation | None = await session.scalar(
-        select(Conversation)
-        .where(
-            Conversation.customer_id == customer.id,
-            Conversation.channel == contact.channel,
-            Conversation.status.in_(OPEN_STATES),
-            or_(Conversation.id.in_(named), Conversation.thread_key.in_(hints)),
-        )
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    return conversation
+    return or_(Conversation.id.in_(named), Conversation.thread_key.in_(hints))
 
 
 def _thread_key(contact: InboundContact) -> str | None:
