@@ -135,7 +135,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         "chat": channels.webchat.WebchatAdapter(bus),
         "sms": app[SMS],
         "voice": channels.voice.VoiceAdapter(),
-        "email": channels.email.EmailAdapter(channels.email.Relay.from_settings(settings)),
+        "email": channels.email.EmailAdapter.from_settings(settings),
     }
     app[INTAKE] = Intake(sessions, queue, bus, metrics)
     app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics)
