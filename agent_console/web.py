@@ -36,6 +36,7 @@ AGENT_EVENTS = frozenset(
         "offer.created",
         "offer.expired",
         "offer.rejected",
+        "offer.withdrawn",
         "conversation.assigned",
         "conversation.closed",
         "conversation.reassigned",
@@ -52,11 +53,13 @@ SUPERVISOR_EVENTS = frozenset(
         "offer.created",
         "offer.expired",
         "offer.rejected",
+        "offer.withdrawn",
         "conversation.assigned",
         "conversation.closed",
         "conversation.reassigned",
         "message.received",
         "agent.state",
+        "conversation.abandoned",
     }
 )
 SUPERVISOR_ROLES = ("supervisor", "admin")

@@ -437,6 +437,7 @@ async def hand_out(app: web.Application, agent_ids: list[int]) -> list[tuple[str
         contact = waiting[conversation_id]
         assert await queue.reserve(conversation_id, agent_id, "chat", 3)
         offer = await offers.create(contact, agent_id, {"reason": "bench set-up"})
+        assert offer is not None
         assert await offers.accept(offer.offer_id, agent_id) == conversation_id
 
     await _in_batches([lambda c=c: assign(*c) for c in customers])

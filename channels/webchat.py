@@ -2,10 +2,12 @@
 
 Frames are JSON. The customer sends `hello` (with the token from an earlier visit,
 if any), then `message` frames carrying a client-made id (so a resend is
-harmless) and `typing`. The hub answers `welcome` (token, transcript and the text
-limit), `ack`, `message` (agent replies), `typing` and `error` (a code, a sentence
-and, for a refused message, its id). Text that is not valid Unicode is refused
-(`invalid_text`), never stored.
+harmless), `typing` and `leave` (the visitor ends the chat; if nobody answered yet,
+it is abandoned). A visitor whose last socket stays closed longer than
+`chat_abandon_grace` seconds while still waiting has abandoned too. The hub answers
+`welcome` (token, transcript and the text limit), `ack`, `message` (agent replies),
+`typing`, `left` and `error` (a code, a sentence and, for a refused message, its id).
+Text that is not valid Unicode is refused (`invalid_text`), never stored.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from sqlalchemy import select
 
 from hub.bus import EventBus, Subscription, make_event
 from hub.contacts import Delivery, InboundContact, OutboundMessage
-from hub.keys import BUS, INTAKE, SESSIONS, SETTINGS
+from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
 from hub.models import Conversation, CustomerAddress, Inbox, Message
 from hub.sockets import Peer, SocketGroups
 
@@ -37,6 +39,8 @@ CHANNEL = "chat"
 DEFAULT_INBOX = "web"
 STATIC = Path(__file__).parent / "static"
 CHAT_SOCKETS = web.AppKey("chat_sockets", SocketGroups)
+LEFT_CHAT = "the customer left the chat"
+GONE = "the customer's chat stayed disconnected"
 TYPING_INTERVAL = 2.0  # seconds between customer.typing events from one socket
 log = logging.getLogger(__name__)
 
@@ -105,10 +109,51 @@ class Visit:
     name: str
     peer: Peer
     typed_at: float = -TYPING_INTERVAL
+    left: bool = False
+
+
+class Departures:
+    """Visitors whose last socket closed: unless they come back in time, they abandon."""
+
+    def __init__(self) -> None:
+        self._timers: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, visitor: str, grace: float, leave: Callable[[], Awaitable[object]]) -> None:
+        self.cancel(visitor)
+        self._timers[visitor] = asyncio.create_task(self._after(visitor, grace, leave))
+
+    def cancel(self, visitor: str) -> None:
+        """The visitor is back (on this hub process or another)."""
+        timer = self._timers.pop(visitor, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def close(self) -> None:
+        """Shutting down is not the visitors leaving: forget every timer."""
+        timers, self._timers = list(self._timers.values()), {}
+        for timer in timers:
+            timer.cancel()
+        for timer in timers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+
+    async def _after(
+        self, visitor: str, grace: float, leave: Callable[[], Awaitable[object]]
+    ) -> None:
+        await asyncio.sleep(grace)
+        self._timers.pop(visitor, None)
+        try:
+            await leave()
+        except Exception:
+            log.exception("could not mark chat visitor %s as gone", visitor)
+
+
+CHAT_DEPARTURES = web.AppKey("chat_departures", Departures)
 
 
 def setup(app: web.Application) -> None:
     app[CHAT_SOCKETS] = SocketGroups()
+    app[CHAT_DEPARTURES] = Departures()
     app.router.add_get("/chat/ws", chat_socket)
     app.router.add_get("/chat/widget.js", widget_script)
     app.router.add_get("/chat/demo", demo_page)
@@ -147,8 +192,22 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                     await ws.close(code=4001, message=b"unknown session")
     finally:
         if visit is not None:
-            await request.app[CHAT_SOCKETS].discard(visit.visitor, visit.peer)
+            await _gone(request, visit)
     return ws
+
+
+async def _gone(request: web.Request, visit: Visit) -> None:
+    """A socket closed; the visitor's last one starts the abandon grace period."""
+    sockets = request.app[CHAT_SOCKETS]
+    await sockets.discard(visit.visitor, visit.peer)
+    if visit.left or visit.visitor in sockets:
+        return
+    conversations = request.app[CONVERSATIONS]
+    request.app[CHAT_DEPARTURES].start(
+        visit.visitor,
+        request.app[SETTINGS].chat_abandon_grace,
+        lambda: conversations.abandon_waiting(CHANNEL, visit.visitor, GONE),
+    )
 
 
 def _error_frame(exc: ChatError, data: dict[str, Any]) -> dict[str, Any]:
@@ -208,7 +267,9 @@ async def _hello(
     # Join the fan-out before reading the transcript, so a reply stored in between
     # is delivered rather than lost; the widget drops what it has already shown.
     peer = request.app[CHAT_SOCKETS].add(visitor, ws)
+    request.app[CHAT_DEPARTURES].cancel(visitor)
     try:
+        await request.app[BUS].publish(make_event("chat.present", visitor=visitor))
         transcript = await _transcript(request, visitor)
         await ws.send_json(
             {
@@ -230,6 +291,13 @@ async def _handle(
     kind = data["type"]
     if kind == "typing":
         await _typing(request, visit)
+        return
+    if kind == "leave":
+        visit.left = True
+        abandoned = await request.app[CONVERSATIONS].abandon_waiting(
+            CHANNEL, visit.visitor, LEFT_CHAT
+        )
+        await ws.send_json({"type": "left", "abandoned": abandoned})
         return
     if kind != "message":
         raise ChatError("unknown_type", f"Frames of type {kind!r} are not understood.")
@@ -341,19 +409,24 @@ async def _transcript(request: web.Request, visitor: str, limit: int = 200) -> l
 
 async def _fan_out(app: web.Application) -> AsyncIterator[None]:
     subscription = await app[BUS].subscribe()
-    task = asyncio.create_task(_deliver(app[CHAT_SOCKETS], subscription))
+    task = asyncio.create_task(_deliver(app[CHAT_SOCKETS], app[CHAT_DEPARTURES], subscription))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await app[CHAT_DEPARTURES].close()
     await subscription.close()
     await app[CHAT_SOCKETS].close_all()
 
 
-async def _deliver(sockets: SocketGroups, subscription: Subscription) -> None:
+async def _deliver(
+    sockets: SocketGroups, departures: Departures, subscription: Subscription
+) -> None:
     async for event in subscription:
         kind = event.get("type")
-        if kind == "chat.deliver":
+        if kind == "chat.present":
+            departures.cancel(str(event["visitor"]))
+        elif kind == "chat.deliver":
             sockets.send(
                 event["visitor"],
                 {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
@@ -13,10 +13,21 @@ from hub.bus import EventBus, make_event
 from hub.contacts import ChannelAdapter, OutboundMessage
 from hub.db import Sessions
 from hub.metrics import Metrics
-from hub.models import Agent, Conversation, CustomerAddress, Inbox, Message, utcnow
+from hub.models import (
+    Agent,
+    Conversation,
+    CustomerAddress,
+    Inbox,
+    Message,
+    Offer,
+    QueueEntry,
+    utcnow,
+)
 from hub.queue import ContactQueue
 
 MAX_REPLY = 20_000
+# A conversation nobody has answered yet: the customer can still abandon it.
+UNANSWERED = ("queued", "offered")
 
 
 class ConversationError(Exception):
@@ -109,6 +120,40 @@ class Conversations:
             await session.flush()
             return message.id
 
+    async def seen(self, agent_id: int, conversation_id: int, message_id: int) -> int | None:
+        """The agent has seen the customer's messages up to `message_id`: mark them read
+        and tell the customer's channel. The newest message now read, None if none moved."""
+        async with self._sessions() as session, session.begin():
+            conversation, _agent = await _owned(session, agent_id, conversation_id)
+            unread = list(
+                await session.scalars(
+                    select(Message)
+                    .where(
+                        Message.conversation_id == conversation.id,
+                        Message.direction == "incoming",
+                        Message.id <= message_id,
+                        Message.delivery_status == "received",
+                    )
+                    .order_by(Message.id)
+                )
+            )
+            for message in unread:
+                message.delivery_status = "read"
+        if not unread:
+            return None
+        newest = unread[-1]
+        await self._bus.publish(
+            make_event(
+                "conversation.seen",
+                conversation_id=conversation_id,
+                message_id=newest.id,
+                agent_id=agent_id,
+                channel=newest.channel,
+                address=newest.sender,
+            )
+        )
+        return newest.id
+
     async def close(
         self, agent_id: int, conversation_id: int, disposition: str, summary: str = ""
     ) -> None:
@@ -134,6 +179,96 @@ class Conversations:
             make_event("conversation.closed", conversation_id=conversation_id, agent_id=agent_id)
         )
 
+    async def abandon(self, conversation_id: int, reason: str) -> bool:
+        """The customer gave up before any agent answered: end the conversation as abandoned.
+
+        It leaves the queue and a pending offer is withdrawn. Channels call this when a
+        caller hangs up or a chat visitor leaves while waiting; the router calls it when a
+        queue's time limit runs out with nowhere to overflow. False, and nothing changes,
+        when an agent already answered or the conversation had ended.
+        """
+        try:
+            withdrawn, channel = await self._end_unanswered(conversation_id, reason)
+        except _Answered:
+            return False
+        await self._queue.remove(conversation_id)
+        for offer_id, agent_id in withdrawn:
+            await self._queue.release(agent_id, channel)
+            await self._bus.publish(
+                make_event(
+                    "offer.withdrawn",
+                    offer_id=offer_id,
+                    conversation_id=conversation_id,
+                    agent_id=agent_id,
+                )
+            )
+        self._metrics.inc("switchboard_conversations_abandoned_total", channel=channel)
+        await self._bus.publish(
+            make_event(
+                "conversation.abandoned",
+                conversation_id=conversation_id,
+                channel=channel,
+                reason=reason,
+            )
+        )
+        return True
+
+    async def abandon_waiting(self, channel: str, address: str, reason: str) -> int:
+        """Abandon whatever the customer at this address still waits for on a channel."""
+        async with self._sessions() as session:
+            waiting = list(
+                await session.scalars(
+                    select(Conversation.id)
+                    .join(CustomerAddress, CustomerAddress.customer_id == Conversation.customer_id)
+                    .where(
+                        CustomerAddress.channel == channel,
+                        CustomerAddress.address == address,
+                        Conversation.channel == channel,
+                        Conversation.status.in_(UNANSWERED),
+                    )
+                )
+            )
+        return sum([await self.abandon(conversation_id, reason) for conversation_id in waiting])
+
+    async def _end_unanswered(
+        self, conversation_id: int, reason: str
+    ) -> tuple[list[tuple[int, int]], str]:
+        """Mark an unanswered conversation abandoned; the offers withdrawn, and its channel."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            # Offers first, in the same order as OfferBook.accept, so the two never deadlock
+            # and an accept racing this one either wins (and we change nothing) or finds
+            # its offer gone.
+            withdrawn = (
+                await session.execute(
+                    update(Offer)
+                    .where(Offer.conversation_id == conversation_id, Offer.status == "pending")
+                    .values(status="withdrawn", decided_at=now)
+                    .returning(Offer.id, Offer.agent_id)
+                )
+            ).all()
+            claimed = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.status.in_(UNANSWERED))
+                .values(status="abandoned", disposition="abandoned", closed_at=now, updated_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise _Answered
+            conversation = await session.get(Conversation, conversation_id)
+            assert conversation is not None
+            await session.execute(
+                delete(QueueEntry).where(QueueEntry.conversation_id == conversation_id)
+            )
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation_id,
+                kind="conversation.abandoned",
+                summary=f"Abandoned: {reason}",
+                reason=reason,
+            )
+            return [(o, a) for o, a in withdrawn], conversation.channel
+
     async def _deliver(self, outbound: OutboundMessage) -> _Delivery:
         adapter = self._adapters.get(outbound.channel)
         if adapter is None:
@@ -143,6 +278,10 @@ class Conversations:
         except Exception:  # noqa: BLE001 - a failed send is recorded, never lost
             return _Delivery("failed", None)
         return _Delivery(delivery.status, delivery.provider_id)
+
+
+class _Answered(Exception):
+    """An agent answered (or the conversation ended) before the customer left."""
 
 
 @dataclass(frozen=True)
@@ -176,22 +315,16 @@ async def _owned(
 async def _outgoing(
     session: AsyncSession, conversation: Conversation, agent: Agent, text: str
 ) -> tuple[OutboundMessage, Message]:
-    recipient = await session.scalar(
-        select(CustomerAddress.address)
-        .where(
-            CustomerAddress.customer_id == conversation.customer_id,
-            CustomerAddress.channel == conversation.channel,
-        )
-        .order_by(CustomerAddress.id.desc())
-        .limit(1)
-    )
-    inbox = await session.get(Inbox, conversation.inbox_id)
-    if recipient is None or inbox is None:
+    channel = conversation.reply_channel or conversation.channel
+    recipient, inbox = await _reply_route(session, conversation)
+    if inbox is None:
+        raise ConversationError(f"No {channel} inbox is configured to reply from.")
+    if recipient is None:
         raise ConversationError("The customer has no address on this channel.")
     thread_hints = await _thread_ids(session, conversation)
     message = Message(
         conversation_id=conversation.id,
-        channel=conversation.channel,
+        channel=channel,
         direction="outgoing",
         agent_id=agent.id,
         sender=agent.display_name or agent.username,
@@ -204,7 +337,7 @@ async def _outgoing(
     outbound = OutboundMessage(
         message_id=message.id,
         conversation_id=conversation.id,
-        channel=conversation.channel,
+        channel=channel,
         inbox=inbox.address,
         recipient=recipient,
         text=text,
@@ -213,6 +346,44 @@ async def _outgoing(
         thread_hints=thread_hints,
     )
     return outbound, message
+
+
+async def _reply_route(
+    session: AsyncSession, conversation: Conversation
+) -> tuple[str | None, Inbox | None]:
+    """Where a reply goes and the inbox it leaves from: back to the address the customer
+    last wrote from (else their newest on the channel), or where the conversation moved
+    (a web chat continued by email)."""
+    if conversation.reply_channel:
+        inbox = await session.scalar(
+            select(Inbox)
+            .where(Inbox.channel == conversation.reply_channel)
+            .order_by(Inbox.id)
+            .limit(1)
+        )
+        return conversation.reply_address, inbox
+    recipient = await session.scalar(
+        select(Message.sender)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.channel == conversation.channel,
+            Message.direction == "incoming",
+            Message.sender != "",
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if recipient is None:
+        recipient = await session.scalar(
+            select(CustomerAddress.address)
+            .where(
+                CustomerAddress.customer_id == conversation.customer_id,
+                CustomerAddress.channel == conversation.channel,
+            )
+            .order_by(CustomerAddress.id.desc())
+            .limit(1)
+        )
+    return recipient, await session.get(Inbox, conversation.inbox_id)
 
 
 async def _thread_ids(session: AsyncSession, conversation: Conversation) -> tuple[str, ...]:

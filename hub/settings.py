@@ -33,6 +33,8 @@ class Settings:
     routing_tick: float = 0.5
     chat_max_frame: int = 16 * 1024
     chat_max_text: int = 4000
+    # A chat visitor gone this long (seconds) while still waiting has abandoned the chat.
+    chat_abandon_grace: float = 60.0
     session_max_age: int = 12 * 3600
     cookie_secure: bool = False
     migrate_on_start: bool = True

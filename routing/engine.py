@@ -120,8 +120,8 @@ class Router:
                 continue
             explanation = decision.explain(contact)
             log.info("routing decision %s", json.dumps(explanation))
-            await self._offers.create(contact, decision.agent_id, explanation)
-            made += 1
+            if await self._offers.create(contact, decision.agent_id, explanation):
+                made += 1
         return made
 
     async def _hand_back_departed(self) -> None:

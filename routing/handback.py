@@ -107,12 +107,13 @@ class Handback:
             channel = conversation.channel
         await self._queue.release(from_agent_id, channel)
         await self._queue.push(waiting)
-        if target is not None and await self._queue.reserve(
-            conversation_id, target.id, channel, capacity
-        ):
-            await self._offers.create(
+        if (
+            target is not None
+            and await self._queue.reserve(conversation_id, target.id, channel, capacity)
+            and await self._offers.create(
                 waiting, target.id, {"reason": "transfer", "from_agent_id": from_agent_id}
             )
+        ):
             return "offered"
         await self._bus.publish(
             make_event("contact.queued", conversation_id=conversation_id, channel=channel)

@@ -46,32 +46,16 @@ class OfferBook:
 
     async def create(
         self, contact: WaitingContact, agent_id: int, explanation: dict[str, Any] | None = None
-    ) -> OfferView:
-        """Record an offer for a contact already reserved for this agent, and tell them."""
-        now = utcnow()
-        async with self._sessions() as session, session.begin():
-            offer = Offer(
-                conversation_id=contact.conversation_id,
-                agent_id=agent_id,
-                created_at=now,
-                expires_at=now + timedelta(seconds=self._timeout),
-            )
-            session.add(offer)
-            conversation = await _conversation(session, contact.conversation_id)
-            conversation.status = "offered"
-            crm.record(
-                session,
-                customer_id=conversation.customer_id,
-                conversation_id=conversation.id,
-                agent_id=agent_id,
-                kind="offer.created",
-                summary=(explanation or {}).get("reason", "Offered"),
-                routing=explanation or {},
-            )
-            await session.flush()
-            view = OfferView(
-                offer.id, contact.conversation_id, agent_id, offer.expires_at.isoformat()
-            )
+    ) -> OfferView | None:
+        """Record an offer for a contact already reserved for this agent, and tell them.
+
+        None when the contact stopped waiting meanwhile (the customer left): the agent's
+        reserved capacity is given back.
+        """
+        view = await self._record(contact, agent_id, explanation)
+        if view is None:
+            await self._queue.release(agent_id, contact.channel)
+            return None
         self._metrics.inc("switchboard_offers_total")
         await self._bus.publish(
             make_event(
@@ -84,6 +68,42 @@ class OfferBook:
             )
         )
         return view
+
+    async def _record(
+        self, contact: WaitingContact, agent_id: int, explanation: dict[str, Any] | None
+    ) -> OfferView | None:
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            # Conditional, so a customer who left meanwhile (see Conversations.abandon)
+            # is never offered, whichever transaction commits first.
+            claimed = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == contact.conversation_id, Conversation.status == "queued")
+                .values(status="offered")
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            conversation = await _conversation(session, contact.conversation_id)
+            offer = Offer(
+                conversation_id=contact.conversation_id,
+                agent_id=agent_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=self._timeout),
+            )
+            session.add(offer)
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation.id,
+                agent_id=agent_id,
+                kind="offer.created",
+                summary=(explanation or {}).get("reason", "Offered"),
+                routing=explanation or {},
+            )
+            await session.flush()
+            return OfferView(
+                offer.id, contact.conversation_id, agent_id, offer.expires_at.isoformat()
+            )
 
     async def accept(self, offer_id: int, agent_id: int) -> int | None:
         """Take the conversation; its id, or None if the offer is gone or not this agent's."""

@@ -25,6 +25,10 @@
     "conversation.closed": "Closed",
     "offer.rejected": "Offer rejected",
     "offer.expired": "Offer expired",
+    "offer.withdrawn": "Offer withdrawn",
+    "conversation.abandoned": "Abandoned",
+    "conversation.overflowed": "Overflowed",
+    "conversation.rejected": "Queue full",
   };
   const DELIVERY_LABELS = {
     queued: "Sending…",
@@ -786,6 +790,7 @@
         break;
       case "offer.expired":
       case "offer.rejected":
+      case "offer.withdrawn":
         dropOffer(event.offer_id);
         break;
       case "conversation.assigned":
