@@ -111,7 +111,7 @@ async def login(request: web.Request) -> web.Response:
     password = str(form.get("password", ""))
     async with request.app[SESSIONS]() as session:
         agent = await session.scalar(select(Agent).where(Agent.username == username))
-    if agent is None or not verify_password(agent.password_hash, password):
+    if agent is None or not agent.active or not verify_password(agent.password_hash, password):
         return _page(
             request,
             "login.html",
@@ -144,7 +144,9 @@ async def current_agent(request: web.Request) -> Agent | None:
     if agent_id is None:
         return None
     async with request.app[SESSIONS]() as session:
-        return await session.get(Agent, agent_id)
+        agent = await session.get(Agent, agent_id)
+    # A deactivated agent's session ends at once, wherever it was issued.
+    return agent if agent is not None and agent.active else None
 
 
 async def require_agent(request: web.Request) -> Agent:

@@ -11,6 +11,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+import agent_console.admin
 import agent_console.articles
 import agent_console.canned
 import agent_console.supervisor
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.articles.setup(app)
     agent_console.canned.setup(app)
     agent_console.supervisor.setup(app)
+    agent_console.admin.setup(app)
     agent_console.transfers.setup(app)
     agent_console.wallboard.setup(app)
     insights.web.setup(app, REDIS)

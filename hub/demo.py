@@ -39,6 +39,7 @@ AGENTS = [
     ("alice", "Alice Martin", "agent", {"support": 7, "billing": 6}, ["en", "fr"]),
     ("bob", "Bob Okafor", "agent", {"support": 5, "technical": 8}, ["en"]),
     ("sam", "Sam Rivera", "supervisor", {"support": 9, "billing": 9, "technical": 9}, ["en", "es"]),
+    ("ada", "Ada Moreau", "admin", {"support": 5}, ["en"]),
 ]
 
 ARTICLES = [

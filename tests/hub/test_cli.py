@@ -108,9 +108,9 @@ def _check_demo_output(process: subprocess.Popen[str], port: int, tmp_path: Path
     assert process.stdout is not None
     first = process.stdout.readline()
     assert first.strip() == f"Switchboard console: http://127.0.0.1:{port}/console"
-    banner = [process.stdout.readline() for _ in range(4)]
+    banner = [process.stdout.readline() for _ in range(5)]
     assert "switchboard-demo" in banner[0]
-    assert [line.split()[0] for line in banner[1:]] == ["alice", "bob", "sam"]
+    assert [line.split()[0] for line in banner[1:]] == ["alice", "bob", "sam", "ada"]
     health = _get(f"http://127.0.0.1:{port}/healthz")
     assert '"status": "ok"' in health
     assert (tmp_path / "switchboard-demo.db").exists()

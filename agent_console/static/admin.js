@@ -1,0 +1,290 @@
+// Switchboard settings: agents, queues and canned responses, for admins.
+// Everything shown goes through textContent or an input's value, never markup.
+"use strict";
+
+(() => {
+  const { $, h, show, toast, api, get, post } = window.SwitchboardPage;
+  const CHANNELS = ["chat", "email", "sms", "voice"];
+  const patch = (path, body) => api("PATCH", path, body);
+  const remove = (path) => api("DELETE", path, {});
+
+  const state = { agents: [], queues: [], canned: [] };
+  const editing = { agent: null, queue: null, canned: null }; // the id being edited, or null
+
+  // --- small helpers ----------------------------------------------------------------
+
+  function skillsText(skills) {
+    return Object.entries(skills).map(([skill, level]) => `${skill}:${level}`).join(", ");
+  }
+
+  function parseSkills(text) {
+    const skills = {};
+    for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+      const found = part.match(/^([^:\s]+)\s*:\s*(\d+)$/);
+      if (!found) throw new Error(`"${part}" is not skill:level (for example support:7).`);
+      skills[found[1].toLowerCase()] = Number(found[2]);
+    }
+    return skills;
+  }
+
+  function parseList(text) {
+    return text.split(",").map((p) => p.trim()).filter(Boolean);
+  }
+
+  function capacityText(capacities) {
+    return CHANNELS.filter((c) => c in capacities).map((c) => `${c} ${capacities[c]}`).join(", ") || "defaults";
+  }
+
+  function openForm(kind, title, id) {
+    editing[kind] = id;
+    const form = $(`${kind}-form`);
+    $(`${kind}-form-title`).textContent = title;
+    $(`${kind}-error`).textContent = "";
+    show(form, true);
+    form.querySelector("input:not([readonly]), select, textarea").focus();
+  }
+
+  function closeForm(kind) {
+    editing[kind] = null;
+    show($(`${kind}-form`), false);
+  }
+
+  async function saving(kind, work) {
+    const form = $(`${kind}-form`);
+    form.setAttribute("aria-busy", "true");
+    $(`${kind}-error`).textContent = "";
+    try {
+      await work();
+      closeForm(kind);
+      await reload();
+    } catch (error) {
+      $(`${kind}-error`).textContent = error.message;
+    } finally {
+      form.removeAttribute("aria-busy");
+    }
+  }
+
+  // --- agents ----------------------------------------------------------------------
+
+  function renderAgents() {
+    $("agents").replaceChildren(
+      ...state.agents.map((a) =>
+        h("tr", { dataset: { agent: a.username }, class: a.active ? "" : "inactive" },
+          h("th", { scope: "row" }, h("span", { class: "cell-main" }, a.display_name || a.username),
+            h("span", { class: "cell-sub" }, a.username)),
+          h("td", {}, a.role),
+          h("td", {}, a.team),
+          h("td", {}, skillsText(a.skills)),
+          h("td", {}, a.languages.join(", ")),
+          h("td", {}, capacityText(a.capacities)),
+          h("td", {}, a.active ? a.status : "deactivated"),
+          h("td", {}, h("button", {
+            type: "button",
+            class: "secondary small",
+            "aria-label": `Edit ${a.display_name || a.username}`,
+            onclick: () => editAgent(a),
+          }, "Edit")))),
+    );
+  }
+
+  function fillAgentForm(agent) {
+    $("agent-username").value = agent ? agent.username : "";
+    $("agent-username").readOnly = Boolean(agent);
+    $("agent-display-name").value = agent ? agent.display_name : "";
+    $("agent-password").value = "";
+    $("agent-password").required = !agent;
+    $("agent-role").value = agent ? agent.role : "agent";
+    $("agent-team").value = agent ? agent.team : "";
+    $("agent-skills").value = agent ? skillsText(agent.skills) : "";
+    $("agent-languages").value = agent ? agent.languages.join(", ") : "en";
+    for (const channel of CHANNELS) {
+      const value = agent ? agent.capacities[channel] : undefined;
+      $(`capacity-${channel}`).value = value === undefined ? "" : String(value);
+    }
+    $("agent-active").checked = agent ? agent.active : true;
+  }
+
+  function editAgent(agent) {
+    fillAgentForm(agent);
+    openForm("agent", `Edit ${agent.display_name || agent.username}`, agent.id);
+  }
+
+  function agentBody() {
+    const capacities = {};
+    for (const channel of CHANNELS) {
+      const value = $(`capacity-${channel}`).value.trim();
+      if (value !== "") capacities[channel] = Number(value);
+    }
+    const body = {
+      display_name: $("agent-display-name").value,
+      role: $("agent-role").value,
+      team: $("agent-team").value,
+      skills: parseSkills($("agent-skills").value),
+      languages: parseList($("agent-languages").value),
+      capacities,
+      active: $("agent-active").checked,
+    };
+    if ($("agent-password").value) body.password = $("agent-password").value;
+    return body;
+  }
+
+  function saveAgent(event) {
+    event.preventDefault();
+    saving("agent", async () => {
+      const body = agentBody();
+      if (editing.agent === null) {
+        await post("/api/admin/agents", { ...body, username: $("agent-username").value.trim() });
+        toast("Agent added.");
+      } else {
+        await patch(`/api/admin/agents/${editing.agent}`, body);
+        toast("Agent saved; routing uses it at once.");
+      }
+    });
+  }
+
+  // --- queues ----------------------------------------------------------------------
+
+  function renderQueues() {
+    $("queues").replaceChildren(
+      ...state.queues.map((q) =>
+        h("tr", { dataset: { queue: q.address } },
+          h("th", { scope: "row" }, q.name),
+          h("td", {}, q.channel),
+          h("td", {}, q.address),
+          h("td", {}, q.skill || "any"),
+          h("td", {}, String(q.skill_level)),
+          h("td", {}, q.language),
+          h("td", {}, h("button", {
+            type: "button",
+            class: "secondary small",
+            "aria-label": `Edit ${q.name}`,
+            onclick: () => editQueue(q),
+          }, "Edit")))),
+    );
+  }
+
+  function editQueue(queue) {
+    $("queue-name").value = queue ? queue.name : "";
+    $("queue-channel").value = queue ? queue.channel : "chat";
+    $("queue-channel").disabled = Boolean(queue);
+    $("queue-address").value = queue ? queue.address : "";
+    $("queue-skill").value = queue ? queue.skill : "";
+    $("queue-level").value = String(queue ? queue.skill_level : 1);
+    $("queue-language").value = queue ? queue.language : "en";
+    openForm("queue", queue ? `Edit ${queue.name}` : "Add queue", queue ? queue.id : null);
+  }
+
+  function saveQueue(event) {
+    event.preventDefault();
+    saving("queue", async () => {
+      const body = {
+        name: $("queue-name").value,
+        address: $("queue-address").value,
+        skill: $("queue-skill").value.trim(),
+        skill_level: Number($("queue-level").value),
+        language: $("queue-language").value.trim(),
+      };
+      if (editing.queue === null) {
+        await post("/api/admin/queues", { ...body, channel: $("queue-channel").value });
+        toast("Queue added.");
+      } else {
+        await patch(`/api/admin/queues/${editing.queue}`, body);
+        toast("Queue saved.");
+      }
+    });
+  }
+
+  // --- canned responses ----------------------------------------------------------------
+
+  function renderCanned() {
+    $("canned-list").replaceChildren(
+      ...state.canned.map((c) =>
+        h("tr", { dataset: { canned: c.shortcut } },
+          h("th", { scope: "row" }, `/${c.shortcut}`),
+          h("td", {}, c.title),
+          h("td", { class: "cell-text" }, c.body),
+          h("td", { class: "cell-actions" },
+            h("button", {
+              type: "button",
+              class: "secondary small",
+              "aria-label": `Edit /${c.shortcut}`,
+              onclick: () => editCanned(c),
+            }, "Edit"),
+            h("button", {
+              type: "button",
+              class: "ghost small",
+              "aria-label": `Delete /${c.shortcut}`,
+              onclick: () => deleteCanned(c),
+            }, "Delete")))),
+    );
+  }
+
+  function editCanned(canned) {
+    $("canned-shortcut").value = canned ? canned.shortcut : "";
+    $("canned-title").value = canned ? canned.title : "";
+    $("canned-body").value = canned ? canned.body : "";
+    openForm("canned", canned ? `Edit /${canned.shortcut}` : "Add canned response", canned ? canned.id : null);
+  }
+
+  function saveCanned(event) {
+    event.preventDefault();
+    saving("canned", async () => {
+      const body = {
+        shortcut: $("canned-shortcut").value,
+        title: $("canned-title").value,
+        body: $("canned-body").value,
+      };
+      if (editing.canned === null) await post("/api/canned-responses", body);
+      else await patch(`/api/canned-responses/${editing.canned}`, body);
+      toast("Canned response saved.");
+    });
+  }
+
+  async function deleteCanned(canned) {
+    if (!window.confirm(`Delete /${canned.shortcut}?`)) return;
+    try {
+      await remove(`/api/canned-responses/${canned.id}`);
+      toast(`/${canned.shortcut} deleted.`);
+      await reload();
+    } catch (error) {
+      toast(error.message, "error");
+    }
+  }
+
+  // --- start ---------------------------------------------------------------------------
+
+  async function reload() {
+    const [agents, queues, canned] = await Promise.all([
+      get("/api/admin/agents"),
+      get("/api/admin/queues"),
+      get("/api/canned-responses"),
+    ]);
+    Object.assign(state, { agents, queues, canned });
+    renderAgents();
+    renderQueues();
+    renderCanned();
+  }
+
+  function start() {
+    $("agent-add").addEventListener("click", () => {
+      fillAgentForm(null);
+      openForm("agent", "Add agent", null);
+    });
+    $("queue-add").addEventListener("click", () => editQueue(null));
+    $("canned-add").addEventListener("click", () => editCanned(null));
+    $("agent-form").addEventListener("submit", saveAgent);
+    $("queue-form").addEventListener("submit", saveQueue);
+    $("canned-form").addEventListener("submit", saveCanned);
+    for (const kind of ["agent", "queue", "canned"]) {
+      const form = $(`${kind}-form`);
+      form.querySelector("[data-cancel]").addEventListener("click", () => closeForm(kind));
+      form.addEventListener("keydown", (event) => {
+        if (event.key === "Escape") closeForm(kind);
+      });
+    }
+    reload().catch((error) => toast(`Could not load the settings: ${error.message}`, "error"));
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
