@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import Conversation, Customer, CustomerAddress, Message, TimelineEvent
+from hub.models import Call, Conversation, Customer, CustomerAddress, Message, TimelineEvent
 
 
 async def conversation_view(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
@@ -18,6 +18,9 @@ async def conversation_view(session: AsyncSession, conversation: Conversation) -
     )
     messages = await session.scalars(
         select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
+    )
+    calls = await session.scalars(
+        select(Call).where(Call.conversation_id == conversation.id).order_by(Call.id)
     )
     return {
         "id": conversation.id,
@@ -43,6 +46,20 @@ async def conversation_view(session: AsyncSession, conversation: Conversation) -
                 "at": m.created_at.isoformat(),
             }
             for m in messages
+        ],
+        # Phone calls: a caller on hold, a callback request, the call back; their progress.
+        "calls": [
+            {
+                "kind": c.kind,
+                "number": c.number,
+                "status": c.status,
+                "duration": c.duration,
+                "queue_result": c.queue_result,
+                "queue_seconds": c.queue_seconds,
+                "agent_id": c.agent_id,
+                "at": c.created_at.isoformat(),
+            }
+            for c in calls
         ],
     }
 

@@ -1,27 +1,35 @@
-"""Phone calls through Twilio Voice: the call menu, the hold queue and voicemail.
+"""Phone calls through Twilio Voice: the call menu, the hold queue, callbacks and voicemail.
 
 Twilio posts each call to `/webhooks/twilio/voice` and follows the TwiML we answer
 with: a greeting and a menu, then either the Twilio queue (the call becomes a contact
-in our queue, once per CallSid) or a voicemail recording (a contact once per
-RecordingSid, its transcription added to the same conversation). Every webhook is
-signed with the account's auth token over the public URL, as for SMS. Agents cannot
-answer a call from the console yet, so the adapter reports replies as failed.
+in our queue, once per CallSid, and is put through to the agent who accepts it), a
+callback request (a contact that waits in our queue while the caller hangs up), or a
+voicemail recording (a contact once per RecordingSid, its transcription added to the
+same conversation). Call progress arrives at `/webhooks/twilio/voice/status`; what
+happens to each call lives in `channels._calls`. Every webhook is signed with the
+account's auth token over the public URL, as for SMS. Agents talk on the phone, not
+in text, so the adapter reports text replies as failed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 import phonenumbers
 from aiohttp import web
 from sqlalchemy import select
+from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from channels._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS, QUEUE, CallBook
 from channels._twilio import bad_request, signed_form, storable
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
-from hub.keys import INTAKE, SESSIONS, SETTINGS
+from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
+from hub.keys import QUEUE as LIVE_QUEUE
 from hub.models import Conversation, Inbox, Message
 from hub.settings import Settings
 
@@ -31,17 +39,29 @@ MENU_PATH = "/webhooks/twilio/voice/menu"
 WAIT_PATH = "/webhooks/twilio/voice/wait"
 RECORDED_PATH = "/webhooks/twilio/voice/recorded"
 TRANSCRIPTION_PATH = "/webhooks/twilio/voice/transcription"
+QUEUE_LEFT_PATH = "/webhooks/twilio/voice/queue-left"
+CALLBACK_PATH = "/webhooks/twilio/voice/callback"
+STATUS_PATH = "/webhooks/twilio/voice/status"
+CALLS = web.AppKey("calls", CallBook)
 VOICEMAIL_SECONDS = 120  # Twilio transcribes recordings of two minutes or less
 PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]{2,32}")
 
 GREETING = "Thank you for calling."
-MENU = "Press 1 for cards, 2 for loans, or 3 to leave a voicemail."
+MENU = (
+    "Press 1 for cards, 2 for loans, 3 to leave a voicemail, "
+    "or 4 to be called back when an agent is free."
+)
 VOICEMAIL_PROMPT = "Please leave a message after the tone, then hang up."
 GOODBYE = "Thank you, we will call you back. Goodbye."
+NO_CALLBACK = "Your number is withheld, so we cannot call you back."
+CONFIRM_CALLBACK = "We will call you back on {number}. Press 1 to confirm, or 2 to go back."
+CALLBACK_BOOKED = "Thank you. An agent will call you back on {number} soon. Goodbye."
+QUEUE_TROUBLE = "Sorry, we cannot keep you waiting on the line right now."
 # Each menu choice: the queue it waits in; the words a caller may say instead of a key.
 QUEUES = {"1": "cards", "2": "loans"}
-SPOKEN = {"card": "1", "loan": "2", "voicemail": "3", "message": "3"}
-VOICEMAIL = "3"
+SPOKEN = {"card": "1", "loan": "2", "voicemail": "3", "message": "3", "back": "4"}
+VOICEMAIL, CALLBACK = "3", "4"
+YES = ("yes", "confirm", "correct", "right")
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +79,41 @@ class VoiceAdapter:
         return Delivery("failed", detail="A call cannot be answered with a text reply yet.")
 
 
+def call_book(app: web.Application, twilio: Client | None) -> CallBook:
+    """The calls of this hub, placed and redirected with `twilio` (a REST Client or None)."""
+    settings = app[SETTINGS]
+    return CallBook(
+        app[SESSIONS],
+        app[LIVE_QUEUE],
+        app[BUS],
+        twilio,
+        settings,
+        _url(settings, STATUS_PATH),
+    )
+
+
 def setup(app: web.Application) -> None:
+    """Routes, and (once the hub's CallBook is in `app[CALLS]`) calls follow acceptances."""
     app.router.add_post(CALL_PATH, incoming_call)
     app.router.add_post(MENU_PATH, menu_choice)
     app.router.add_post(WAIT_PATH, waiting)
+    app.router.add_post(QUEUE_LEFT_PATH, queue_left)
+    app.router.add_post(CALLBACK_PATH, callback_confirmed)
+    app.router.add_post(STATUS_PATH, call_status)
     app.router.add_post(RECORDED_PATH, voicemail_recorded)
     app.router.add_post(TRANSCRIPTION_PATH, voicemail_transcribed)
+    app.cleanup_ctx.append(_follow_assignments)
+
+
+async def _follow_assignments(app: web.Application) -> AsyncIterator[None]:
+    """Each accepted voice conversation puts its caller through to the agent."""
+    subscription = await app[BUS].subscribe()
+    task = asyncio.create_task(app[CALLS].follow(subscription))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await subscription.close()
 
 
 # --- the call ------------------------------------------------------------------
@@ -91,30 +140,47 @@ async def menu_choice(request: web.Request) -> web.Response:
     choice = _choice(form)
     answer = VoiceResponse()
     if choice in QUEUES:
-        queue = QUEUES[choice]
-        await request.app[INTAKE].accept(
+        queue, caller = QUEUES[choice], _caller(form)
+        accepted = await request.app[INTAKE].accept(
             InboundContact(
                 channel=CHANNEL,
                 inbox=_number(form, "To"),
                 external_id=sid,
-                sender=_caller(form),
+                sender=caller,
                 text=f"Phone call: {queue}",
                 raw=storable(repr(dict(form))),
             )
         )
-        answer.enqueue(queue, wait_url=_url(settings, WAIT_PATH))
-    elif choice == VOICEMAIL:
-        answer.say(VOICEMAIL_PROMPT)
-        answer.record(
-            max_length=VOICEMAIL_SECONDS,
-            transcribe=True,
-            transcribe_callback=_url(settings, TRANSCRIPTION_PATH),
-            action=_url(settings, RECORDED_PATH),
+        await request.app[CALLS].opened(sid, accepted.conversation_id, QUEUE, caller)
+        answer.enqueue(
+            queue, wait_url=_url(settings, WAIT_PATH), action=_url(settings, QUEUE_LEFT_PATH)
         )
+    elif choice == CALLBACK and _withheld(form):
+        answer.say(NO_CALLBACK)
+        _voicemail(answer, settings)
+    elif choice == CALLBACK:
+        confirm = Gather(
+            input="dtmf speech", num_digits=1, action=_url(settings, CALLBACK_PATH), timeout=5
+        )
+        confirm.say(CONFIRM_CALLBACK.format(number=_spoken(_caller(form))))
+        answer.append(confirm)
+        answer.redirect(_url(settings, CALL_PATH))  # no answer: back to the menu
+    elif choice == VOICEMAIL:
+        _voicemail(answer, settings)
     else:
         answer.say("Sorry, that is not one of the choices.")
         answer.redirect(_url(settings, CALL_PATH))
     return _twiml(answer)
+
+
+def _voicemail(answer: VoiceResponse, settings: Settings) -> None:
+    answer.say(VOICEMAIL_PROMPT)
+    answer.record(
+        max_length=VOICEMAIL_SECONDS,
+        transcribe=True,
+        transcribe_callback=_url(settings, TRANSCRIPTION_PATH),
+        action=_url(settings, RECORDED_PATH),
+    )
 
 
 def _choice(form: Mapping[str, str]) -> str | None:
@@ -137,6 +203,83 @@ async def waiting(request: web.Request) -> web.Response:
         answer.say(f"You are number {int(position)} in the queue.")
     answer.play(request.app[SETTINGS].voice_hold_music_url)
     return _twiml(answer)
+
+
+async def queue_left(request: web.Request) -> web.Response:
+    """The call left Twilio's queue (Enqueue's action): a caller who hung up abandoned it."""
+    form = await signed_form(request)
+    sid = _call_sid(form)
+    result = form.get("QueueResult", "")
+    if not result:
+        raise bad_request("Missing field(s): QueueResult.")
+    settings = request.app[SETTINGS]
+    call = await request.app[CALLS].left_queue(sid, result[:16], _seconds(form, "QueueTime"))
+    if call is not None and result in LEFT_QUEUE:
+        reason = "the caller hung up while waiting" if result == "hangup" else f"queue {result}"
+        await request.app[CONVERSATIONS].abandon(call.conversation_id, reason)
+    answer = VoiceResponse()
+    if result in ("queue-full", "error", "system-error"):
+        answer.say(QUEUE_TROUBLE)
+        _voicemail(answer, settings)
+    return _twiml(answer)
+
+
+async def call_status(request: web.Request) -> web.Response:
+    """A call status callback: the call's progress moves forward on the timeline, once."""
+    form = await signed_form(request)
+    sid = _call_sid(form)
+    status = form.get("CallStatus", "")
+    if status not in PROGRESS:
+        raise bad_request(f"CallStatus is not one we know: {status[:20]!r}.")
+    call = await request.app[CALLS].progressed(sid, status, _seconds(form, "CallDuration"))
+    if call is not None and call.kind == QUEUE and status in ENDED:
+        # The call ended while still waiting (its queue report may never come): abandoned.
+        await request.app[CONVERSATIONS].abandon(
+            call.conversation_id, "the caller hung up while waiting"
+        )
+    return web.Response(status=204)
+
+
+# --- callback --------------------------------------------------------------------
+
+
+async def callback_confirmed(request: web.Request) -> web.Response:
+    """The caller confirmed their number: a callback contact waits; the call ends politely."""
+    form = await signed_form(request)
+    sid = _call_sid(form)
+    settings = request.app[SETTINGS]
+    answer = VoiceResponse()
+    said = form.get("SpeechResult", "").lower()
+    if _withheld(form) or not (
+        form.get("Digits", "").strip() == "1" or any(word in said for word in YES)
+    ):
+        answer.redirect(_url(settings, CALL_PATH))
+        return _twiml(answer)
+    number = _caller(form)
+    accepted = await request.app[INTAKE].accept(
+        InboundContact(
+            channel=CHANNEL,
+            inbox=_number(form, "To"),
+            external_id=f"callback:{sid}",
+            sender=number,
+            text=f"Call back {number}",
+            raw=storable(repr(dict(form))),
+        )
+    )
+    await request.app[CALLS].opened(sid, accepted.conversation_id, CALLBACK_REQUEST, number)
+    answer.say(CALLBACK_BOOKED.format(number=_spoken(number)))
+    answer.hangup()
+    return _twiml(answer)
+
+
+def _spoken(number: str) -> str:
+    """A number read out digit by digit: "+1 4 1 5 ..." rather than "fourteen billion"."""
+    return " ".join(number.lstrip("+"))
+
+
+def _seconds(form: Mapping[str, str], name: str) -> int | None:
+    value = form.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 9 else None
 
 
 # --- voicemail -----------------------------------------------------------------
@@ -244,9 +387,13 @@ def _caller(form: Mapping[str, str]) -> str:
     A caller who hides their number still gets through: refusing the webhook would
     play them Twilio's error message instead of our menu.
     """
-    if form.get("From", "").strip().lower().lstrip("+") in WITHHELD:
+    if _withheld(form):
         return f"withheld:{_call_sid(form)}"
     return _number(form, "From")
+
+
+def _withheld(form: Mapping[str, str]) -> bool:
+    return form.get("From", "").strip().lower().lstrip("+") in WITHHELD
 
 
 def _number(form: Mapping[str, str], name: str) -> str:
@@ -270,4 +417,4 @@ def _twiml(answer: VoiceResponse) -> web.Response:
     return web.Response(text=str(answer), content_type="application/xml")
 
 
-__all__ = ["VoiceAdapter", "setup"]
+__all__ = ["CALLS", "VoiceAdapter", "call_book", "setup"]

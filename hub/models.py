@@ -305,3 +305,28 @@ class CannedResponse(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Call(Base):
+    """One phone call leg: a caller on hold, a callback request, or our call back out.
+
+    Twilio's status callbacks move `status` forward only; `offer_id` is the offer whose
+    acceptance connected this call to an agent, so each acceptance does it once.
+    """
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)  # Twilio's CallSid
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # queue | callback_request | callback
+    number: Mapped[str] = mapped_column(String(64), default="")  # the customer's, E.164
+    # queued | ringing | in-progress | completed | busy | no-answer | failed | canceled
+    status: Mapped[str] = mapped_column(String(16), default="in-progress")
+    duration: Mapped[int | None] = mapped_column(Integer)  # seconds, once completed
+    queue_result: Mapped[str | None] = mapped_column(String(16))  # Twilio's QueueResult
+    queue_seconds: Mapped[int | None] = mapped_column(Integer)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    offer_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -48,6 +48,9 @@ class Settings:
     twilio_auth_token: str = ""
     twilio_api_url: str | None = None  # None: Twilio's own API
     voice_hold_music_url: str = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+    # The Twilio Client identity an agent's browser or softphone registers as: {id}, {username}.
+    voice_client_identity: str = "agent_{id}"
+    voice_callback_announcement: str = "Hello, we are returning your call. Connecting you now."
     voc_report_to: str | None = None  # insights: weekly report and rising-topic alerts by email
     voc_report_from: str = "switchboard@localhost"
     voc_webhook: str | None = None  # insights: rising-topic alerts by POST

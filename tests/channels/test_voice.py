@@ -10,28 +10,40 @@ import dataclasses
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from hub.models import Customer, Message
+from hub.keys import QUEUE
+from hub.models import Call, Conversation, Customer, Message, TimelineEvent
 from hub.settings import Settings
-from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, TwilioSide
+from routing.stats import queue_stats
+from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, CallsApi, TwilioSide
 from tests.conftest import start_hub
 from tests.support import AgentClient, Hub, eventually
 
+T = TypeVar("T")
 INBOX = "+14155550100"
 CALLER = "+14155550123"
 HOLD_MUSIC = "https://music.example.test/hold.mp3"
 
 
 @pytest.fixture
-def voice_settings(settings_for: Settings) -> Settings:
+async def calls_api() -> AsyncIterator[tuple[CallsApi, str]]:
+    api = CallsApi()
+    async with api.serving() as url:
+        yield api, url
+
+
+@pytest.fixture
+def voice_settings(settings_for: Settings, calls_api: tuple[CallsApi, str]) -> Settings:
     return dataclasses.replace(
         settings_for,
         twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN,
+        twilio_api_url=calls_api[1],
         public_url=PUBLIC_URL,
         voice_hold_music_url=HOLD_MUSIC,
         smtp_port=0,  # any free port: tests run side by side
@@ -289,3 +301,301 @@ async def test_a_caller_who_withholds_their_number_still_reaches_the_queue(hub: 
         assert answer.find("Enqueue") is not None
     senders = sorted(m.sender for m in await stored(hub))
     assert senders == sorted([f"withheld:{first}", f"withheld:{second}"])
+
+
+# --- putting calls through to agents ---------------------------------------------
+
+
+async def timeline(hub: Hub, conversation_id: int) -> list[tuple[str, str]]:
+    async with hub.sessions() as session:
+        rows = await session.execute(
+            select(TimelineEvent.kind, TimelineEvent.summary)
+            .where(TimelineEvent.conversation_id == conversation_id)
+            .order_by(TimelineEvent.id)
+        )
+        return [(kind, summary) for kind, summary in rows]
+
+
+async def conversation_of(hub: Hub, external_id: str) -> Conversation:
+    async with hub.sessions() as session:
+        conversation = await session.scalar(
+            select(Conversation)
+            .join(Message, Message.conversation_id == Conversation.id)
+            .where(Message.external_id == external_id)
+        )
+        assert conversation is not None
+        return conversation
+
+
+async def queue_call(twilio: Twilio, sid: str, **fields: str) -> None:
+    answer = await twilio.twiml("/webhooks/twilio/voice/menu", call_form(sid, Digits="1", **fields))
+    enqueue = answer.find("Enqueue")
+    assert enqueue is not None
+    assert enqueue.get("action") == PUBLIC_URL + "/webhooks/twilio/voice/queue-left"
+
+
+def dialled_client(twiml: str) -> str | None:
+    client = ET.fromstring(twiml).find("Dial/Client")
+    return None if client is None else client.text
+
+
+async def test_the_agent_who_accepts_a_call_is_put_through_to_the_caller(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(Twilio(hub), sid)
+    alice_id = (await alice.get("/api/me"))["id"]
+
+    conversation_id = await accept_next_offer(alice)
+
+    (update,) = await eventually(lambda: _async(api.updates()))
+    assert (update["account"], update["sid"]) == (ACCOUNT_SID, sid)
+    assert update["authorization"].startswith("Basic ")
+    assert dialled_client(update["form"]["Twiml"][0]) == f"agent_{alice_id}"
+    events = await eventually(lambda: _has(hub, conversation_id, "call.connected"))
+    assert ("call.connected", "Call connected to Alice") in events
+    view = await alice.get(f"/api/conversations/{conversation_id}")
+    assert view["status"] == "assigned"
+    assert [(c["kind"], c["agent_id"]) for c in view["calls"]] == [("queue", alice_id)]
+
+
+async def test_a_caller_who_hung_up_before_the_accept_is_reported_to_the_agent(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    sid = new_call()  # not live: Twilio answers 404 when asked to redirect it
+    await queue_call(Twilio(hub), sid)
+
+    conversation_id = await accept_next_offer(alice)
+
+    await eventually(lambda: _has(hub, conversation_id, "conversation.abandoned"))
+    assert len(api.updates()) == 1
+    assert ("call.missed", "The caller hung up before Alice was connected.") in await timeline(
+        hub, conversation_id
+    )
+    assert (await conversation_of(hub, sid)).status == "abandoned"
+    assert await alice.get("/api/conversations") == []
+    alice_id = (await alice.get("/api/me"))["id"]
+    assert await hub.app[QUEUE].load(alice_id) == {}  # her line is free for the next call
+
+
+async def test_a_call_twilio_will_not_redirect_stays_with_the_agent_and_says_why(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    api.refuse_with = (500, 20500, "Internal Server Error")
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(Twilio(hub), sid)
+
+    conversation_id = await accept_next_offer(alice)
+
+    events = await eventually(lambda: _has(hub, conversation_id, "call.failed"))
+    failure = "Could not put the call through to Alice: 20500 Unable to update record"
+    assert ("call.failed", f"{failure}: Internal Server Error") in events
+    assert (await conversation_of(hub, sid)).status == "assigned"
+
+
+async def test_a_caller_who_hangs_up_in_the_queue_abandons_it_once(hub: Hub) -> None:
+    twilio = Twilio(hub)
+    sid = new_call()
+    await queue_call(twilio, sid)
+    conversation = await conversation_of(hub, sid)
+    assert await hub.app[QUEUE].contains(conversation.id)
+
+    left = call_form(sid, QueueResult="hangup", QueueSid="QU" + uuid.uuid4().hex, QueueTime="35")
+    for _retry in range(2):
+        await twilio.twiml("/webhooks/twilio/voice/queue-left", left)
+
+    assert (await conversation_of(hub, sid)).status == "abandoned"
+    assert not await hub.app[QUEUE].contains(conversation.id)
+    events = await timeline(hub, conversation.id)
+    assert [e for e in events if e[0] == "call.queue_left"] == [
+        ("call.queue_left", "The caller hung up in the queue after 35 s")
+    ]
+    assert [e[0] for e in events].count("conversation.abandoned") == 1
+    stats = await queue_stats(hub.sessions, hub.app[QUEUE])
+    assert (stats.abandoned, stats.abandon_rate) == (1, 1.0)
+
+
+async def test_a_hang_up_while_on_offer_withdraws_the_offer(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    twilio = Twilio(hub)
+    sid = new_call()
+    await queue_call(twilio, sid)
+    offers = await eventually(lambda: alice.get("/api/offers"))
+    await twilio.twiml(
+        "/webhooks/twilio/voice/queue-left", call_form(sid, QueueResult="hangup", QueueTime="4")
+    )
+    assert (await conversation_of(hub, sid)).status == "abandoned"
+
+    status, _ = await alice.post(f"/api/offers/{offers[0]['offer_id']}/accept")
+    assert status == 409
+    assert api.updates() == []
+
+
+async def test_a_caller_who_hangs_up_as_the_agent_accepts_is_not_put_through(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    twilio = Twilio(hub)
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(twilio, sid)
+    offers = await eventually(lambda: alice.get("/api/offers"))
+    # The agent's accept and the caller's hang-up cross: the hub hears of the hang-up
+    # only after the accept, so the call is never redirected and the agent is freed.
+    async with hub.sessions() as session, session.begin():
+        call = await session.scalar(select(Call).where(Call.sid == sid))
+        assert call is not None
+        call.queue_result = "hangup"
+
+    status, body = await alice.post(f"/api/offers/{offers[0]['offer_id']}/accept")
+    assert status == 200, body
+
+    await eventually(lambda: _has(hub, body["conversation_id"], "call.missed"))
+    assert api.updates() == []
+    assert (await conversation_of(hub, sid)).status == "abandoned"
+    assert await alice.get("/api/conversations") == []
+
+
+async def test_call_progress_moves_forward_only_and_lands_on_the_timeline_once(
+    hub: Hub,
+) -> None:
+    twilio = Twilio(hub)
+    sid = new_call()
+    await queue_call(twilio, sid)
+    conversation = await conversation_of(hub, sid)
+    reports = [
+        {"CallStatus": "in-progress"},  # where an answered inbound call already is
+        {"CallStatus": "completed", "CallDuration": "125"},
+        {"CallStatus": "ringing"},  # late: arrives after completed
+        {"CallStatus": "completed", "CallDuration": "125"},  # retried
+    ]
+    for report in reports:
+        status, _, body = await twilio.post(
+            "/webhooks/twilio/voice/status", call_form(sid, **report)
+        )
+        assert status == 204, body
+
+    events = [e for e in await timeline(hub, conversation.id) if e[0] == "call.status"]
+    assert events == [("call.status", "Call ended after 2:05")]
+    async with hub.sessions() as session:
+        call = await session.scalar(select(Call).where(Call.sid == sid))
+    assert call is not None and (call.status, call.duration) == ("completed", 125)
+    # The caller hung up before anyone took the call: abandoned, out of the queue.
+    assert (await conversation_of(hub, sid)).status == "abandoned"
+    assert not await hub.app[QUEUE].contains(conversation.id)
+
+
+async def test_status_callbacks_need_a_signature_and_a_known_status(hub: Hub) -> None:
+    twilio = Twilio(hub)
+    form = call_form(new_call(), CallStatus="completed")
+    status, _, _ = await twilio.post("/webhooks/twilio/voice/status", form, signature="forged")
+    assert status == 403
+    status, _, _ = await twilio.post("/webhooks/twilio/voice/status", {**form, "CallStatus": "x"})
+    assert status == 400
+    status, _, _ = await twilio.post("/webhooks/twilio/voice/status", form)  # unknown call
+    assert status == 204
+
+
+# --- callbacks -----------------------------------------------------------------
+
+
+async def test_a_caller_asks_to_be_called_back_and_the_agent_who_accepts_calls_them(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    twilio = Twilio(hub)
+    sid = new_call()
+
+    answer = await twilio.twiml("/webhooks/twilio/voice/menu", call_form(sid, Digits="4"))
+    confirm = answer.find("Gather")
+    assert confirm is not None
+    assert confirm.get("action") == PUBLIC_URL + "/webhooks/twilio/voice/callback"
+    assert "1 4 1 5 5 5 5 0 1 2 3" in "".join(confirm.itertext())
+    assert await stored(hub) == []
+
+    for _retry in range(2):
+        answer = await twilio.twiml("/webhooks/twilio/voice/callback", call_form(sid, Digits="1"))
+        assert answer.find("Enqueue") is None  # the line is not held
+        assert answer.find("Say") is not None and answer.find("Hangup") is not None
+    (request,) = await stored(hub)
+    assert (request.sender, request.text) == (CALLER, f"Call back {CALLER}")
+
+    conversation_id = await accept_next_offer(alice)
+    alice_id = (await alice.get("/api/me"))["id"]
+    (placed,) = await eventually(lambda: _async(api.creates()))
+    form = placed["form"]
+    assert (form["To"], form["From"]) == ([CALLER], [INBOX])
+    assert form["StatusCallback"] == [PUBLIC_URL + "/webhooks/twilio/voice/status"]
+    assert form["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    twiml = ET.fromstring(form["Twiml"][0])
+    assert twiml.find("Say") is not None
+    assert dialled_client(form["Twiml"][0]) == f"agent_{alice_id}"
+    (callback_sid,) = api.live
+    events = await eventually(lambda: _has(hub, conversation_id, "callback.placed"))
+    assert ("callback.placed", f"Alice is calling back {CALLER}") in events
+
+    for report in ({"CallStatus": "ringing"}, {"CallStatus": "completed", "CallDuration": "61"}):
+        callback = call_form(callback_sid, From=INBOX, To=CALLER, Direction="outbound-api")
+        status, _, _ = await twilio.post("/webhooks/twilio/voice/status", {**callback, **report})
+        assert status == 204
+    events = await timeline(hub, conversation_id)
+    assert events[-2:] == [("call.status", "Ringing"), ("call.status", "Call ended after 1:01")]
+    view = await alice.get(f"/api/conversations/{conversation_id}")
+    assert view["status"] == "assigned"  # a callback is never "abandoned" by the first call
+    assert [(c["kind"], c["number"], c["status"]) for c in view["calls"]] == [
+        ("callback_request", CALLER, "in-progress"),
+        ("callback", CALLER, "completed"),
+    ]
+
+
+async def test_a_caller_who_says_call_me_back_is_asked_to_confirm(hub: Hub) -> None:
+    twilio = Twilio(hub)
+    sid = new_call()
+    answer = await twilio.twiml(
+        "/webhooks/twilio/voice/menu", call_form(sid, SpeechResult="please call me back")
+    )
+    assert answer.find("Gather") is not None
+    answer = await twilio.twiml(
+        "/webhooks/twilio/voice/callback", call_form(sid, SpeechResult="yes please")
+    )
+    assert answer.find("Hangup") is not None
+    assert [m.text for m in await stored(hub)] == [f"Call back {CALLER}"]
+
+
+async def test_a_caller_who_does_not_confirm_goes_back_to_the_menu(hub: Hub) -> None:
+    answer = await Twilio(hub).twiml(
+        "/webhooks/twilio/voice/callback", call_form(new_call(), Digits="2")
+    )
+    assert answer.find("Redirect").text == PUBLIC_URL + "/webhooks/twilio/voice"  # type: ignore[union-attr]
+    assert await stored(hub) == []
+
+
+async def test_a_withheld_number_is_offered_voicemail_instead_of_a_callback(hub: Hub) -> None:
+    twilio = Twilio(hub)
+    sid = new_call()
+    answer = await twilio.twiml(
+        "/webhooks/twilio/voice/menu", call_form(sid, Digits="4", From="Anonymous")
+    )
+    assert "withheld" in "".join(answer.find("Say").itertext())  # type: ignore[union-attr]
+    assert answer.find("Record") is not None and answer.find("Gather") is None
+    answer = await twilio.twiml(
+        "/webhooks/twilio/voice/callback", call_form(sid, Digits="1", From="Anonymous")
+    )
+    assert answer.find("Redirect") is not None
+    assert await stored(hub) == []
+
+
+async def _async(value: T) -> T:
+    return value
+
+
+async def _has(hub: Hub, conversation_id: int, kind: str) -> list[tuple[str, str]] | None:
+    events = await timeline(hub, conversation_id)
+    return events if any(k == kind for k, _ in events) else None

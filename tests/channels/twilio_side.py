@@ -1,10 +1,16 @@
-"""Twilio's side of a webhook: sign a form over the hub's public URL and post it."""
+"""Twilio's side: sign a form over the hub's public URL and post it; and a local Calls API."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
 from tests.support import Hub
@@ -42,3 +48,98 @@ class TwilioSide:
             ) as response,
         ):
             return response.status, response.content_type, await response.text()
+
+
+@dataclass
+class CallsApi:
+    """Twilio's Calls resource as documented: form in, JSON out; remembers each request.
+
+    `live` holds the SIDs of calls in progress: updating any other answers as Twilio does
+    for a call that is over (404, code 20404), or `refuse_with` forces an error.
+    """
+
+    live: set[str] = field(default_factory=set)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    refuse_with: tuple[int, int, str] | None = None  # (HTTP status, Twilio code, message)
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        """Run the API on a free local port; its base URL."""
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{account}/Calls.json", self.create)
+        app.router.add_post("/2010-04-01/Accounts/{account}/Calls/{sid}.json", self.update)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            yield str(server.make_url("")).rstrip("/")
+        finally:
+            await server.close()
+
+    async def create(self, request: web.Request) -> web.Response:
+        form = await self._remember(request, "create")
+        if self.refuse_with is not None:
+            return self._refusal()
+        sid = "CA" + uuid.uuid4().hex
+        self.live.add(sid)
+        return web.json_response(
+            self._call(request, sid, "queued", to=str(form["To"]), from_=str(form["From"])),
+            status=201,
+        )
+
+    async def update(self, request: web.Request) -> web.Response:
+        await self._remember(request, "update")
+        sid = request.match_info["sid"]
+        if self.refuse_with is not None:
+            return self._refusal()
+        if sid not in self.live:
+            body = {
+                "code": 20404,
+                "message": f"The requested resource /2010-04-01/Accounts/"
+                f"{request.match_info['account']}/Calls/{sid}.json was not found",
+                "more_info": "https://www.twilio.com/docs/errors/20404",
+                "status": 404,
+            }
+            return web.json_response(body, status=404)
+        return web.json_response(self._call(request, sid, "in-progress"))
+
+    def updates(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["action"] == "update"]
+
+    def creates(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["action"] == "create"]
+
+    async def _remember(self, request: web.Request, action: str) -> Any:
+        form = await request.post()
+        self.requests.append(
+            {
+                "action": action,
+                "account": request.match_info["account"],
+                "sid": request.match_info.get("sid"),
+                "authorization": request.headers.get("Authorization", ""),
+                "form": {name: [str(v) for v in form.getall(name)] for name in form},
+            }
+        )
+        return form
+
+    def _refusal(self) -> web.Response:
+        assert self.refuse_with is not None
+        status, code, message = self.refuse_with
+        return web.json_response(
+            {"code": code, "message": message, "status": status}, status=status
+        )
+
+    @staticmethod
+    def _call(
+        request: web.Request, sid: str, status: str, to: str = "", from_: str = ""
+    ) -> dict[str, Any]:
+        account = request.match_info["account"]
+        return {
+            "sid": sid,
+            "account_sid": account,
+            "to": to,
+            "from": from_,
+            "status": status,
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json",
+        }
