@@ -42,6 +42,7 @@ AGENT_EVENTS = frozenset(
         "conversation.reassigned",
         "message.received",
         "message.sent",
+        "message.status",
         "customer.typing",
         "agent.state",
     }
@@ -89,6 +90,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/conversations/{conversation_id:\\d+}/note", note)
     r.add_post("/api/conversations/{conversation_id:\\d+}/close", close)
     r.add_post("/api/conversations/{conversation_id:\\d+}/typing", typing)
+    r.add_post("/api/conversations/{conversation_id:\\d+}/seen", seen)
     r.add_get("/api/customers/{customer_id:\\d+}/timeline", customer_timeline)
     r.add_get("/api/knowledge/search", knowledge_search)
     app.cleanup_ctx.append(_fan_out)
@@ -379,6 +381,20 @@ async def typing(request: web.Request) -> web.Response:
             make_event("chat.typing", visitor=visitor, conversation_id=conversation.id)
         )
     return web.json_response({"ok": True})
+
+
+async def seen(request: web.Request) -> web.Response:
+    """The agent's console shows the customer's messages up to `message_id`."""
+    agent = await require_agent(request)
+    message_id = (await _json_body(request)).get("message_id")
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        raise _error(400, "message_id must be the id of a message.")
+    conversation_id = int(request.match_info["conversation_id"])
+    try:
+        newest = await request.app[CONVERSATIONS].seen(agent.id, conversation_id, message_id)
+    except ConversationError as exc:
+        raise _error(exc.status, str(exc)) from None
+    return web.json_response({"read_up_to": newest})
 
 
 async def customer_timeline(request: web.Request) -> web.Response:

@@ -8,6 +8,13 @@ it is abandoned). A visitor whose last socket stays closed longer than
 `welcome` (token, transcript and the text limit), `ack`, `message` (agent replies),
 `typing`, `left` and `error` (a code, a sentence and, for a refused message, its id).
 Text that is not valid Unicode is refused (`invalid_text`), never stored.
+
+`welcome` also says which details the company asks before the first message (`prechat`,
+from SWITCHBOARD_CHAT_PRECHAT), what this visitor already gave (`details`) and whether an
+agent is `online` for the widget's inbox. The visitor sends `details` (name, email),
+answered with `details`, and `seen` with the newest agent message they have seen; the hub
+sends `read` with the newest of their messages the agent has seen. A visitor who leaves an
+email while nobody is online gets their replies by email (`by_email` in `ack`, `details`).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
+from channels import _visitors
 from hub.bus import EventBus, Subscription, make_event
 from hub.contacts import Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
@@ -109,6 +117,9 @@ class Visit:
     name: str
     peer: Peer
     typed_at: float = -TYPING_INTERVAL
+    inbox: str = DEFAULT_INBOX
+    details: _visitors.Details | None = None
+    wrote: bool = False  # has written before: no pre-chat questions then
     left: bool = False
 
 
@@ -157,6 +168,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/chat/ws", chat_socket)
     app.router.add_get("/chat/widget.js", widget_script)
     app.router.add_get("/chat/demo", demo_page)
+    _visitors.prechat_fields(app[SETTINGS].chat_prechat)  # a bad setting stops the start
     app.cleanup_ctx.append(_fan_out)
 
 
@@ -271,18 +283,26 @@ async def _hello(
     try:
         await request.app[BUS].publish(make_event("chat.present", visitor=visitor))
         transcript = await _transcript(request, visitor)
+        visit = Visit(visitor, _text_field(data, "name", 200), peer)
+        visit.inbox = await _known_inbox(request, _text_field(data, "inbox", 100))
+        visit.details = await _visitors.details(request.app[SESSIONS], visitor)
+        visit.wrote = any(m["from"] == "customer" for m in transcript)
         await ws.send_json(
             {
                 "type": "welcome",
                 "token": token,
                 "messages": transcript,
                 "max_text": request.app[SETTINGS].chat_max_text,
+                "prechat": list(_prechat(request)),
+                "details": _details_json(visit.details),
+                "online": await _visitors.online(request.app, visit.inbox),
+                "offline_email": await _visitors.can_email(request.app[SESSIONS]),
             }
         )
     except BaseException:
         await request.app[CHAT_SOCKETS].discard(visitor, peer)
         raise
-    return Visit(visitor, _text_field(data, "name", 200), peer)
+    return visit
 
 
 async def _handle(
@@ -299,6 +319,12 @@ async def _handle(
         )
         await ws.send_json({"type": "left", "abandoned": abandoned})
         return
+    if kind == "details":
+        await _give_details(request, ws, visit, data)
+        return
+    if kind == "seen":
+        await _seen(request, visit, data)
+        return
     if kind != "message":
         raise ChatError("unknown_type", f"Frames of type {kind!r} are not understood.")
     client_id = data.get("id")
@@ -310,6 +336,9 @@ async def _handle(
     limit = request.app[SETTINGS].chat_max_text
     if len(text) > limit:
         raise ChatError("too_long", f"A message can be at most {limit} characters.")
+    missing = _missing_details(request, visit)
+    if missing:
+        raise ChatError("details_required", f"Please give your {' and '.join(missing)} first.")
     contact = InboundContact(
         channel=CHANNEL,
         inbox=await _known_inbox(request, _text_field(data, "inbox", 100)),
@@ -319,14 +348,98 @@ async def _handle(
         text=text.strip(),
     )
     accepted = await request.app[INTAKE].accept(contact)
+    visit.wrote = True
+    online = await _visitors.online(request.app, contact.inbox)
+    by_email = await _email_if_offline(request, visit, accepted.conversation_id, online)
     await ws.send_json(
         {
             "type": "ack",
             "id": client_id,
             "message_id": accepted.message_id,
             "duplicate": accepted.duplicate,
+            "online": online,
+            "by_email": by_email,
         }
     )
+
+
+def _prechat(request: web.Request) -> tuple[str, ...]:
+    return _visitors.prechat_fields(request.app[SETTINGS].chat_prechat)
+
+
+def _missing_details(request: web.Request, visit: Visit) -> list[str]:
+    """The pre-chat details a visitor still owes before their first message."""
+    if visit.wrote:
+        return []
+    given = visit.details or _visitors.Details()
+    return [field for field in _prechat(request) if not getattr(given, field)]
+
+
+def _details_json(details: _visitors.Details | None) -> dict[str, Any] | None:
+    return None if details is None else {"name": details.name, "email": details.email}
+
+
+async def _give_details(
+    request: web.Request, ws: web.WebSocketResponse, visit: Visit, data: dict[str, Any]
+) -> None:
+    """The visitor's name and email: checked, kept, and put on the customer record."""
+    name = " ".join(_text_field(data, "name", 200).split())
+    typed = _text_field(data, "email", 320).strip()
+    email = _visitors.normal_email(typed) if typed else None
+    if typed and email is None:
+        raise ChatError("invalid_email", "That email address does not look right.")
+    known = visit.details or _visitors.Details()
+    wanted = _prechat(request)
+    if "name" in wanted and not (name or known.name):
+        raise ChatError("name_required", "Please tell us your name.")
+    if "email" in wanted and not (email or known.email):
+        raise ChatError("email_required", "Please give your email address.")
+    if not (name or email):
+        raise ChatError("empty_details", "Give a name or an email address.")
+    sessions = request.app[SESSIONS]
+    visit.details = await _visitors.give_details(
+        sessions, visit.visitor, _visitors.Details(name, email)
+    )
+    visit.name = visit.details.name or visit.name
+    by_email = False
+    conversation = await _visitors.open_conversation(sessions, visit.visitor)
+    if conversation is not None:
+        online = await _visitors.online(request.app, visit.inbox)
+        by_email = await _email_if_offline(request, visit, conversation.id, online)
+    await ws.send_json(
+        {"type": "details", "details": _details_json(visit.details), "by_email": by_email}
+    )
+
+
+async def _email_if_offline(
+    request: web.Request, visit: Visit, conversation_id: int, online: bool
+) -> bool:
+    """With nobody online, the conversation goes on by email if the visitor left one;
+    whether its replies go by email."""
+    sessions = request.app[SESSIONS]
+    if not online and visit.details is not None and visit.details.email:
+        if await _visitors.reply_by_email(sessions, conversation_id, visit.details.email):
+            return True
+    return await _visitors.replies_by_email(sessions, conversation_id)
+
+
+async def _seen(request: web.Request, visit: Visit, data: dict[str, Any]) -> None:
+    """The visitor has seen agent messages up to this one: tell the agent's console."""
+    message_id = data.get("message_id")
+    if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
+        raise ChatError("invalid_seen", "'seen' needs the 'message_id' of an agent's message.")
+    seen = await _visitors.mark_read(request.app[SESSIONS], visit.visitor, message_id)
+    if seen is not None:
+        await request.app[BUS].publish(
+            make_event(
+                "message.status",
+                conversation_id=seen.conversation_id,
+                message_id=seen.message_id,
+                agent_id=seen.agent_id,
+                channel=CHANNEL,
+                delivery_status="read",
+            )
+        )
 
 
 async def _known_inbox(request: web.Request, name: str | None) -> str:
@@ -369,6 +482,7 @@ async def _open_conversation(request: web.Request, visitor: str) -> tuple[int, i
                     CustomerAddress.address == visitor,
                     Conversation.channel == CHANNEL,
                     Conversation.status != "closed",
+                    _visitors.visitors_conversation(visitor),
                 )
                 .order_by(Conversation.id.desc())
                 .limit(1)
@@ -389,6 +503,7 @@ async def _transcript(request: web.Request, visitor: str, limit: int = 200) -> l
                 CustomerAddress.address == visitor,
                 Conversation.channel == CHANNEL,
                 Message.direction != "note",
+                _visitors.visitors_conversation(visitor),
             )
             .order_by(Message.id.desc())
             .limit(limit)
@@ -402,6 +517,7 @@ async def _transcript(request: web.Request, visitor: str, limit: int = 200) -> l
             "text": m.text,
             "id": m.external_id.partition(":")[2] if m.external_id else None,
             "at": m.created_at.isoformat(),
+            "read": m.delivery_status == "read",
         }
         for m in reversed(messages)
     ]
@@ -439,3 +555,5 @@ async def _deliver(
             )
         elif kind == "chat.typing":
             sockets.send(event["visitor"], {"type": "typing", "from": "agent"})
+        elif kind == "conversation.seen" and event.get("channel") == CHANNEL:
+            sockets.send(event["address"], {"type": "read", "message_id": event["message_id"]})

@@ -27,6 +27,9 @@ VIP_PRIORITY = 5
 # Channels whose conversations follow message-id threads (a new subject is a new
 # conversation) rather than "the customer's open conversation on this inbox".
 THREADED_CHANNELS = frozenset({"email"})
+# Channels where one customer may write from several addresses at once (chat visitors
+# who gave the same email): a conversation goes on only with the address it came from.
+PER_ADDRESS_CHANNELS = frozenset({"chat"})
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,16 @@ async def _open_conversation(
             Conversation.channel == contact.channel,
             Conversation.inbox_id == inbox.id,
             Conversation.status.in_(OPEN_STATES),
+            or_(
+                Conversation.channel.not_in(PER_ADDRESS_CHANNELS),
+                select(Message.id)
+                .where(
+                    Message.conversation_id == Conversation.id,
+                    Message.direction == "incoming",
+                    Message.sender == contact.sender,
+                )
+                .exists(),
+            ),
         )
         .order_by(Conversation.id.desc())
         .limit(1)
@@ -250,7 +263,11 @@ async def _thread(
             .where(
                 choice,
                 Conversation.customer_id == customer.id,
-                Conversation.channel == contact.channel,
+                # A web chat that went on by email takes the customer's answers too.
+                or_(
+                    Conversation.channel == contact.channel,
+                    Conversation.reply_channel == contact.channel,
+                ),
                 Conversation.status.in_(OPEN_STATES),
             )
             .order_by(Conversation.id.desc())

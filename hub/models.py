@@ -106,6 +106,22 @@ class CustomerAddress(Base):
     opted_out_at: Mapped[datetime | None] = mapped_column()
 
 
+class ChatVisitor(Base):
+    """A web chat visitor (one widget token) and the name and email they gave in the chat.
+
+    Kept per visitor, not read back from the customer record: typing a known email links
+    the chat to that customer, but shows the visitor nothing of the record.
+    """
+
+    __tablename__ = "chat_visitors"
+
+    visitor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Conversation(Base):
     __tablename__ = "conversations"
 
@@ -126,6 +142,10 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
+    # Where agents' replies go when not back on `channel`: a web chat whose visitor left
+    # an email while nobody was online continues by email.
+    reply_channel: Mapped[str | None] = mapped_column(String(16))
+    reply_address: Mapped[str | None] = mapped_column(String(320))
 
 
 class Message(Base):

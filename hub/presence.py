@@ -28,6 +28,10 @@ class PresenceBoard(ABC):
     async def forget(self, agent_id: int) -> bool:
         """Drop an agent from the board; True for the one caller that removed them."""
 
+    @abstractmethod
+    async def present(self, since: float) -> set[int]:
+        """Agents last seen at or after `since` (epoch seconds)."""
+
 
 class MemoryPresence(PresenceBoard):
     def __init__(self) -> None:
@@ -44,6 +48,9 @@ class MemoryPresence(PresenceBoard):
 
     async def forget(self, agent_id: int) -> bool:
         return self._seen.pop(agent_id, None) is not None
+
+    async def present(self, since: float) -> set[int]:
+        return {agent_id for agent_id, t in self._seen.items() if t >= since}
 
 
 class RedisPresence(PresenceBoard):
@@ -62,3 +69,6 @@ class RedisPresence(PresenceBoard):
 
     async def forget(self, agent_id: int) -> bool:
         return bool(await self._redis.zrem(self._key, str(agent_id)))
+
+    async def present(self, since: float) -> set[int]:
+        return {int(m) for m in await self._redis.zrangebyscore(self._key, since, "+inf")}

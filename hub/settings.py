@@ -43,6 +43,7 @@ class Settings:
     max_missed_offers: int = 3
     presence_grace: float = 30.0
     presence_interval: float = 5.0
+    chat_prechat: str = "off"  # what the chat widget asks before the first message: name,email
     knowledge_embeddings: bool = True  # use sentence embeddings when the extra is installed
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
@@ -14,8 +15,20 @@ import websockets
 from sqlalchemy import select
 
 from channels.webchat import VisitorTokens
+from hub.app import create_app
 from hub.keys import SETTINGS
-from hub.models import Conversation, Inbox, Message
+from hub.models import Conversation, Customer, CustomerAddress, Inbox, Message
+from hub.settings import Settings
+from tests.channels.email_side import (
+    JANE,
+    SUPPORT,
+    capturing_relay,
+    email_hub,
+    logged_in_agent,
+    mail,
+    send,
+)
+from tests.conftest import start_hub
 from tests.support import AgentClient, ChatCustomer, Hub, eventually
 
 
@@ -269,3 +282,266 @@ async def test_a_widget_cannot_invent_inboxes(hub: Hub) -> None:
         addresses = set(await session.scalars(select(Inbox.address).where(Inbox.channel == "chat")))
     assert addresses == {"mortgages", "web"}
     await customer.close()
+
+
+# --- pre-chat details, read receipts, nobody online -------------------------------------
+
+
+async def chat(hub: Hub, token: str | None = None) -> tuple[ChatCustomer, dict[str, Any]]:
+    """A visitor's socket after hello, and the hub's welcome."""
+    ws = await open_socket(hub)
+    await ws.send(json.dumps({"type": "hello", **({"token": token} if token else {})}))
+    welcome = await next_frame(ws)
+    assert welcome["type"] == "welcome", welcome
+    return ChatCustomer(ws, welcome["token"], welcome["messages"]), welcome
+
+
+def chat_settings(settings: Settings, **changes: Any) -> Settings:
+    """Presence refreshed often, so an agent's console counts as online at once."""
+    return dataclasses.replace(settings, presence_interval=0.1, **changes)
+
+
+async def give_details(customer: ChatCustomer, **details: str) -> dict[str, Any]:
+    await customer.ws.send(json.dumps({"type": "details", **details}))
+    return await customer.expect("details")
+
+
+async def addresses_of(hub: Hub, customer_id: int) -> set[tuple[str, str]]:
+    async with hub.sessions() as session:
+        rows = await session.execute(
+            select(CustomerAddress.channel, CustomerAddress.address).where(
+                CustomerAddress.customer_id == customer_id
+            )
+        )
+        return {(channel, address) for channel, address in rows}
+
+
+async def conversation_of(hub: Hub, message_id: int) -> Conversation:
+    async with hub.sessions() as session:
+        message = await session.get(Message, message_id)
+        assert message is not None
+        conversation = await session.get(Conversation, message.conversation_id)
+        assert conversation is not None
+        return conversation
+
+
+def test_an_unknown_prechat_field_stops_the_hub_from_starting(settings_for: Settings) -> None:
+    with pytest.raises(ValueError, match="SWITCHBOARD_CHAT_PRECHAT"):
+        create_app(dataclasses.replace(settings_for, chat_prechat="name,phone"))
+
+
+async def test_with_prechat_on_the_first_message_waits_for_a_name_and_valid_email(
+    settings_for: Settings,
+) -> None:
+    async with start_hub(chat_settings(settings_for, chat_prechat="name,email"), True) as hub:
+        customer, welcome = await chat(hub)
+        assert welcome["prechat"] == ["name", "email"] and welcome["details"] is None
+        refused = await customer.say("Hello?", client_id="early-1")
+        assert refused["code"] == "details_required" and refused["id"] == "early-1"
+        for wrong in ("jane@", "jane doe@example.com", "jane@localhost", "<b>@x.com"):
+            error = await give_details(customer, name="Jane", email=wrong)
+            assert error["code"] == "invalid_email", wrong
+        error = await give_details(customer, name="", email="jane@example.com")
+        assert error["code"] == "name_required"
+        assert await stored_messages(hub) == []
+
+        given = await give_details(customer, name="Jane <b>Doe</b>", email=" Jane@Example.COM ")
+        assert given["details"] == {"name": "Jane <b>Doe</b>", "email": "jane@example.com"}
+        ack = await customer.say("Hello?", client_id="early-1")
+        assert ack["type"] == "ack"
+        conversation = await conversation_of(hub, ack["message_id"])
+        assert await addresses_of(hub, conversation.customer_id) == {
+            ("chat", customer.token.partition(".")[0]),
+            ("email", "jane@example.com"),
+        }
+        async with hub.sessions() as session:
+            record = await session.get(Customer, conversation.customer_id)
+            assert record is not None and record.name == "Jane <b>Doe</b>"
+        await customer.close()
+
+        again, welcome = await chat(hub, customer.token)
+        assert welcome["prechat"] == ["name", "email"]
+        assert welcome["details"] == given["details"]
+        assert (await again.say("Still me"))["type"] == "ack"
+        await again.close()
+
+
+async def test_a_known_email_puts_the_chat_on_that_customers_record_and_shows_nothing_of_it(
+    settings_for: Settings,
+) -> None:
+    async with start_hub(chat_settings(settings_for, chat_prechat="email"), True) as hub:
+        await hub.add_agent("alice", skills={"support": 5}, status="available")
+        alice = await hub.login("alice")
+        jane = await ChatCustomer.connect(hub)
+        await give_details(jane, email="jane@example.com")
+        first = await jane.say("My card was declined")
+        conversation_id = await accept_next_offer(alice)
+
+        # Someone else types Jane's address: the same record, none of Jane's chat.
+        other = await ChatCustomer.connect(hub)
+        await give_details(other, email="JANE@example.com")
+        assert other.transcript == []
+        second = await other.say("Hello from another browser")
+        assert (await conversation_of(hub, second["message_id"])).customer_id == (
+            await conversation_of(hub, first["message_id"])
+        ).customer_id
+
+        status, _ = await alice.post(
+            f"/api/conversations/{conversation_id}/reply", {"text": "Only for Jane"}
+        )
+        assert status == 200
+        assert (await jane.expect("message"))["text"] == "Only for Jane"
+        await other.close()
+        reopened = await ChatCustomer.connect(hub, token=other.token)
+        assert [m["text"] for m in reopened.transcript] == ["Hello from another browser"]
+        await reopened.close()
+        await jane.close()
+        await alice.close()
+
+
+async def test_read_receipts_go_both_ways_and_survive_a_reload(
+    settings_for: Settings,
+) -> None:
+    async with start_hub(chat_settings(settings_for), True) as hub:
+        await hub.add_agent("alice", skills={"support": 5}, status="available")
+        alice = await hub.login("alice")
+        customer = await ChatCustomer.connect(hub)
+        first = await customer.say("Is my transfer through?")
+        second = await customer.say("It was 200 pounds")
+        conversation_id = await accept_next_offer(alice)
+        path = f"/api/conversations/{conversation_id}"
+
+        status, body = await alice.post(path + "/seen", {"message_id": first["message_id"]})
+        assert status == 200 and body["read_up_to"] == first["message_id"]
+        assert await customer.expect("read") == {"type": "read", "message_id": first["message_id"]}
+        status, body = await alice.post(path + "/seen", {"message_id": first["message_id"]})
+        assert status == 200 and body["read_up_to"] is None  # nothing new: no event
+
+        async with alice.http.ws_connect("console/ws") as console:
+            assert (await console.receive_json(timeout=10))["type"] == "hello"
+            status, sent = await alice.post(path + "/reply", {"text": "Yes, it arrived."})
+            assert status == 200
+            reply = await customer.expect("message")
+            assert reply["message_id"] == sent["message_id"]
+            await customer.ws.send(json.dumps({"type": "seen", "message_id": reply["message_id"]}))
+            event = await next_event(console, "message.status")
+            assert event["conversation_id"] == conversation_id
+            assert event["message_id"] == sent["message_id"]
+            assert event["delivery_status"] == "read"
+        detail = await alice.get(path)
+        assert [(m["text"], m["delivery_status"]) for m in detail["messages"]] == [
+            ("Is my transfer through?", "read"),
+            ("It was 200 pounds", "received"),
+            ("Yes, it arrived.", "read"),
+        ]
+        await customer.close()
+
+        again = await ChatCustomer.connect(hub, token=customer.token)
+        assert [(m["message_id"], m["read"]) for m in again.transcript] == [
+            (first["message_id"], True),
+            (second["message_id"], False),
+            (sent["message_id"], True),
+        ]
+        await again.close()
+        await alice.close()
+
+
+async def test_a_visitor_cannot_mark_someone_elses_messages_read(
+    hub: Hub, alice: AgentClient
+) -> None:
+    jane = await ChatCustomer.connect(hub)
+    await jane.say("Hello")
+    conversation_id = await accept_next_offer(alice)
+    status, sent = await alice.post(f"/api/conversations/{conversation_id}/reply", {"text": "Hi"})
+    assert status == 200
+    stranger = await ChatCustomer.connect(hub)
+    await stranger.ws.send(json.dumps({"type": "seen", "message_id": sent["message_id"]}))
+    await stranger.ws.send(json.dumps({"type": "seen", "message_id": "1"}))
+    assert (await stranger.expect("ack"))["code"] == "invalid_seen"
+    detail = await alice.get(f"/api/conversations/{conversation_id}")
+    assert detail["messages"][-1]["delivery_status"] == "sent"
+    await stranger.close()
+    await jane.close()
+
+
+async def test_with_nobody_online_the_chat_goes_on_by_email(settings_for: Settings) -> None:
+    async with capturing_relay() as relay, email_hub(chat_settings(settings_for), relay) as hub:
+        # Alice is available but has no console open: nobody is online.
+        async with logged_in_agent(hub, "alice") as alice:
+            customer, welcome = await chat(hub)
+            assert welcome["online"] is False and welcome["offline_email"] is True
+            ack = await customer.say("Can I change my address online?")
+            assert ack["online"] is False and ack["by_email"] is False
+            error = await give_details(customer, email="not an email")
+            assert error["code"] == "invalid_email"
+            given = await give_details(customer, email="Jane@Customer.test")
+            assert given["by_email"] is True
+
+            conversation_id = await accept_next_offer(alice)
+            detail = await alice.get(f"/api/conversations/{conversation_id}")
+            assert ("email", JANE) in {
+                (a["channel"], a["address"]) for a in detail["customer"]["addresses"]
+            }
+            status, sent = await alice.post(
+                f"/api/conversations/{conversation_id}/reply", {"text": "Yes, in the app."}
+            )
+            assert status == 200 and sent["delivery_status"] == "sent"
+            envelope, reply = await relay.next()
+            assert envelope.rcpt_tos == [JANE]
+            assert reply["From"].addresses[0].addr_spec == SUPPORT
+            assert "Can I change my address online?" in reply["Subject"]
+            assert reply.get_content().strip() == "Yes, in the app."
+            async with hub.sessions() as session:
+                stored_reply = await session.get(Message, sent["message_id"])
+                assert stored_reply is not None and stored_reply.channel == "email"
+
+            # Jane answers the email: it joins the same conversation, in front of Alice.
+            answer = mail(
+                str(reply["Subject"]), "Found it, thanks!", In_Reply_To=reply["Message-ID"]
+            )
+            answer.replace_header("To", str(reply["Reply-To"]))
+            assert "Stored" in await send(hub, answer)
+            detail = await alice.get(f"/api/conversations/{conversation_id}")
+            assert [m["text"] for m in detail["messages"]] == [
+                "Can I change my address online?",
+                "Yes, in the app.",
+                "Found it, thanks!",
+            ]
+            await customer.close()
+
+
+async def test_an_agent_with_the_console_open_is_online_and_replies_stay_in_the_chat(
+    settings_for: Settings,
+) -> None:
+    async with capturing_relay() as relay, email_hub(chat_settings(settings_for), relay) as hub:
+        async with logged_in_agent(hub, "alice") as alice:
+            async with alice.http.ws_connect("console/ws") as console:
+                assert (await console.receive_json(timeout=10))["type"] == "hello"
+
+                async def online_welcome() -> ChatCustomer | None:
+                    visitor, welcome = await chat(hub)
+                    if welcome["online"]:
+                        return visitor
+                    await visitor.close()
+                    return None
+
+                customer = await eventually(online_welcome)
+                await give_details(customer, email=JANE)
+                ack = await customer.say("Quick question")
+                assert ack["online"] is True and ack["by_email"] is False
+                conversation_id = await accept_next_offer(alice)
+                status, sent = await alice.post(
+                    f"/api/conversations/{conversation_id}/reply", {"text": "Go ahead"}
+                )
+                assert status == 200
+                assert (await customer.expect("message"))["message_id"] == sent["message_id"]
+                assert relay.received.empty()
+                await customer.close()
+
+
+async def next_event(console: Any, kind: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while True:
+        event = await console.receive_json(timeout=max(0.1, deadline - time.monotonic()))
+        if event["type"] == kind:
+            return dict(event)
