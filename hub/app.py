@@ -51,6 +51,7 @@ from knowledge.embeddings import load_encoder
 from knowledge.search import Knowledge
 from routing.engine import Router
 from routing.handback import Handback
+from routing.limits import QueueLimits
 from routing.matching import RoutingPolicy
 from routing.offers import OfferBook
 
@@ -151,7 +152,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     handback = Handback(sessions, queue, bus, offers)
     app[agent_console.transfers.HANDBACK] = handback
-    router = Router(sessions, queue, offers, settings.routing_tick, policy, app[PRESENCE], handback)
+    limits = QueueLimits(sessions, queue, bus, app[CONVERSATIONS])
+    router = Router(
+        sessions, queue, offers, settings.routing_tick, policy, app[PRESENCE], handback, limits
+    )
     app[OFFERS] = offers
     app[ROUTER] = router
     encoder = await asyncio.to_thread(load_encoder) if settings.knowledge_embeddings else None

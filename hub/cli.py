@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, demo, migrate, agent add, kb import, report voc."""
+"""The `switchboard` command: serve, demo, migrate, agent add, kb import, report voc, queue."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from hub.settings import Settings
 from insights.cli import add_report_command
 from knowledge.articles import Articles
 from knowledge.importer import ImportReport, import_folder
+from routing.cli import add_queue_command
 
 DEMO_DATABASE = "sqlite+aiosqlite:///switchboard-demo.db"
 ROLES = ("agent", "supervisor", "admin")
@@ -82,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     kb_import.set_defaults(run=_kb_import)
     _customers_parser(commands)
     add_report_command(commands)
+    add_queue_command(commands)
     return parser
 
 

@@ -184,6 +184,34 @@ class Conversations:
 
         It leaves the queue and a pending offer is withdrawn. Channels call this when a
         caller hangs up or a chat visitor leaves while waiting; the router calls it when a
+    async def notify(self, conversation_id: int, text: str) -> str:
+        """Tell the customer something no agent wrote (the queue is full, say), on the
+        conversation's channel; the delivery status ("failed" where it cannot be sent)."""
+        async with self._sessions() as session, session.begin():
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                return "failed"
+            try:
+                outbound, message = await _outgoing(session, conversation, _hub_sender(), text)
+            except ConversationError:
+                return "failed"
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation.id,
+                kind="reply.automatic",
+                summary=text,
+                channel=outbound.channel,
+            )
+        delivery = await self._deliver(outbound)
+        async with self._sessions() as session, session.begin():
+            stored = await session.get(Message, message.id)
+            assert stored is not None
+            if stored.delivery_status == "queued":
+                stored.delivery_status = delivery.status
+            stored.provider_id = stored.provider_id or delivery.provider_id
+        return delivery.status
+
         queue's time limit runs out with nowhere to overflow. False, and nothing changes,
         when an agent already answered or the conversation had ended.
         """
@@ -317,6 +345,11 @@ async def _outgoing(
 ) -> tuple[OutboundMessage, Message]:
     channel = conversation.reply_channel or conversation.channel
     recipient, inbox = await _reply_route(session, conversation)
+def _hub_sender() -> Agent:
+    """Who automatic messages come from: no agent (the id stays None), never stored."""
+    return Agent(username="switchboard", display_name="Switchboard")
+
+
     if inbox is None:
         raise ConversationError(f"No {channel} inbox is configured to reply from.")
     if recipient is None:

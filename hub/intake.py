@@ -389,3 +389,4 @@ def waiting_contact(entry: QueueEntry) -> WaitingContact:
         language=entry.language or "en",
         min_level=entry.min_level or 1,
     )
+        entered_at=entry.entered_at.timestamp() if entry.entered_at else None,

@@ -222,6 +222,30 @@ class QueueEntry(Base):
 
 class Offer(Base):
     __tablename__ = "offers"
+    # When it joined the queue it waits in now (None: at enqueued_at); an overflow resets
+    # this but not enqueued_at, so the contact keeps its age for priority.
+    entered_at: Mapped[datetime | None] = mapped_column()
+    # The queues it overflowed from, oldest first: it never overflows back into one.
+    overflowed_from: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+
+
+class RoutingQueue(Base):
+    """Limits on one queue (a skill, or "general"), optionally for one channel only.
+
+    A contact arriving when `max_waiting` wait already, or waiting longer than
+    `max_wait_seconds`, moves to `overflow_queue`; see docs/routing.md.
+    """
+
+    __tablename__ = "routing_queues"
+    __table_args__ = (UniqueConstraint("name", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(16))  # None: every channel
+    max_waiting: Mapped[int | None] = mapped_column(Integer)
+    max_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    overflow_queue: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)

@@ -17,6 +17,8 @@ from redis.asyncio import Redis
 # One priority step is worth an hour of waiting, so higher priority goes first
 # while a long wait still ages a low-priority contact ahead of fresh ones.
 PRIORITY_STEP = 3600.0
+# The queue of contacts that need no particular skill.
+GENERAL_QUEUE = "general"
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,21 @@ class WaitingContact:
     customer_id: int | None = None
     language: str = "en"
     min_level: int = 1
+    # When it joined the queue it waits in now, if it overflowed there from another.
+    entered_at: float | None = None
 
     @property
     def score(self) -> float:
         return self.enqueued_at - self.priority * PRIORITY_STEP
+
+    @property
+    def queue(self) -> str:
+        """The queue it waits in: its skill, or "general"."""
+        return self.required_skill or GENERAL_QUEUE
+
+    @property
+    def queued_since(self) -> float:
+        return self.entered_at if self.entered_at is not None else self.enqueued_at
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -46,6 +59,7 @@ class WaitingContact:
             "customer_id": self.customer_id,
             "language": self.language,
             "min_level": self.min_level,
+            "entered_at": self.entered_at,
         }
         return json.dumps(data)
 

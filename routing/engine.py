@@ -22,6 +22,7 @@ from hub.presence import PresenceBoard
 from hub.queue import ContactQueue, WaitingContact
 from hub.recovery import rebuild
 from routing.handback import Handback
+from routing.limits import QueueLimits
 from routing.matching import AgentState, Decision, Matcher, RoutingPolicy
 from routing.offers import OfferBook
 
@@ -53,6 +54,7 @@ class Router:
         policy: RoutingPolicy | None = None,
         presence: PresenceBoard | None = None,
         handback: Handback | None = None,
+        limits: QueueLimits | None = None,
     ) -> None:
         self._sessions = sessions
         self._queue = queue
@@ -63,6 +65,7 @@ class Router:
         self._rebuilds = 0
         self._presence = presence
         self._handback = handback
+        self._limits = limits
 
     def wake(self) -> None:
         self._wake.set()
@@ -90,6 +93,14 @@ class Router:
             self._rebuilds += 1
         await self._offers.expire_due(self.policy.max_missed_offers)
         await self._hand_back_departed()
+        made = await self._route()
+        if self._limits is not None:
+            # After matching, so a contact an agent could take at once never counts as
+            # one too many.
+            await self._limits.enforce(await self._queue.waiting(), utcnow().timestamp())
+        return made
+
+    async def _route(self) -> int:
         waiting = await self._queue.waiting()
         if not waiting:
             return 0

@@ -9,7 +9,7 @@ from hub import crm
 from hub.bus import EventBus, make_event
 from hub.db import Sessions
 from hub.intake import waiting_contact
-from hub.models import Agent, Conversation, Inbox, Offer, QueueEntry
+from hub.models import Agent, Conversation, Inbox, Offer, QueueEntry, utcnow
 from hub.queue import ContactQueue, WaitingContact
 from routing.matching import DEFAULT_CAPACITY
 from routing.offers import OfferBook
@@ -139,6 +139,7 @@ async def _requeue(
         required_skill=conversation.required_skill,
         priority=conversation.priority,
         enqueued_at=conversation.created_at,  # keeps its age: it has waited long enough
+        entered_at=utcnow(),  # but a queue's time limit starts again
         declined_by=list(declined),
         customer_id=conversation.customer_id,
         language=conversation.language,

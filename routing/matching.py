@@ -93,6 +93,7 @@ class Decision:
         return {
             "conversation_id": self.conversation_id,
             "requirements": {
+                "queue": contact.queue,
                 "channel": contact.channel,
                 "language": contact.language,
                 "skill": contact.required_skill,

@@ -8,6 +8,8 @@ Definitions (written down because vendors differ):
 - service level: answered within the target / (answered + abandoned); abandons
   count against it, so a queue cannot look good by letting customers give up.
 - abandon rate: abandoned / (answered + abandoned).
+- rejected: contacts turned away by a full queue with nowhere to overflow, in the
+  window; like busy signals, reported on their own rather than as abandons.
 - occupancy: how full each available agent's busiest channel is, averaged over them.
 """
 
@@ -44,6 +46,7 @@ class QueueStats:
     lines: list[QueueLine]
     answered: int
     abandoned: int
+    rejected: int
     service_level: float | None
     average_speed_of_answer: float | None
     abandon_rate: float | None
@@ -91,6 +94,14 @@ async def queue_stats(
             )
             or 0
         )
+        rejected = (
+            await session.scalar(
+                select(func.count())
+                .select_from(Conversation)
+                .where(Conversation.status == "rejected", Conversation.closed_at >= since)
+            )
+            or 0
+        )
         arrivals = (
             await session.scalar(
                 select(func.count())
@@ -124,6 +135,7 @@ async def queue_stats(
         lines=lines,
         answered=answered,
         abandoned=abandoned,
+        rejected=rejected,
         service_level=within / offered if offered else None,
         average_speed_of_answer=sum(speeds) / answered if answered else None,
         abandon_rate=abandoned / offered if offered else None,
