@@ -42,6 +42,7 @@ AGENT_EVENTS = frozenset(
         "conversation.reassigned",
         "message.received",
         "message.sent",
+        "call.updated",
         "message.status",
         "customer.typing",
         "agent.state",

@@ -25,6 +25,12 @@
     "conversation.closed": "Closed",
     "offer.rejected": "Offer rejected",
     "offer.expired": "Offer expired",
+    "call.status": "Call",
+    "call.queue_left": "Left the queue",
+    "call.connected": "Call put through",
+    "call.missed": "Call missed",
+    "call.failed": "Call not put through",
+    "callback.placed": "Calling back",
     "offer.withdrawn": "Offer withdrawn",
     "conversation.abandoned": "Abandoned",
     "conversation.overflowed": "Overflowed",
@@ -415,6 +421,7 @@
       h("span", { class: "badge channel" }, detail.channel),
       h("span", { class: "subject" }, detail.subject || ""),
     );
+    for (const call of detail.calls || []) meta.append(h("span", { class: "badge call" }, callLine(call)));
     if (detail.status !== "assigned") meta.append(h("span", { class: "badge status" }, detail.status));
     const closed = detail.status !== "assigned";
     for (const control of [$("reply"), $("send-button"), $("note-button"), $("wrapup-toggle"), $("canned-button")]) {
@@ -425,6 +432,16 @@
     const before = list.children.length;
     reconcile(list, detail.messages.map((m) => m.id), (id, el) => messageItem(detail, id, el));
     if (nearBottom || list.children.length > before) list.scrollTop = list.scrollHeight;
+  }
+
+  /** One phone call in a line of text: a callback's number, or progress and duration. */
+  function callLine(call) {
+    if (call.kind === "callback_request") return `Call back ${call.number}`;
+    const minutes = (seconds) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+    const parts = [call.kind === "callback" ? `Callback ${call.number}` : "Call", call.status];
+    if (call.duration !== null && call.duration !== undefined) parts.push(minutes(call.duration));
+    if (call.queue_seconds !== null && call.queue_seconds !== undefined) parts.push(`waited ${minutes(call.queue_seconds)}`);
+    return parts.join(" · ");
   }
 
   function messageItem(detail, id, el) {
@@ -809,7 +826,11 @@
         break;
       case "conversation.closed":
         forgetConversation(id);
-        if (id === state.openId) closeView("This conversation was closed.");
+        if (id === state.openId) closeView(event.why || "This conversation was closed.");
+        else if (event.why) toast(event.why);
+        break;
+      case "call.updated":
+        if (id === state.openId) reloadOpen();
         break;
       case "conversation.reassigned":
         forgetConversation(id);
