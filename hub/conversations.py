@@ -179,11 +179,6 @@ class Conversations:
             make_event("conversation.closed", conversation_id=conversation_id, agent_id=agent_id)
         )
 
-    async def abandon(self, conversation_id: int, reason: str) -> bool:
-        """The customer gave up before any agent answered: end the conversation as abandoned.
-
-        It leaves the queue and a pending offer is withdrawn. Channels call this when a
-        caller hangs up or a chat visitor leaves while waiting; the router calls it when a
     async def notify(self, conversation_id: int, text: str) -> str:
         """Tell the customer something no agent wrote (the queue is full, say), on the
         conversation's channel; the delivery status ("failed" where it cannot be sent)."""
@@ -212,6 +207,11 @@ class Conversations:
             stored.provider_id = stored.provider_id or delivery.provider_id
         return delivery.status
 
+    async def abandon(self, conversation_id: int, reason: str) -> bool:
+        """The customer gave up before any agent answered: end the conversation as abandoned.
+
+        It leaves the queue and a pending offer is withdrawn. Channels call this when a
+        caller hangs up or a chat visitor leaves while waiting; the router calls it when a
         queue's time limit runs out with nowhere to overflow. False, and nothing changes,
         when an agent already answered or the conversation had ended.
         """
@@ -340,16 +340,16 @@ async def _owned(
     return conversation, agent
 
 
-async def _outgoing(
-    session: AsyncSession, conversation: Conversation, agent: Agent, text: str
-) -> tuple[OutboundMessage, Message]:
-    channel = conversation.reply_channel or conversation.channel
-    recipient, inbox = await _reply_route(session, conversation)
 def _hub_sender() -> Agent:
     """Who automatic messages come from: no agent (the id stays None), never stored."""
     return Agent(username="switchboard", display_name="Switchboard")
 
 
+async def _outgoing(
+    session: AsyncSession, conversation: Conversation, agent: Agent, text: str
+) -> tuple[OutboundMessage, Message]:
+    channel = conversation.reply_channel or conversation.channel
+    recipient, inbox = await _reply_route(session, conversation)
     if inbox is None:
         raise ConversationError(f"No {channel} inbox is configured to reply from.")
     if recipient is None:

@@ -388,5 +388,5 @@ def waiting_contact(entry: QueueEntry) -> WaitingContact:
         customer_id=entry.customer_id,
         language=entry.language or "en",
         min_level=entry.min_level or 1,
-    )
         entered_at=entry.entered_at.timestamp() if entry.entered_at else None,
+    )

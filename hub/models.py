@@ -218,10 +218,6 @@ class QueueEntry(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     min_level: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-
-
-class Offer(Base):
-    __tablename__ = "offers"
     # When it joined the queue it waits in now (None: at enqueued_at); an overflow resets
     # this but not enqueued_at, so the contact keeps its age for priority.
     entered_at: Mapped[datetime | None] = mapped_column()
@@ -246,6 +242,10 @@ class RoutingQueue(Base):
     max_wait_seconds: Mapped[int | None] = mapped_column(Integer)
     overflow_queue: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Offer(Base):
+    __tablename__ = "offers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
