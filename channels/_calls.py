@@ -24,7 +24,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from hub import crm
 from hub.bus import Event, EventBus, make_event
 from hub.db import Sessions
-from hub.models import Agent, Call, Conversation, Inbox, utcnow
+from hub.models import Agent, Call, Conversation, Inbox, TimelineEvent, utcnow
 from hub.queue import ContactQueue
 from hub.settings import Settings
 
@@ -58,6 +58,8 @@ LABELS = {
 LEFT_QUEUE = frozenset({"hangup", "queue-full", "error", "system-error", "leave"})
 NOT_FOUND, NOT_IN_PROGRESS = 20404, 21220  # Twilio's codes for a call that is over
 CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+DIAL_SECONDS = 30  # how long the agent's softphone rings
+ANSWERED = frozenset({"completed", "answered"})  # DialCallStatus of a call the agent took
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class CallBook:
         twilio: Client | None,
         settings: Settings,
         status_url: str,
+        dialed_url: str,
     ) -> None:
         self._sessions = sessions
         self._queue = queue
@@ -80,6 +83,7 @@ class CallBook:
         self._twilio = twilio
         self._settings = settings
         self._status_url = status_url
+        self._dialed_url = dialed_url
 
     async def opened(self, sid: str, conversation_id: int, kind: str, number: str) -> None:
         """Remember a call of this conversation, once per CallSid (Twilio retries)."""
@@ -137,6 +141,73 @@ class CallBook:
             _record(session, conversation, call, "call.queue_left", summary, queue_result=result)
         await self._updated(call.conversation_id, call.agent_id, summary)
         return call
+
+    async def put_through_now(self, sid: str) -> VoiceResponse | None:
+        """TwiML dialling the agent who already has this call's conversation, if one does.
+
+        A customer who calls again while an agent holds their conversation goes straight
+        to that agent: the call joins the open conversation and is never queued.
+        """
+        async with self._sessions() as session, session.begin():
+            call = await session.scalar(select(Call).where(Call.sid == sid))
+            if call is None:
+                return None
+            conversation = await session.get(Conversation, call.conversation_id)
+            if conversation is None or conversation.status != "assigned":
+                return None
+            agent = await session.get(Agent, conversation.agent_id)
+            if agent is None:
+                return None
+            first = call.agent_id is None
+            call.agent_id, call.updated_at = agent.id, utcnow()
+            if first:
+                name = agent.display_name or agent.username
+                _record(
+                    session, conversation, call, "call.connected", f"Call put through to {name}"
+                )
+        if first:
+            await self._updated(call.conversation_id, agent.id, f"Call put through to {name}")
+        return self._dial(agent)
+
+    async def dialed(
+        self, sid: str, dial_sid: str, dial_status: str, seconds: int | None
+    ) -> bool | None:
+        """How the `<Dial>` to the agent ended, on the timeline once per dialled call;
+        whether the agent answered (None for a call we do not know)."""
+        answered = dial_status in ANSWERED
+        async with self._sessions() as session, session.begin():
+            call = await session.scalar(select(Call).where(Call.sid == sid))
+            if call is None:
+                return None
+            conversation = await session.get(Conversation, call.conversation_id)
+            agent = await session.get(Agent, call.agent_id) if call.agent_id else None
+            assert conversation is not None
+            seen = await session.scalar(
+                select(TimelineEvent.id).where(
+                    TimelineEvent.conversation_id == conversation.id,
+                    TimelineEvent.kind == "call.dial_ended",
+                    TimelineEvent.data["dial_sid"].as_string() == dial_sid,
+                )
+            )
+            if seen is not None:
+                return answered
+            name = (agent.display_name or agent.username) if agent else "The agent"
+            if answered:
+                talked = f" for {_clock(seconds)}" if seconds is not None else ""
+                summary = f"Talked with {name}{talked}"
+            else:
+                summary = f"{name} did not answer ({dial_status})"
+            _record(
+                session,
+                conversation,
+                call,
+                "call.dial_ended",
+                summary,
+                dial_sid=dial_sid,
+                dial_status=dial_status,
+            )
+        await self._updated(call.conversation_id, call.agent_id, summary)
+        return answered
 
     async def follow(self, events: AsyncIterator[Event]) -> None:
         """Put each accepted voice conversation's caller through to its agent."""
@@ -217,7 +288,7 @@ class CallBook:
             return
         answer = VoiceResponse()
         answer.say(self._settings.voice_callback_announcement)
-        answer.dial().client(self.identity(agent))
+        self._dial(agent, answer)
         try:
             placed = await self._twilio.calls.create_async(
                 to=number,
@@ -247,9 +318,10 @@ class CallBook:
             _record(session, conversation, call, "callback.placed", summary)
         await self._updated(conversation_id, agent.id, summary)
 
-    def _dial(self, agent: Agent) -> VoiceResponse:
-        answer = VoiceResponse()
-        answer.dial().client(self.identity(agent))
+    def _dial(self, agent: Agent, answer: VoiceResponse | None = None) -> VoiceResponse:
+        answer = answer or VoiceResponse()
+        dial = answer.dial(action=self._dialed_url, timeout=DIAL_SECONDS)
+        dial.client(self.identity(agent))
         return answer
 
     def identity(self, agent: Agent) -> str:

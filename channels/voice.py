@@ -42,6 +42,7 @@ TRANSCRIPTION_PATH = "/webhooks/twilio/voice/transcription"
 QUEUE_LEFT_PATH = "/webhooks/twilio/voice/queue-left"
 CALLBACK_PATH = "/webhooks/twilio/voice/callback"
 STATUS_PATH = "/webhooks/twilio/voice/status"
+DIALED_PATH = "/webhooks/twilio/voice/dialed"
 CALLS = web.AppKey("calls", CallBook)
 VOICEMAIL_SECONDS = 120  # Twilio transcribes recordings of two minutes or less
 PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]{2,32}")
@@ -57,6 +58,7 @@ NO_CALLBACK = "Your number is withheld, so we cannot call you back."
 CONFIRM_CALLBACK = "We will call you back on {number}. Press 1 to confirm, or 2 to go back."
 CALLBACK_BOOKED = "Thank you. An agent will call you back on {number} soon. Goodbye."
 QUEUE_TROUBLE = "Sorry, we cannot keep you waiting on the line right now."
+NOBODY_ANSWERED = "Sorry, your agent could not take the call."
 # Each menu choice: the queue it waits in; the words a caller may say instead of a key.
 QUEUES = {"1": "cards", "2": "loans"}
 SPOKEN = {"card": "1", "loan": "2", "voicemail": "3", "message": "3", "back": "4"}
@@ -89,6 +91,7 @@ def call_book(app: web.Application, twilio: Client | None) -> CallBook:
         twilio,
         settings,
         _url(settings, STATUS_PATH),
+        _url(settings, DIALED_PATH),
     )
 
 
@@ -100,6 +103,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(QUEUE_LEFT_PATH, queue_left)
     app.router.add_post(CALLBACK_PATH, callback_confirmed)
     app.router.add_post(STATUS_PATH, call_status)
+    app.router.add_post(DIALED_PATH, dialed)
     app.router.add_post(RECORDED_PATH, voicemail_recorded)
     app.router.add_post(TRANSCRIPTION_PATH, voicemail_transcribed)
     app.cleanup_ctx.append(_follow_assignments)
@@ -152,6 +156,9 @@ async def menu_choice(request: web.Request) -> web.Response:
             )
         )
         await request.app[CALLS].opened(sid, accepted.conversation_id, QUEUE, caller)
+        direct = await request.app[CALLS].put_through_now(sid)
+        if direct is not None:
+            return _twiml(direct)
         answer.enqueue(
             queue, wait_url=_url(settings, WAIT_PATH), action=_url(settings, QUEUE_LEFT_PATH)
         )
@@ -238,6 +245,25 @@ async def call_status(request: web.Request) -> web.Response:
             call.conversation_id, "the caller hung up while waiting"
         )
     return web.Response(status=204)
+
+
+async def dialed(request: web.Request) -> web.Response:
+    """The `<Dial>` to the agent ended (its action): done, or voicemail if nobody answered."""
+    form = await signed_form(request)
+    sid = _call_sid(form)
+    dial_status = form.get("DialCallStatus", "")
+    if not dial_status:
+        raise bad_request("Missing field(s): DialCallStatus.")
+    answered = await request.app[CALLS].dialed(
+        sid, form.get("DialCallSid", "")[:64], dial_status[:16], _seconds(form, "DialCallDuration")
+    )
+    answer = VoiceResponse()
+    if answered is False:
+        answer.say(NOBODY_ANSWERED)
+        _voicemail(answer, request.app[SETTINGS])
+    else:
+        answer.hangup()
+    return _twiml(answer)
 
 
 # --- callback --------------------------------------------------------------------

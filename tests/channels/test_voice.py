@@ -285,8 +285,12 @@ async def test_missing_fields_get_400_and_nothing_is_stored(
     assert await stored(hub) == []
 
 
-async def test_an_agent_reply_on_a_call_is_marked_failed(hub: Hub, alice: AgentClient) -> None:
-    await Twilio(hub).twiml("/webhooks/twilio/voice/menu", call_form(new_call(), Digits="2"))
+async def test_an_agent_reply_on_a_call_is_marked_failed(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    sid = new_call()
+    calls_api[0].live.add(sid)
+    await Twilio(hub).twiml("/webhooks/twilio/voice/menu", call_form(sid, Digits="2"))
     conversation_id = await accept_next_offer(alice)
     status, sent = await alice.post(f"/api/conversations/{conversation_id}/reply", {"text": "Hi"})
     assert status == 200 and sent["delivery_status"] == "failed"
@@ -335,8 +339,12 @@ async def queue_call(twilio: Twilio, sid: str, **fields: str) -> None:
 
 
 def dialled_client(twiml: str) -> str | None:
-    client = ET.fromstring(twiml).find("Dial/Client")
-    return None if client is None else client.text
+    dial = ET.fromstring(twiml).find("Dial")
+    client = None if dial is None else dial.find("Client")
+    if dial is None or client is None:
+        return None
+    assert dial.get("action") == PUBLIC_URL + "/webhooks/twilio/voice/dialed"
+    return client.text
 
 
 async def test_the_agent_who_accepts_a_call_is_put_through_to_the_caller(
@@ -359,6 +367,54 @@ async def test_the_agent_who_accepts_a_call_is_put_through_to_the_caller(
     view = await alice.get(f"/api/conversations/{conversation_id}")
     assert view["status"] == "assigned"
     assert [(c["kind"], c["agent_id"]) for c in view["calls"]] == [("queue", alice_id)]
+
+
+async def test_an_agent_who_does_not_answer_leaves_the_caller_a_voicemail(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    twilio = Twilio(hub)
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(twilio, sid)
+    conversation_id = await accept_next_offer(alice)
+    await eventually(lambda: _has(hub, conversation_id, "call.connected"))
+
+    dial = call_form(sid, DialCallSid=new_call(), DialCallStatus="no-answer")
+    for _retry in range(2):
+        answer = await twilio.twiml("/webhooks/twilio/voice/dialed", dial)
+        assert answer.find("Record") is not None
+    ended = [e for e in await timeline(hub, conversation_id) if e[0] == "call.dial_ended"]
+    assert ended == [("call.dial_ended", "Alice did not answer (no-answer)")]
+
+    talked = call_form(
+        sid, DialCallSid=new_call(), DialCallStatus="completed", DialCallDuration="75"
+    )
+    answer = await twilio.twiml("/webhooks/twilio/voice/dialed", talked)
+    assert answer.find("Hangup") is not None and answer.find("Record") is None
+    assert ("call.dial_ended", "Talked with Alice for 1:15") in await timeline(hub, conversation_id)
+
+
+async def test_a_customer_who_calls_again_goes_straight_to_their_agent(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    twilio = Twilio(hub)
+    first, second = new_call(), new_call()
+    api.live.add(first)
+    await queue_call(twilio, first)
+    conversation_id = await accept_next_offer(alice)
+    await eventually(lambda: _async(api.updates()))
+    alice_id = (await alice.get("/api/me"))["id"]
+
+    for _retry in range(2):
+        answer = await twilio.twiml("/webhooks/twilio/voice/menu", call_form(second, Digits="2"))
+        assert answer.find("Enqueue") is None
+        assert dialled_client(ET.tostring(answer, encoding="unicode")) == f"agent_{alice_id}"
+    assert len(api.updates()) == 1  # only the first call needed redirecting
+    assert (await conversation_of(hub, second)).id == conversation_id
+    connected = [e for e in await timeline(hub, conversation_id) if e[0] == "call.connected"]
+    assert len(connected) == 2
 
 
 async def test_a_caller_who_hung_up_before_the_accept_is_reported_to_the_agent(
