@@ -41,6 +41,7 @@ async def conversation_view(session: AsyncSession, conversation: Conversation) -
                 "sender": m.sender,
                 "subject": m.subject,
                 "text": m.text,
+                "full_text": m.full_text,
                 "delivery_status": m.delivery_status,
                 "attachments": m.attachments,
                 "at": m.created_at.isoformat(),

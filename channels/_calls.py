@@ -169,6 +169,14 @@ class CallBook:
             await self._updated(call.conversation_id, agent.id, f"Call put through to {name}")
         return self._dial(agent)
 
+    async def dial_agent_of(self, call: Call) -> VoiceResponse | None:
+        """TwiML dialling the agent this call was put through to, if it was."""
+        if call.agent_id is None:
+            return None
+        async with self._sessions() as session:
+            agent = await session.get(Agent, call.agent_id)
+        return None if agent is None else self._dial(agent)
+
     async def dialed(
         self, sid: str, dial_sid: str, dial_status: str, seconds: int | None
     ) -> bool | None:

@@ -186,7 +186,7 @@ def _body(message: EmailMessage) -> tuple[Message, str] | None:
         except Exception:  # noqa: BLE001 - a broken structure: try the next kind
             part = None
         if part is not None:
-            text = _text_of(part)
+            text = _text_of(part).replace("\r\n", "\n")
             return part, html_to_text(text) if kind == "html" else text.strip()
     return None
 

@@ -7,6 +7,7 @@ In-Reply-To/References so the customer's mail program threads them, their Messag
 is stored, and they carry a signed per-conversation Reply-To and a `[#id]` subject tag, so
 the customer's answer threads back into the conversation even when their mail program
 drops the headers. A forward starts a new conversation whatever it carries along.
+Agents read what is new in a message; the quoted thread under it is kept beside it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import select
 
 from channels._attachments import AttachmentStore
 from channels._mime import MESSAGE_ID, Mail, UnreadableMail, read_mail
+from channels._quotes import new_part
 from channels._reply_token import ReplyAddresses, inbox_of
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
@@ -137,6 +139,7 @@ class InboundMail:
             ref = await self._store.put(part.content)
             attachments.append(Attachment(part.name, part.content_type, len(part.content), ref))
         forwarded = bool(FORWARD_PREFIX.match(mail.subject))
+        text = mail.text if forwarded else new_part(mail.text)  # what is forwarded matters
         return InboundContact(
             channel=CHANNEL,
             inbox=_inbox_address(recipients, await self._inboxes()),
@@ -144,7 +147,8 @@ class InboundMail:
             sender=mail.sender,
             sender_name=mail.sender_name,
             subject=mail.subject,
-            text=mail.text,
+            text=text,
+            full_text=mail.text if text != mail.text else None,
             # A forward brings another thread's headers and tag along; it is a new matter.
             thread_hints=() if forwarded else mail.thread_hints,
             answers_conversation=self._answered(recipients),

@@ -224,6 +224,11 @@ async def queue_left(request: web.Request) -> web.Response:
     if call is not None and result in LEFT_QUEUE:
         reason = "the caller hung up while waiting" if result == "hangup" else f"queue {result}"
         await request.app[CONVERSATIONS].abandon(call.conversation_id, reason)
+    # Our REST redirect to the agent dequeues the call too; should Twilio follow this
+    # answer rather than the redirect, it says the same thing.
+    through = await request.app[CALLS].dial_agent_of(call) if call is not None else None
+    if through is not None and result == "redirected":
+        return _twiml(through)
     answer = VoiceResponse()
     if result in ("queue-full", "error", "system-error"):
         answer.say(QUEUE_TROUBLE)

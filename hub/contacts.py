@@ -29,7 +29,7 @@ class InboundContact:
     inbox: str
     external_id: str
     sender: str
-    text: str
+    text: str  # what is new in the message (email: without the quoted thread)
     sender_name: str = ""
     subject: str = ""
     thread_hints: tuple[str, ...] = ()
@@ -42,6 +42,8 @@ class InboundContact:
     attachments: tuple[Attachment, ...] = ()
     received_at: datetime = field(default_factory=utcnow)
     raw: str | None = None
+    # The whole text, when `text` is only the new part of it.
+    full_text: str | None = None
     # False for messages no agent needs to answer (an SMS STOP or HELP): stored and
     # on the timeline, added to an open conversation if there is one, never queued.
     needs_agent: bool = True

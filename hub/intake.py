@@ -96,6 +96,7 @@ class Intake:
                 sender=contact.sender,
                 subject=contact.subject,
                 text=contact.text,
+                full_text=contact.full_text,
                 attachments=[a.__dict__ for a in contact.attachments],
                 raw=contact.raw,
                 created_at=contact.received_at,

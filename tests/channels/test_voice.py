@@ -364,9 +364,15 @@ async def test_the_agent_who_accepts_a_call_is_put_through_to_the_caller(
     assert dialled_client(update["form"]["Twiml"][0]) == f"agent_{alice_id}"
     events = await eventually(lambda: _has(hub, conversation_id, "call.connected"))
     assert ("call.connected", "Call connected to Alice") in events
+    # Twilio then reports the call left its queue by our redirect: it stays with Alice.
+    left = call_form(sid, QueueResult="redirected", QueueTime="12")
+    answer = await Twilio(hub).twiml("/webhooks/twilio/voice/queue-left", left)
+    assert dialled_client(ET.tostring(answer, encoding="unicode")) == f"agent_{alice_id}"
     view = await alice.get(f"/api/conversations/{conversation_id}")
     assert view["status"] == "assigned"
-    assert [(c["kind"], c["agent_id"]) for c in view["calls"]] == [("queue", alice_id)]
+    assert [(c["kind"], c["agent_id"], c["queue_seconds"]) for c in view["calls"]] == [
+        ("queue", alice_id, 12)
+    ]
 
 
 async def test_an_agent_who_does_not_answer_leaves_the_caller_a_voicemail(
