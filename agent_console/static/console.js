@@ -406,10 +406,20 @@
       renderConversations();
     }
     renderThread(detail);
+    reportSeen(detail);
     renderCustomer(detail.customer);
     loadTimeline(detail.customer.id);
     loadKnowledge(detail);
     document.dispatchEvent(new CustomEvent("switchboard:conversation", { detail }));
+  }
+
+  /** Tell the hub I have seen the customer's newest message (mine, on a page in view). */
+  function reportSeen(detail) {
+    if (document.visibilityState !== "visible" || !state.me || detail.agent_id !== state.me.id) return;
+    const incoming = detail.messages.filter((m) => m.direction === "incoming");
+    const newest = incoming[incoming.length - 1];
+    if (!newest || newest.delivery_status === "read") return;
+    post(`/api/conversations/${detail.id}/seen`, { message_id: newest.id }).catch(() => {});
   }
 
   function renderThread(detail) {
@@ -817,6 +827,7 @@
       case "message.received":
         onMessageReceived(id);
         break;
+      case "message.status":
       case "message.sent":
         if (id === state.openId) reloadOpen();
         else if (state.conversations.has(id)) refreshSummary(id);
@@ -890,6 +901,7 @@
       }
     });
     window.addEventListener("online", reconnectNow);
+    document.addEventListener("visibilitychange", () => state.open && reportSeen(state.open));
     setInterval(tick, TICK_MS);
     connect();
   }

@@ -55,6 +55,21 @@
       border-radius: 8px; font-size: 14px; color: inherit; }
     .send { border: 0; border-radius: 8px; padding: 0 16px; background: #1f4fd1; color: #fff;
       font-weight: 600; cursor: pointer; }
+    .msg.customer[data-state="read"] .meta:empty { display: none; }
+    .away { font-size: 13px; padding: 10px 14px; background: #fff8e6; color: #5c4400;
+      border-top: 1px solid #f0dfae; }
+    .away p { margin: 0 0 6px; }
+    .away form, .prechat form { border: 0; padding: 0; }
+    .prechat { flex: 1; overflow-y: auto; padding: 18px 16px; background: #f5f7fb; }
+    .prechat p { margin: 0 0 14px; color: #5b6475; }
+    .prechat form { flex-direction: column; gap: 10px; }
+    label { display: flex; flex-direction: column; gap: 4px; font-size: 13px; font-weight: 600; }
+    input { padding: 9px 10px; border: 1px solid #c6cdda; border-radius: 8px; font-size: 14px;
+      color: inherit; font-weight: 400; }
+    input:focus-visible { outline: 3px solid #ffbf47; }
+    .away input { flex: 1; min-width: 0; }
+    .prechat .send, .away .send { padding: 9px 16px; }
+    .form-error { color: #8a1c1c; font-size: 12px; min-height: 1em; margin: 0; }
   `;
 
   function el(tag, className, text, attributes) {
@@ -111,7 +126,28 @@
   const input = el("textarea", "", "", { placeholder: "Write a message\u2026", "aria-label": "Message" });
   input.maxLength = 4000; // until the hub's welcome says otherwise
   form.append(input, el("button", "send", "Send", { type: "submit" }));
-  panel.append(header, log, typing, notice, form);
+  // Asked before the first message when the company switches the pre-chat form on.
+  const prechat = el("div", "prechat", "", { hidden: "" });
+  const prechatForm = el("form", "", "", { "aria-label": "Before we start", novalidate: "" });
+  const nameInput = el("input", "", "", { type: "text", name: "name", autocomplete: "name", maxlength: "200" });
+  const emailInput = el("input", "", "", { type: "email", name: "email", autocomplete: "email", maxlength: "320" });
+  const nameLabel = el("label", "", "Your name");
+  nameLabel.append(nameInput);
+  const emailLabel = el("label", "", "Your email");
+  emailLabel.append(emailInput);
+  const prechatError = el("p", "form-error", "", { role: "alert" });
+  prechatForm.append(nameLabel, emailLabel, prechatError, el("button", "send", "Start chat", { type: "submit" }));
+  prechat.append(el("p", "", "Before we start, please tell us who you are, so we can get back to you."), prechatForm);
+  // Shown while nobody is online to answer.
+  const away = el("div", "away", "", { hidden: "", role: "status" });
+  const awayText = el("p");
+  const awayForm = el("form", "", "", { "aria-label": "Reply by email", novalidate: "" });
+  const awayEmail = el("input", "", "", {
+    type: "email", name: "email", autocomplete: "email", maxlength: "320", "aria-label": "Your email" });
+  const awayError = el("p", "form-error", "", { role: "alert" });
+  awayForm.append(awayEmail, el("button", "send", "Reply by email", { type: "submit" }));
+  away.append(awayText, awayForm, awayError);
+  panel.append(header, log, prechat, away, typing, notice, form);
   root.append(el("style", "", CSS), launcher, panel);
 
   function scrollDown() {
@@ -132,6 +168,19 @@
       state === "sending" ? "Sending\u2026" : state === "failed" ? `Not sent: ${detail}` : "Sent";
   }
 
+  /** "Read" under the newest of the visitor's messages the agent has seen. */
+  function showReceipts() {
+    const mine = [...log.querySelectorAll(".msg.customer")].filter((node) =>
+      node.dataset.messageId && (node.dataset.state === "sent" || node.dataset.state === "read"));
+    const read = mine.filter((node) => Number(node.dataset.messageId) <= readUpTo);
+    for (const node of mine) {
+      const isRead = read.includes(node);
+      node.dataset.state = isRead ? "read" : "sent";
+      node.querySelector(".meta").textContent =
+        node === read[read.length - 1] ? "Read" : isRead ? "" : "Sent";
+    }
+  }
+
   function render(from, text, author, messageId) {
     if (messageId != null && shown.has(messageId)) return null;
     if (messageId != null) shown.add(messageId);
@@ -140,6 +189,8 @@
     if (from === "agent") node.append(el("span", "meta", author || "Support"), body);
     else node.append(body, el("span", "meta", "Sent"));
     if (from !== "agent") node.dataset.state = "sent";
+    if (messageId != null) node.dataset.messageId = String(messageId);
+    if (from === "agent" && messageId > lastAgentId) lastAgentId = messageId;
     log.append(node);
     scrollDown();
     return node;
@@ -152,7 +203,8 @@
     store.set("open", "1");
     if (!socket) connect();
     scrollDown();
-    if (focus) input.focus();
+    if (focus) (prechat.hidden ? input : firstEmpty()).focus();
+    reportSeen();
   }
 
   function close() {
@@ -173,6 +225,15 @@
   let early = []; // agent messages that beat the welcome frame on this socket
   const pending = new Map(); // client id -> {text, node}: sent but not yet acknowledged
   const shown = new Set(); // hub message ids already in the log
+  let asked = []; // what the company asks before the first message: "name", "email"
+  let details = null; // what this visitor told us: {name, email}
+  let wrote = false; // the visitor has written before: no pre-chat questions then
+  let online = true; // an agent is online to answer
+  let canEmail = false; // the hub can answer by email
+  let byEmail = false; // this conversation goes on by email
+  let readUpTo = 0; // the newest of the visitor's messages the agent has seen
+  let lastAgentId = 0; // the newest agent message shown
+  let seenSent = 0; // the newest agent message we told the hub the visitor has seen
 
   function send(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
@@ -189,7 +250,7 @@
     ready = false;
     early = [];
     setStatus(attempts ? "Reconnecting\u2026" : "Connecting\u2026");
-    ws.onopen = () => send(token ? { type: "hello", token } : { type: "hello" });
+    ws.onopen = () => send(token ? { type: "hello", token, inbox } : { type: "hello", inbox });
     ws.onmessage = (event) => {
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -212,6 +273,8 @@
     else if (frame.type === "ack") acknowledge(frame);
     else if (frame.type === "message" && frame.from === "agent") agentMessage(frame);
     else if (frame.type === "typing" && frame.from === "agent") agentTyping();
+    else if (frame.type === "details") detailsTaken(frame);
+    else if (frame.type === "read") { readUpTo = Math.max(readUpTo, frame.message_id); showReceipts(); }
     else if (frame.type === "error") failure(frame);
   }
 
@@ -226,10 +289,20 @@
     // The transcript is the truth: rebuild the log from it, then put back what it lacks.
     log.replaceChildren(greeting);
     shown.clear();
+    asked = frame.prechat || [];
+    details = frame.details || null;
+    online = frame.online !== false;
+    canEmail = Boolean(frame.offline_email);
+    seenSent = 0;
     for (const m of frame.messages || []) {
       if (m.from === "customer" && m.id && pending.has(m.id)) pending.delete(m.id); // stored, ack lost
+      if (m.from === "customer") wrote = true;
+      if (m.from === "customer" && m.read) readUpTo = Math.max(readUpTo, m.message_id);
       render(m.from, m.text, m.author, m.message_id);
     }
+    showReceipts();
+    showGate();
+    showAway();
     early.forEach(agentMessage);
     early = [];
     for (const [id, item] of pending) {
@@ -237,6 +310,83 @@
       sendMessage(id, item.text); // the hub dedupes by id, so a resend is harmless
     }
     scrollDown();
+    reportSeen();
+  }
+
+  /** Pre-chat questions still owed: only before the visitor's first message. */
+  function missingDetails() {
+    if (wrote || pending.size) return [];
+    return asked.filter((field) => !(details && details[field]));
+  }
+
+  function showGate() {
+    const missing = missingDetails();
+    nameLabel.hidden = !missing.includes("name");
+    emailLabel.hidden = !missing.includes("email");
+    const gated = missing.length > 0;
+    const wasGated = !prechat.hidden;
+    prechat.hidden = !gated;
+    form.hidden = gated;
+    log.hidden = gated && !log.querySelector(".msg");
+    if (wasGated && !gated && !panel.hidden) input.focus();
+  }
+
+  function firstEmpty() {
+    return !nameLabel.hidden && !nameInput.value.trim() ? nameInput : emailInput;
+  }
+
+  /** Honest about nobody being online, and how the answer will come. */
+  function showAway() {
+    const email = details && details.email;
+    away.hidden = online && !byEmail;
+    awayForm.hidden = true;
+    if (byEmail) {
+      awayText.textContent = `We'll reply by email to ${email || "you"}.`;
+    } else if (!online && canEmail && email) {
+      awayText.textContent = `No one is online right now; we'll reply by email to ${email}.`;
+    } else if (!online && canEmail) {
+      awayText.textContent = "No one is online right now; leave your email and we'll reply by email.";
+      awayForm.hidden = false;
+    } else if (!online) {
+      awayText.textContent = "No one is online right now; leave a message and we'll answer here as soon as we can.";
+    }
+  }
+
+  function detailsTaken(frame) {
+    details = frame.details;
+    byEmail = Boolean(frame.by_email);
+    prechatError.textContent = "";
+    awayError.textContent = "";
+    awayEmail.value = "";
+    showGate();
+    showAway();
+  }
+
+  function sendDetails(fields, errorLine) {
+    if (fields.email !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/.test(fields.email)) {
+      errorLine.textContent = "Please enter a valid email address.";
+      return;
+    }
+    if (fields.name !== undefined && !fields.name) {
+      errorLine.textContent = "Please tell us your name.";
+      return;
+    }
+    if (!ready) {
+      errorLine.textContent = "Still connecting\u2026 please try again in a moment.";
+      if (!socket) connect();
+      return;
+    }
+    errorLine.textContent = "";
+    send({ type: "details", ...fields });
+  }
+
+  /** Tell the hub the visitor has seen the agent's newest message (panel open, page shown). */
+  function reportSeen() {
+    if (!ready || panel.hidden || document.visibilityState !== "visible") return;
+    if (lastAgentId > seenSent) {
+      seenSent = lastAgentId;
+      send({ type: "seen", message_id: lastAgentId });
+    }
   }
 
   function acknowledge(frame) {
@@ -244,7 +394,13 @@
     if (!item) return;
     pending.delete(frame.id);
     shown.add(frame.message_id);
+    item.node.dataset.messageId = String(frame.message_id);
     mark(item.node, "sent");
+    wrote = true;
+    if (frame.online !== undefined) online = frame.online;
+    byEmail = byEmail || Boolean(frame.by_email);
+    showReceipts();
+    showAway();
   }
 
   function agentMessage(frame) {
@@ -252,6 +408,7 @@
     typing.hidden = true;
     const node = render("agent", frame.text, frame.author, frame.message_id);
     if (node && panel.hidden) unread.hidden = false;
+    reportSeen();
   }
 
   function agentTyping() {
@@ -264,6 +421,11 @@
     if (frame.code === "unknown_session") {
       token = null; // the hub closes the socket; the next hello starts over
       store.set("token", null);
+      return;
+    }
+    const formError = { invalid_email: 1, name_required: 1, email_required: 1, empty_details: 1 };
+    if (frame.code in formError) {
+      (prechat.hidden ? awayError : prechatError).textContent = frame.detail;
       return;
     }
     const item = frame.id && pending.get(frame.id);
@@ -293,6 +455,19 @@
   closeButton.addEventListener("click", close);
   panel.addEventListener("keydown", (event) => { if (event.key === "Escape") close(); });
   form.addEventListener("submit", (event) => { event.preventDefault(); submit(); });
+  prechatForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const fields = {};
+    if (!nameLabel.hidden) fields.name = nameInput.value.trim();
+    if (!emailLabel.hidden) fields.email = emailInput.value.trim();
+    sendDetails(fields, prechatError);
+  });
+  awayForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendDetails({ email: awayEmail.value.trim() }, awayError);
+  });
+  document.addEventListener("visibilitychange", reportSeen);
+  window.addEventListener("focus", reportSeen);
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();

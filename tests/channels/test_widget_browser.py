@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,15 +10,27 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Locator,
+    Page,
+    WebSocketRoute,
+    async_playwright,
+    expect,
+)
 from sqlalchemy import select
 
-from hub.models import Message
+from hub.models import Conversation, Customer, CustomerAddress, Message
+from hub.settings import Settings
+from tests.agent_console.test_console_browser import sign_in
+from tests.channels.email_side import JANE, capturing_relay, email_hub, logged_in_agent
+from tests.conftest import start_hub
 from tests.support import AgentClient, Hub, eventually
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "widget.png"
 WAIT_MS = 10_000
+XSS = '<img src=x onerror="window.__pwned=1">'
 
 
 @pytest.fixture
@@ -167,3 +180,124 @@ async def test_after_a_dropped_connection_the_message_is_stored_exactly_once(
 async def stored_messages(hub: Hub) -> list[Message]:
     async with hub.sessions() as session:
         return list(await session.scalars(select(Message).order_by(Message.id)))
+
+
+# --- pre-chat form, read receipts, nobody online --------------------------------------------
+
+
+async def open_chat(page: Page, hub: Hub) -> Locator:
+    await page.goto(hub.url + "/chat/demo")
+    await page.get_by_role("button", name="Open chat: Acme Bank support").click()
+    chat = page.get_by_role("dialog", name="Acme Bank support")
+    await expect(chat).to_be_visible()
+    return chat
+
+
+async def write(chat: Locator, text: str) -> None:
+    await chat.get_by_label("Message").fill(text)
+    await chat.get_by_label("Message").press("Enter")
+
+
+async def test_the_prechat_form_asks_who_the_visitor_is_and_links_a_known_customer(
+    settings_for: Settings, page: Page
+) -> None:
+    settings = dataclasses.replace(settings_for, chat_prechat="name,email")
+    async with start_hub(settings, clean=True) as hub:
+        async with hub.sessions() as session, session.begin():
+            known = Customer(name="Jane Doe")
+            session.add(known)
+            await session.flush()
+            session.add(CustomerAddress(customer_id=known.id, channel="email", address=JANE))
+            known_id = known.id
+
+        chat = await open_chat(page, hub)
+        form = chat.get_by_role("form", name="Before we start")
+        await expect(form).to_be_visible()
+        await expect(chat.get_by_label("Message")).to_be_hidden()
+        await form.get_by_label("Your name").fill(XSS)
+        await form.get_by_label("Your email").fill("jane@")
+        await form.get_by_role("button", name="Start chat").click()
+        await expect(form.get_by_role("alert")).to_have_text("Please enter a valid email address.")
+        await form.get_by_label("Your email").fill("Jane@Customer.test")
+        await form.get_by_role("button", name="Start chat").click()
+        await expect(form).to_be_hidden()
+        await expect(chat.get_by_label("Message")).to_be_focused()
+
+        await write(chat, "Hello, it's Jane again")
+        await expect(chat.locator(".msg.customer")).to_have_attribute("data-state", "sent")
+        async with hub.sessions() as session:
+            conversation = await session.scalar(select(Conversation))
+            assert conversation is not None and conversation.customer_id == known_id
+
+        await page.reload()
+        chat = page.get_by_role("dialog", name="Acme Bank support")
+        await expect(chat.locator(".msg.customer")).to_contain_text("Hello, it's Jane again")
+        await expect(chat.get_by_role("form", name="Before we start")).to_be_hidden()
+        assert await page.evaluate("window.__pwned") is None
+
+
+async def test_read_receipts_between_the_widget_and_the_agent_console(
+    hub: Hub, browser: Browser, page: Page
+) -> None:
+    await hub.add_agent("alice", skills={"support": 5})
+    alice = await sign_in(browser, hub, "alice")
+    await alice.set_status("available")
+    console = alice.page
+
+    chat = await open_chat(page, hub)
+    await write(chat, "Did my refund arrive?")
+    mine = chat.locator(".msg.customer")
+    await expect(mine.locator(".meta")).to_have_text("Sent")
+
+    await console.locator("#offers > li").get_by_role("button", name="Accept").click()
+    await expect(console.locator("#messages")).to_contain_text("Did my refund arrive?")
+    await expect(mine.locator(".meta")).to_have_text("Read")
+    await expect(mine).to_have_attribute("data-state", "read")
+
+    reply_box = console.get_by_role("textbox", name="Reply")
+    await reply_box.fill("Yes, this morning.")
+    await reply_box.press("Enter")
+    await expect(chat.locator(".msg.agent")).to_contain_text("Yes, this morning.")
+    status = console.locator(".message-outgoing .message-status")
+    await expect(status).to_have_text("Read")
+
+    await page.reload()
+    await expect(page.locator(".msg.customer .meta")).to_have_text("Read")
+    await console.reload()
+    await expect(console.locator(".message-outgoing .message-status")).to_have_text("Read")
+    assert alice.problems == []
+
+
+async def test_with_nobody_online_the_widget_says_so_and_the_answer_comes_by_email(
+    settings_for: Settings, page: Page
+) -> None:
+    async with capturing_relay() as relay, email_hub(settings_for, relay) as hub:
+        async with logged_in_agent(hub, "alice") as alice:  # available, but no console open
+            chat = await open_chat(page, hub)
+            away = chat.locator(".away")
+            await expect(away.locator("p").first).to_have_text(
+                "No one is online right now; leave your email and we'll reply by email."
+            )
+            await write(chat, "Can I raise my card limit?")
+            await expect(chat.locator(".msg.customer")).to_have_attribute("data-state", "sent")
+            await away.get_by_label("Your email").fill("not-an-email")
+            await away.get_by_role("button", name="Reply by email").click()
+            await expect(away.get_by_role("alert")).to_have_text(
+                "Please enter a valid email address."
+            )
+            await away.get_by_label("Your email").fill(JANE)
+            await away.get_by_role("button", name="Reply by email").click()
+            await expect(away.locator("p").first).to_have_text(f"We'll reply by email to {JANE}.")
+            await expect(away.get_by_label("Your email")).to_be_hidden()
+
+            offers = await eventually(lambda: alice.get("/api/offers"))
+            status, body = await alice.post(f"/api/offers/{offers[0]['offer_id']}/accept")
+            assert status == 200
+            status, _ = await alice.post(
+                f"/api/conversations/{body['conversation_id']}/reply",
+                {"text": "Yes: Cards, Limits."},
+            )
+            assert status == 200
+            envelope, mail = await relay.next()
+            assert envelope.rcpt_tos == [JANE]
+            assert mail.get_content().strip() == "Yes: Cards, Limits."
