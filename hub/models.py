@@ -167,9 +167,13 @@ class Message(Base):
     sender: Mapped[str] = mapped_column(String(320), default="")
     subject: Mapped[str] = mapped_column(String(300), default="")
     text: Mapped[str] = mapped_column(Text, default="")
+    # The whole text as received, when `text` holds only its new part (an email's quotes cut).
+    full_text: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     # received | queued | sent | delivered | read | failed
     delivery_status: Mapped[str] = mapped_column(String(16), default="received")
+    # What the provider answered on sending, or why it failed: shown to the agent.
+    delivery_detail: Mapped[str | None] = mapped_column(String(500))
     provider_id: Mapped[str | None] = mapped_column(String(200))
     raw: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
