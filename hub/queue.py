@@ -34,6 +34,8 @@ class WaitingContact:
     min_level: int = 1
     # When it joined the queue it waits in now, if it overflowed there from another.
     entered_at: float | None = None
+    # Why it needs this skill, level and priority (routing rules that matched).
+    reasons: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -60,6 +62,7 @@ class WaitingContact:
             "language": self.language,
             "min_level": self.min_level,
             "entered_at": self.entered_at,
+            "reasons": list(self.reasons),
         }
         return json.dumps(data)
 
@@ -67,6 +70,7 @@ class WaitingContact:
     def from_json(cls, text: str | bytes) -> WaitingContact:
         data = json.loads(text)
         data["declined_by"] = frozenset(data["declined_by"])
+        data["reasons"] = tuple(data.get("reasons", ()))
         return cls(**data)
 
 

@@ -143,7 +143,11 @@ async def _requeue(
         declined_by=list(declined),
         customer_id=conversation.customer_id,
         language=conversation.language,
-        min_level=inbox.skill_level if inbox is not None else 1,
+        # Older conversations did not keep their level (1): their inbox's still applies.
+        min_level=conversation.min_level
+        if conversation.min_level > 1 or inbox is None
+        else inbox.skill_level,
+        rules=list(conversation.routing_rules or ()),
     )
     session.add(entry)
     crm.record(

@@ -279,7 +279,7 @@ def _overflow(
     skill = None if target == GENERAL_QUEUE else target
     entry.overflowed_from = [*(entry.overflowed_from or ()), event["queue"]]
     entry.required_skill = conversation.required_skill = skill
-    entry.min_level = 1  # the target queue takes anyone with its skill
+    entry.min_level = conversation.min_level = 1  # any level of the target's skill
     entry.entered_at = utcnow()
     crm.record(
         session,

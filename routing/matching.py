@@ -99,6 +99,7 @@ class Decision:
                 "skill": contact.required_skill,
                 "min_level": contact.min_level,
                 "priority": contact.priority,
+                "rules": list(contact.reasons),
             },
             "relaxation_step": self.step,
             "required_level": self.required_level,
