@@ -54,6 +54,7 @@ from routing.handback import Handback
 from routing.limits import QueueLimits
 from routing.matching import RoutingPolicy
 from routing.offers import OfferBook
+from routing.rules import RoutingRules
 
 log = logging.getLogger(__name__)
 REDIS = web.AppKey("redis", Redis)
@@ -141,7 +142,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         "voice": channels.voice.VoiceAdapter(),
         "email": channels.email.EmailAdapter.from_settings(settings),
     }
-    app[INTAKE] = Intake(sessions, queue, bus, metrics)
+    rules = RoutingRules.parse(settings.routing_keywords, settings.routing_segments)
+    app[INTAKE] = Intake(sessions, queue, bus, metrics, rules)
     app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics)
     offers = OfferBook(sessions, queue, bus, metrics, settings.offer_timeout)
     policy = RoutingPolicy(

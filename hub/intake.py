@@ -20,6 +20,7 @@ from hub.db import Sessions
 from hub.metrics import Metrics
 from hub.models import Conversation, Customer, CustomerAddress, Inbox, Message, QueueEntry
 from hub.queue import ContactQueue, WaitingContact
+from hub.requirements import RequirementRules, Requirements
 
 log = logging.getLogger(__name__)
 OPEN_STATES = ("queued", "offered", "assigned")
@@ -46,12 +47,18 @@ class Accepted:
 
 class Intake:
     def __init__(
-        self, sessions: Sessions, queue: ContactQueue, bus: EventBus, metrics: Metrics
+        self,
+        sessions: Sessions,
+        queue: ContactQueue,
+        bus: EventBus,
+        metrics: Metrics,
+        rules: RequirementRules | None = None,
     ) -> None:
         self._sessions = sessions
         self._queue = queue
         self._bus = bus
         self._metrics = metrics
+        self._rules = rules
 
     async def accept(self, contact: InboundContact) -> Accepted:
         """Store a contact exactly once, thread it, queue it; committed when this returns."""
@@ -87,7 +94,9 @@ class Intake:
                 ), None
             inbox = await _inbox(session, contact)
             customer = await _customer(session, contact)
-            conversation, is_new = await _conversation(session, contact, inbox, customer)
+            conversation, is_new = await _conversation(
+                session, contact, inbox, customer, self._rules
+            )
             message = Message(
                 conversation_id=conversation.id,
                 channel=contact.channel,
@@ -189,7 +198,11 @@ async def _customer(session: AsyncSession, contact: InboundContact) -> Customer:
 
 
 async def _conversation(
-    session: AsyncSession, contact: InboundContact, inbox: Inbox, customer: Customer
+    session: AsyncSession,
+    contact: InboundContact,
+    inbox: Inbox,
+    customer: Customer,
+    rules: RequirementRules | None = None,
 ) -> tuple[Conversation, bool]:
     if contact.channel in THREADED_CHANNELS:
         conversation = await _thread(session, contact, customer)
@@ -200,14 +213,17 @@ async def _conversation(
         return conversation, False
     if not contact.needs_agent:
         return await _closed_conversation(session, contact, inbox, customer), False
+    needs = _requirements(contact, inbox, customer, rules)
     conversation = Conversation(
         customer_id=customer.id,
         inbox_id=inbox.id,
         channel=contact.channel,
         status="queued",
-        required_skill=inbox.skill,
+        required_skill=needs.skill,
+        min_level=needs.min_level,
+        routing_rules=list(needs.reasons),
         language=inbox.language,
-        priority=VIP_PRIORITY if customer.segment == "vip" else 0,
+        priority=needs.priority,
         subject=contact.subject or contact.text[:120],
         thread_key=_thread_key(contact),
         created_at=contact.received_at,
@@ -218,6 +234,17 @@ async def _conversation(
     if contact.channel in THREADED_CHANNELS:
         await _thread_of_another(session, contact, conversation)
     return conversation, True
+
+
+def _requirements(
+    contact: InboundContact, inbox: Inbox, customer: Customer, rules: RequirementRules | None
+) -> Requirements:
+    """The inbox's skill and level, unless routing's rules (keywords, segment) say more."""
+    asked = Requirements(inbox.skill, inbox.skill_level or 1)
+    if rules is None:
+        vip = customer.segment == "vip"
+        return Requirements(asked.skill, asked.min_level, VIP_PRIORITY if vip else 0)
+    return rules.requirements(f"{contact.subject}\n{contact.text}", customer.segment, asked)
 
 
 async def _open_conversation(
@@ -365,7 +392,8 @@ async def _enqueue(
         declined_by=[],
         customer_id=conversation.customer_id,
         language=conversation.language,
-        min_level=inbox.skill_level or 1,
+        min_level=conversation.min_level or 1,
+        rules=list(conversation.routing_rules or ()),
     )
     session.add(entry)
     crm.record(
@@ -390,4 +418,5 @@ def waiting_contact(entry: QueueEntry) -> WaitingContact:
         language=entry.language or "en",
         min_level=entry.min_level or 1,
         entered_at=entry.entered_at.timestamp() if entry.entered_at else None,
+        reasons=tuple(entry.rules or ()),
     )

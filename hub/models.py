@@ -133,6 +133,9 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     required_skill: Mapped[str | None] = mapped_column(String(64))
+    # The skill level it needs, and the routing rules that decided skill and priority.
+    min_level: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    routing_rules: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     language: Mapped[str] = mapped_column(String(8), default="en")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     subject: Mapped[str] = mapped_column(String(300), default="")
@@ -227,6 +230,7 @@ class QueueEntry(Base):
     entered_at: Mapped[datetime | None] = mapped_column()
     # The queues it overflowed from, oldest first: it never overflows back into one.
     overflowed_from: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    rules: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")  # as above
 
 
 class RoutingQueue(Base):

@@ -39,6 +39,9 @@ class Settings:
     cookie_secure: bool = False
     migrate_on_start: bool = True
     routing_strategy: str = "longest_idle"
+    # Requirements from what customers write and who they are (docs/routing.md).
+    routing_keywords: str = ""  # "refund|chargeback=billing:5; password=tech:3"
+    routing_segments: str = "vip=5"  # priority boosts: "vip=5,gold=2"
     sticky_window: float = 24 * 3600.0
     max_missed_offers: int = 3
     presence_grace: float = 30.0
