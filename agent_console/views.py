@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import Call, Conversation, Customer, CustomerAddress, Message, TimelineEvent
+from hub.reply_channels import reply_channels
 
 
 async def conversation_view(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
@@ -34,10 +35,17 @@ async def conversation_view(session: AsyncSession, conversation: Conversation) -
             "segment": customer.segment,
             "addresses": [{"channel": a.channel, "address": a.address} for a in addresses],
         },
+        # Where a reply goes by default, and the other channels the agent may answer on.
+        "reply_channel": conversation.reply_channel or conversation.channel,
+        "reply_channels": [
+            {"channel": c.channel, "address": c.address, "opted_out": c.opted_out}
+            for c in await reply_channels(session, customer.id)
+        ],
         "messages": [
             {
                 "id": m.id,
                 "direction": m.direction,
+                "channel": m.channel,
                 "sender": m.sender,
                 "subject": m.subject,
                 "text": m.text,

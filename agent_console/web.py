@@ -335,7 +335,12 @@ async def _act(request: web.Request, action: str) -> web.Response:
     conversations = request.app[CONVERSATIONS]
     try:
         if action == "reply":
-            sent = await conversations.reply(agent.id, conversation_id, str(body.get("text", "")))
+            channel = body.get("channel")
+            if channel is not None and not isinstance(channel, str):
+                raise _error(400, "channel must be a channel name, like sms or email.")
+            sent = await conversations.reply(
+                agent.id, conversation_id, str(body.get("text", "")), channel or None
+            )
             return web.json_response(
                 {"message_id": sent.message_id, "delivery_status": sent.delivery_status}
             )

@@ -24,6 +24,7 @@ from hub.models import (
     utcnow,
 )
 from hub.queue import ContactQueue
+from hub.reply_channels import reply_channels
 
 MAX_REPLY = 20_000
 # A conversation nobody has answered yet: the customer can still abandon it.
@@ -59,12 +60,16 @@ class Conversations:
         self._adapters = adapters
         self._metrics = metrics
 
-    async def reply(self, agent_id: int, conversation_id: int, text: str) -> Sent:
-        """Store an agent's reply, then send it on the conversation's channel."""
+    async def reply(
+        self, agent_id: int, conversation_id: int, text: str, channel: str | None = None
+    ) -> Sent:
+        """Store an agent's reply, then send it on the conversation's channel, or on
+        `channel` to the customer's address there (a missed call answered by SMS)."""
         text = _clean(text)
         async with self._sessions() as session, session.begin():
             conversation, agent = await _owned(session, agent_id, conversation_id)
-            outbound, message = await _outgoing(session, conversation, agent, text)
+            route = await _switched_route(session, conversation, channel)
+            outbound, message = await _outgoing(session, conversation, agent, text, route)
             crm.record(
                 session,
                 customer_id=conversation.customer_id,
@@ -72,7 +77,7 @@ class Conversations:
                 agent_id=agent_id,
                 kind="reply.sent",
                 summary=text,
-                channel=conversation.channel,
+                channel=outbound.channel,
             )
         delivery = await self._deliver(outbound)
         async with self._sessions() as session, session.begin():
@@ -82,14 +87,14 @@ class Conversations:
                 # Otherwise a status callback from the provider came first and knows better.
                 stored.delivery_status = delivery.status
             stored.provider_id = stored.provider_id or delivery.provider_id
-        self._metrics.inc("switchboard_replies_total", channel=conversation.channel)
+        self._metrics.inc("switchboard_replies_total", channel=outbound.channel)
         await self._bus.publish(
             make_event(
                 "message.sent",
                 conversation_id=conversation.id,
                 message_id=message.id,
                 agent_id=agent_id,
-                channel=conversation.channel,
+                channel=outbound.channel,
                 delivery_status=delivery.status,
             )
         )
@@ -346,10 +351,19 @@ def _hub_sender() -> Agent:
 
 
 async def _outgoing(
-    session: AsyncSession, conversation: Conversation, agent: Agent, text: str
+    session: AsyncSession,
+    conversation: Conversation,
+    agent: Agent,
+    text: str,
+    route: _Route | None = None,
 ) -> tuple[OutboundMessage, Message]:
-    channel = conversation.reply_channel or conversation.channel
-    recipient, inbox = await _reply_route(session, conversation)
+    recipient: str | None
+    inbox: Inbox | None
+    if route is not None:
+        channel, recipient, inbox = route.channel, route.recipient, route.inbox
+    else:
+        channel = conversation.reply_channel or conversation.channel
+        recipient, inbox = await _reply_route(session, conversation)
     if inbox is None:
         raise ConversationError(f"No {channel} inbox is configured to reply from.")
     if recipient is None:
@@ -440,3 +454,48 @@ async def _thread_ids(session: AsyncSession, conversation: Conversation) -> tupl
         ids.remove(latest_incoming)
         ids.append(latest_incoming)
     return tuple(ids)
+
+
+@dataclass(frozen=True)
+class _Route:
+    channel: str
+    recipient: str
+    inbox: Inbox
+
+
+async def _switched_route(
+    session: AsyncSession, conversation: Conversation, channel: str | None
+) -> _Route | None:
+    """Where a reply the agent sends on another channel goes; None for the usual way."""
+    if not channel or channel == (conversation.reply_channel or conversation.channel):
+        return None
+    reachable = {c.channel: c for c in await reply_channels(session, conversation.customer_id)}
+    target = reachable.get(channel)
+    if target is None:
+        raise ConversationError(f"The customer has no {channel} address to answer on.", 400)
+    if channel == "sms" and (
+        target.opted_out
+        or await session.scalar(
+            select(CustomerAddress.id).where(
+                CustomerAddress.channel == "sms",
+                CustomerAddress.address == target.address,
+                CustomerAddress.opted_out_at.is_not(None),
+            )
+        )
+    ):
+        raise ConversationError(
+            f"{target.address} replied STOP: it gets no texts until it sends START."
+        )
+    # From the inbox the customer last wrote to on that channel, else the first one.
+    inbox = await session.scalar(
+        select(Inbox)
+        .join(Conversation, Conversation.inbox_id == Inbox.id)
+        .where(Conversation.customer_id == conversation.customer_id, Inbox.channel == channel)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    ) or await session.scalar(
+        select(Inbox).where(Inbox.channel == channel).order_by(Inbox.id).limit(1)
+    )
+    if inbox is None:
+        raise ConversationError(f"No {channel} inbox is configured to reply from.")
+    return _Route(channel, target.address, inbox)

@@ -1,4 +1,5 @@
-// Switchboard console, the reply box's helpers: canned responses picked with `/`.
+// Switchboard console, the reply box's helpers: canned responses picked with `/`, and
+// the channel a reply goes out on (a missed call answered by SMS, a chat by email).
 //
 // console.js announces the conversation in view with a "switchboard:conversation"
 // event; this file never touches the conversation itself. Canned texts come filled
@@ -23,8 +24,31 @@
 
   function onConversation(event) {
     const detail = event.detail;
-    if (!detail || !picker.conversation || picker.conversation.id !== detail.id) closePicker();
+    const switched = !detail || !picker.conversation || picker.conversation.id !== detail.id;
+    if (switched) closePicker();
     picker.conversation = detail;
+    renderChannels(detail, switched);
+  }
+
+  // --- the reply channel ----------------------------------------------------------
+
+  const CHANNEL_NAMES = { chat: "Chat", email: "Email", sms: "SMS", voice: "Call" };
+
+  /** The channels this customer can be answered on; the conversation's own one first. */
+  function renderChannels(detail, switched) {
+    const select = $("reply-channel");
+    const before = switched ? null : select.value;
+    const own = detail ? detail.reply_channel : null;
+    const others = detail ? (detail.reply_channels || []).filter((c) => c.channel !== own) : [];
+    select.replaceChildren(
+      ...(own ? [h("option", { value: own }, `${CHANNEL_NAMES[own] || own} (this conversation)`)] : []),
+      ...others.map((c) =>
+        h("option", { value: c.channel, disabled: c.opted_out },
+          `${CHANNEL_NAMES[c.channel] || c.channel} · ${c.address}${c.opted_out ? " (opted out of texts)" : ""}`)),
+    );
+    const keep = [...select.options].find((o) => o.value === before && !o.disabled);
+    select.value = keep ? before : own || "";
+    show($("reply-channel-field"), others.length > 0);
   }
 
   async function loadResponses() {

@@ -11,7 +11,8 @@
   const RECONNECT_MAX_MS = 15000;
   const PING_MS = 25000;
   const TYPING_SEND_MS = 3000;
-  const TYPING_SHOW_MS = 5000;
+  const TYPING_SHOW_MS = 30000; // unless the customer's "stopped typing" comes first
+  const TYPING_IDLE_MS = 5000; // no keystroke for this long: I stopped typing
   const TICK_MS = 250;
   const TIMELINE_LABELS = {
     "customer.created": "New customer",
@@ -460,6 +461,9 @@
       el = h("li", { class: `message message-${message.direction}` },
         h("div", { class: "message-meta" },
           h("span", { class: "message-sender" }),
+          message.channel && message.channel !== detail.channel
+            ? h("span", { class: "badge channel message-channel", title: `Sent by ${message.channel}` }, message.channel)
+            : null,
           h("time", { class: "message-time" })),
         h("div", { class: "message-text" }),
         message.direction === "outgoing" ? h("div", { class: "message-status" }) : null);
@@ -511,7 +515,10 @@
     $("composer").setAttribute("aria-busy", "true");
     $("composer-error").textContent = "";
     try {
-      await post(`/api/conversations/${id}/${kind}`, { text });
+      const body = { text };
+      const via = $("reply-channel").value; // another channel the customer can be reached on
+      if (kind === "reply" && via && state.open && via !== state.open.reply_channel) body.channel = via;
+      await post(`/api/conversations/${id}/${kind}`, body);
       if (state.openId === id) {
         box.value = "";
         fitComposer();
@@ -531,13 +538,26 @@
     submitText("reply");
   }
 
-  let lastTypingSent = 0;
+  let lastTypingSent = 0; // 0 while I am not typing
+  let typingIdle = null;
   function onComposerInput() {
     fitComposer();
+    clearTimeout(typingIdle);
+    if (state.openId === null) return;
+    if (!$("reply").value.trim()) return stopTyping();
+    typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
     const now = Date.now();
-    if (state.openId === null || !$("reply").value.trim() || now - lastTypingSent < TYPING_SEND_MS) return;
+    if (now - lastTypingSent < TYPING_SEND_MS) return;
     lastTypingSent = now;
-    post(`/api/conversations/${state.openId}/typing`).catch(() => {});
+    post(`/api/conversations/${state.openId}/typing`, { on: true }).catch(() => {});
+  }
+
+  /** The customer's "Agent is typing" goes at once, not 30 s later. */
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (!lastTypingSent || state.openId === null) return;
+    lastTypingSent = 0;
+    post(`/api/conversations/${state.openId}/typing`, { on: false }).catch(() => {});
   }
 
   function fitComposer() {
@@ -833,7 +853,7 @@
         else if (state.conversations.has(id)) refreshSummary(id);
         break;
       case "customer.typing":
-        if (id === state.openId && state.open) showTyping();
+        if (id === state.openId && state.open) (event.on === false ? hideTyping : showTyping)();
         break;
       case "conversation.closed":
         forgetConversation(id);

@@ -1,14 +1,19 @@
-"""The reply box in a real browser: canned responses picked with `/` and the keyboard."""
+"""The reply box in a real browser: canned responses picked with `/`, and answering on
+another channel the customer can be reached on."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.async_api import Browser, expect
+from sqlalchemy import select
 
+from hub.models import Conversation, CustomerAddress, Inbox, utcnow
 from tests.agent_console.test_console_browser import XSS_NAME, browser, sign_in
 from tests.support import ChatCustomer, Hub
 
 __all__ = ["browser"]  # the fixture, shared with the console's browser tests
+CALLER = "+14155550123"
+OPTED_OUT = "+14155550199"
 
 CANNED = [
     ("thanks", "Thanks", "Thanks for waiting, {customer.first_name}!"),
@@ -102,5 +107,76 @@ async def test_slash_opens_canned_responses_filled_for_the_customer(
     assert answer["text"] == refund
     await expect(page.locator(".message-outgoing .message-text")).to_have_text(refund)
     assert await page.evaluate("window.__pwned") is None
+    assert alice.problems == []
+    await customer.close()
+
+
+async def test_an_agent_answers_a_chat_by_sms_from_the_reply_box(
+    hub: Hub, browser: Browser
+) -> None:
+    await hub.add_agent("alice", skills={"support": 5})
+    alice = await sign_in(browser, hub, "alice")
+    page = alice.page
+    await alice.set_status("available")
+    customer = await ChatCustomer.connect(hub, name="Jane Doe")
+    await customer.say("I called, nobody answered")
+    async with hub.sessions() as session, session.begin():
+        conversation = await session.scalar(select(Conversation))
+        assert conversation is not None
+        session.add(Inbox(channel="sms", address="+14155550100", name="Support SMS"))
+        session.add_all(
+            [
+                CustomerAddress(
+                    customer_id=conversation.customer_id, channel="voice", address=CALLER
+                ),
+                CustomerAddress(
+                    customer_id=conversation.customer_id,
+                    channel="sms",
+                    address=OPTED_OUT,
+                    opted_out_at=utcnow(),
+                ),
+            ]
+        )
+    await page.locator("#offers > li").get_by_role("button", name="Accept").click()
+    channel = page.get_by_label("Reply on")
+    await expect(channel).to_be_visible()
+    await expect(channel).to_have_value("chat")
+    await expect(channel.locator("option")).to_have_text(
+        [
+            "Chat (this conversation)",
+            f"SMS · {OPTED_OUT} (opted out of texts)",
+        ]
+    )
+    # The newest texted number is opted out; the caller's number is not offered over it.
+    await expect(channel.locator("option").nth(1)).to_be_disabled()
+    async with hub.sessions() as session, session.begin():
+        stored = await session.scalar(
+            select(CustomerAddress).where(CustomerAddress.address == OPTED_OUT)
+        )
+        assert stored is not None
+        await session.delete(stored)
+    await customer.say("Are you there?")  # the console re-reads the conversation
+    await expect(channel.locator("option")).to_have_text(
+        ["Chat (this conversation)", f"SMS · {CALLER}"]
+    )
+
+    await channel.select_option("sms")
+    reply = page.get_by_role("textbox", name="Reply")
+    await reply.fill("Texting you back now.")
+    await reply.press("Enter")
+    sent = page.locator(".message-outgoing").last
+    await expect(sent.locator(".message-text")).to_have_text("Texting you back now.")
+    await expect(sent.locator(".message-channel")).to_have_text("sms")
+    # Twilio is not configured in this hub, so the text is on record as not delivered.
+    await expect(sent.locator(".message-status")).to_have_text("Not delivered")
+    await expect(channel).to_have_value("sms")  # the next reply goes the same way
+
+    await channel.select_option("chat")
+    await reply.fill("Or here, in the chat.")
+    await reply.press("Enter")
+    assert (await customer.expect("message"))["text"] == "Or here, in the chat."
+    await expect(page.locator(".message-outgoing").last.locator(".message-channel")).to_have_count(
+        0
+    )
     assert alice.problems == []
     await customer.close()

@@ -1,0 +1,151 @@
+"""Answering on another channel: a chat customer who also called is answered by SMS.
+
+Only Twilio's Messages API is replaced (by the local server from the SMS tests); the
+hub, its SMS adapter and the customer's chat are real.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
+
+from hub.models import Conversation, CustomerAddress, Inbox, Message, TimelineEvent, utcnow
+from hub.settings import Settings
+from tests.channels.test_sms import FakeTwilio
+from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
+from tests.conftest import start_hub
+from tests.support import AgentClient, ChatCustomer, Hub, eventually
+
+SMS_INBOX = "+14155550100"
+CALLER = "+14155550123"
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
+    fake = FakeTwilio()
+    app = web.Application()
+    app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", fake.create_message)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield fake, str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+@pytest.fixture
+async def hub(settings_for: Settings, twilio: tuple[FakeTwilio, str]) -> AsyncIterator[Hub]:
+    settings = dataclasses.replace(
+        settings_for,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_api_url=twilio[1],
+        public_url=PUBLIC_URL,
+    )
+    async with start_hub(settings, clean=True) as running:
+        yield running
+
+
+async def chat_taken_by(hub: Hub, alice: AgentClient) -> tuple[ChatCustomer, dict[str, object]]:
+    customer = await ChatCustomer.connect(hub, name="Jane Doe")
+    await customer.say("I called earlier, nobody answered")
+    (offer,) = await eventually(lambda: alice.get("/api/offers"))
+    status, body = await alice.post(f"/api/offers/{offer['offer_id']}/accept")
+    assert status == 200
+    conversation = await alice.get(f"/api/conversations/{body['conversation_id']}")
+    return customer, conversation
+
+
+async def test_a_chat_is_answered_by_sms_on_the_number_that_called(
+    hub: Hub, twilio: tuple[FakeTwilio, str]
+) -> None:
+    fake = twilio[0]
+    await hub.add_agent("alice", status="available")
+    alice = await hub.login("alice")
+    customer, conversation = await chat_taken_by(hub, alice)
+    customer_id = conversation["customer"]["id"]  # type: ignore[index]
+    async with hub.sessions() as session, session.begin():
+        session.add(Inbox(channel="sms", address=SMS_INBOX, name="Support SMS"))
+        session.add(CustomerAddress(customer_id=customer_id, channel="voice", address=CALLER))
+
+    conversation = await alice.get(f"/api/conversations/{conversation['id']}")
+    assert conversation["reply_channel"] == "chat"
+    assert {"channel": "sms", "address": CALLER, "opted_out": False} in conversation[
+        "reply_channels"
+    ]
+    status, sent = await alice.post(
+        f"/api/conversations/{conversation['id']}/reply",
+        {"text": "Sorry we missed your call! Texting you here.", "channel": "sms"},
+    )
+    assert status == 200, sent
+    (request,) = fake.requests
+    assert request["form"]["To"] == [CALLER] and request["form"]["From"] == [SMS_INBOX]
+    assert request["form"]["Body"] == ["Sorry we missed your call! Texting you here."]
+
+    # On the same conversation's timeline, marked with the channel it went out on.
+    view = await alice.get(f"/api/conversations/{conversation['id']}")
+    assert view["channel"] == "chat"
+    last = view["messages"][-1]
+    assert last["id"] == sent["message_id"] and last["channel"] == "sms"
+    assert last["delivery_status"] == "queued"
+    async with hub.sessions() as session:
+        event = await session.scalar(
+            select(TimelineEvent)
+            .where(TimelineEvent.kind == "reply.sent")
+            .order_by(TimelineEvent.id.desc())
+        )
+    assert event is not None and event.data["channel"] == "sms"
+    assert event.conversation_id == conversation["id"]
+
+    # Without a channel, the reply goes where it always did: back to the chat.
+    status, _ = await alice.post(f"/api/conversations/{conversation['id']}/reply", {"text": "Hi!"})
+    assert status == 200
+    frame = await customer.expect("message")
+    assert frame["text"] == "Hi!"
+    assert len(fake.requests) == 1
+    await customer.close()
+    await alice.close()
+
+
+async def test_an_opted_out_number_is_refused_with_a_clear_message(
+    hub: Hub, twilio: tuple[FakeTwilio, str]
+) -> None:
+    fake = twilio[0]
+    await hub.add_agent("alice", status="available")
+    alice = await hub.login("alice")
+    customer, conversation = await chat_taken_by(hub, alice)
+    customer_id = conversation["customer"]["id"]  # type: ignore[index]
+    async with hub.sessions() as session, session.begin():
+        session.add(Inbox(channel="sms", address=SMS_INBOX, name="Support SMS"))
+        session.add(
+            CustomerAddress(
+                customer_id=customer_id, channel="sms", address=CALLER, opted_out_at=utcnow()
+            )
+        )
+    view = await alice.get(f"/api/conversations/{conversation['id']}")
+    assert {"channel": "sms", "address": CALLER, "opted_out": True} in view["reply_channels"]
+
+    async def outgoing() -> int:
+        async with hub.sessions() as session:
+            return int(
+                await session.scalar(select(func.count()).where(Message.direction == "outgoing"))
+                or 0
+            )
+
+    reply = f"/api/conversations/{conversation['id']}/reply"
+    status, body = await alice.post(reply, {"text": "Hello by text", "channel": "sms"})
+    assert status == 409
+    assert body["error"] == f"{CALLER} replied STOP: it gets no texts until it sends START."
+    status, body = await alice.post(reply, {"text": "Hello", "channel": "email"})
+    assert status == 400 and body["error"] == "The customer has no email address to answer on."
+    status, body = await alice.post(reply, {"text": "Hello", "channel": 7})
+    assert status == 400
+    assert await outgoing() == 0 and fake.requests == []
+    async with hub.sessions() as session:
+        stored = await session.get(Conversation, conversation["id"])
+    assert stored is not None and stored.status == "assigned"
+    await customer.close()
+    await alice.close()
