@@ -13,6 +13,7 @@ Agents read what is new in a message; the quoted thread under it is kept beside 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -28,12 +29,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 
 from channels._attachments import AttachmentStore
+from channels._imap import ImapAccount, MailboxPoller
 from channels._mime import MESSAGE_ID, Mail, UnreadableMail, read_mail
 from channels._quotes import new_part
 from channels._reply_token import ReplyAddresses, inbox_of
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
-from hub.intake import Intake
+from hub.intake import Accepted, Intake
 from hub.keys import INTAKE, SESSIONS, SETTINGS
 from hub.models import Inbox, utcnow
 from hub.settings import Settings
@@ -41,6 +43,7 @@ from hub.settings import Settings
 CHANNEL = "email"
 # The port actually bound: SWITCHBOARD_SMTP_PORT=0 picks a free one.
 SMTP_PORT = web.AppKey("smtp_port", int)
+IMAP_POLLER = web.AppKey("imap_poller", MailboxPoller)
 TRY_AGAIN = "451 4.3.0 The message could not be stored now; please try again later"
 REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw)\s*:", re.IGNORECASE)
 # Fwd, Fw, and German, French, Spanish forward prefixes.
@@ -51,12 +54,18 @@ log = logging.getLogger(__name__)
 
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_smtp_server)
+    app.cleanup_ctx.append(_imap_poller)
+
+
+def _inbound_mail(app: web.Application) -> InboundMail:
+    settings = app[SETTINGS]
+    store = AttachmentStore(Path(settings.attachments_dir))
+    return InboundMail(app[INTAKE], app[SESSIONS], store, ReplyAddresses(settings.secret_key))
 
 
 async def _smtp_server(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = AttachmentStore(Path(settings.attachments_dir))
-    handler = InboundMail(app[INTAKE], app[SESSIONS], store, ReplyAddresses(settings.secret_key))
+    handler = _inbound_mail(app)
     hostname = urlparse(settings.public_url).hostname or "localhost"
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
@@ -77,8 +86,27 @@ async def _smtp_server(app: web.Application) -> AsyncIterator[None]:
     await server.wait_closed()
 
 
+async def _imap_poller(app: web.Application) -> AsyncIterator[None]:
+    """Poll the configured IMAP mailbox in the background, if there is one."""
+    account = ImapAccount.from_settings(app[SETTINGS])
+    if account is None:
+        yield
+        return
+    poller = MailboxPoller(account, _inbound_mail(app).receive)
+    app[IMAP_POLLER] = poller
+    task = asyncio.create_task(poller.run())
+    log.info("polling IMAP %s:%d %s", account.host, account.port, account.mailbox)
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class InboundMail:
-    """The aiosmtpd handler: refuses strangers' addresses, stores each message, then says 250."""
+    """The aiosmtpd handler: refuses strangers' addresses, stores each message, then says 250.
+
+    `receive` is the way in for every inbound email, by SMTP or from a polled mailbox.
+    """
 
     def __init__(
         self,
@@ -116,9 +144,7 @@ class InboundMail:
         """Store the message with intake; 250 only once it is committed, else why not."""
         raw = envelope.original_content or b""
         try:
-            mail = read_mail(raw, envelope.mail_from or "")
-            contact = await self._contact(mail, raw, envelope.rcpt_tos)
-            accepted = await self._intake.accept(contact)
+            mail, accepted = await self.receive(raw, envelope.mail_from or "", envelope.rcpt_tos)
         except UnreadableMail as exc:
             log.warning("refused inbound email from <%s>: %s", envelope.mail_from, exc)
             return f"550 5.6.0 {exc}"
@@ -126,12 +152,20 @@ class InboundMail:
             # Our fault, not the sender's: a 4xx keeps the message in their queue for a retry.
             log.exception("could not store inbound email from <%s>", envelope.mail_from)
             return TRY_AGAIN
-        if mail.automated:
-            log.info("email %s recorded, not queued: %s", mail.message_id, mail.automated)
         if mail.defects:
             log.warning("email %s stored despite defects: %s", mail.message_id, mail.defects)
             return f"250 2.0.0 Stored what could be read (defects: {', '.join(mail.defects)})"
         return f"250 2.0.0 Stored as message {accepted.message_id}"
+
+    async def receive(
+        self, raw: bytes, envelope_sender: str, recipients: list[str]
+    ) -> tuple[Mail, Accepted]:
+        """Read and store one message; committed on return. Raises UnreadableMail."""
+        mail = read_mail(raw, envelope_sender)
+        accepted = await self._intake.accept(await self._contact(mail, raw, recipients))
+        if mail.automated:
+            log.info("email %s recorded, not queued: %s", mail.message_id, mail.automated)
+        return mail, accepted
 
     async def _contact(self, mail: Mail, raw: bytes, recipients: list[str]) -> InboundContact:
         attachments = []

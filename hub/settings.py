@@ -26,6 +26,13 @@ class Settings:
     smtp_relay_port: int = 25
     smtp_relay_user: str | None = None
     smtp_relay_password: str | None = None
+    imap_host: str | None = None  # poll this mailbox for inbound email too (unset: no polling)
+    imap_port: int = 993
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_mailbox: str = "INBOX"
+    imap_tls: bool = True  # IMAP over TLS (port 993); false only for a server on localhost
+    imap_interval: float = 60.0  # seconds between polls
     attachments_dir: str = "attachments"
     public_url: str = "http://127.0.0.1:8080"
     secret_key: str = ""

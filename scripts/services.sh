@@ -3,6 +3,7 @@
 #   Redis      on 127.0.0.1:6379
 #   PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth, database `test`)
 #   Chromium   at /usr/bin/chromium (browser tests; used via executable_path)
+#   Dovecot    installed, not started (IMAP tests run a private instance of their own)
 #
 # Running services are left alone. Installed-but-stopped services are started;
 # missing ones are installed from Debian packages. Safe to run without a tty or
@@ -206,6 +207,18 @@ ensure_chromium() {
     echo "chromium:   ${CHROMIUM}${version:+ ($version)}"
 }
 
+# --------------------------------------------------------------- Dovecot
+
+ensure_dovecot() {
+    if ! command -v dovecot >/dev/null 2>&1 && [[ ! -x /usr/sbin/dovecot ]]; then
+        apt_install dovecot-imapd
+    fi
+    local version
+    version=$(dpkg-query -W -f='${Version}' dovecot-imapd 2>/dev/null || true)
+    echo "dovecot:    installed${version:+ ($version)}"
+}
+
 ensure_redis
 ensure_postgres
 ensure_chromium
+ensure_dovecot
