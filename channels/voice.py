@@ -25,6 +25,7 @@ from sqlalchemy import select
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from channels._bridge import CallBridge
 from channels._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS, QUEUE, CallBook
 from channels._twilio import bad_request, signed_form, storable
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
@@ -43,7 +44,9 @@ QUEUE_LEFT_PATH = "/webhooks/twilio/voice/queue-left"
 CALLBACK_PATH = "/webhooks/twilio/voice/callback"
 STATUS_PATH = "/webhooks/twilio/voice/status"
 DIALED_PATH = "/webhooks/twilio/voice/dialed"
+CATCH_UP_SECONDS = 15.0
 CALLS = web.AppKey("calls", CallBook)
+BRIDGE = web.AppKey("bridge", CallBridge)
 VOICEMAIL_SECONDS = 120  # Twilio transcribes recordings of two minutes or less
 PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]{2,32}")
 
@@ -81,10 +84,11 @@ class VoiceAdapter:
         return Delivery("failed", detail="A call cannot be answered with a text reply yet.")
 
 
-def call_book(app: web.Application, twilio: Client | None) -> CallBook:
-    """The calls of this hub, placed and redirected with `twilio` (a REST Client or None)."""
+def open_calls(app: web.Application, twilio: Client | None) -> None:
+    """Keep the calls' record, and put calls through with `twilio` (None: not configured)."""
     settings = app[SETTINGS]
-    return CallBook(
+    app[CALLS] = CallBook(app[SESSIONS], app[BUS])
+    app[BRIDGE] = CallBridge(
         app[SESSIONS],
         app[LIVE_QUEUE],
         app[BUS],
@@ -96,7 +100,7 @@ def call_book(app: web.Application, twilio: Client | None) -> CallBook:
 
 
 def setup(app: web.Application) -> None:
-    """Routes, and (once the hub's CallBook is in `app[CALLS]`) calls follow acceptances."""
+    """Routes, and accepted calls put through (once `open_calls` has run at start-up)."""
     app.router.add_post(CALL_PATH, incoming_call)
     app.router.add_post(MENU_PATH, menu_choice)
     app.router.add_post(WAIT_PATH, waiting)
@@ -112,12 +116,27 @@ def setup(app: web.Application) -> None:
 async def _follow_assignments(app: web.Application) -> AsyncIterator[None]:
     """Each accepted voice conversation puts its caller through to the agent."""
     subscription = await app[BUS].subscribe()
-    task = asyncio.create_task(app[CALLS].follow(subscription))
+    tasks = [
+        asyncio.create_task(app[BRIDGE].follow(subscription)),
+        asyncio.create_task(_catch_up(app[BRIDGE])),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await subscription.close()
+
+
+async def _catch_up(bridge: CallBridge) -> None:
+    """Now and then, put through accepted calls whose event no process heard."""
+    while True:
+        try:
+            await bridge.catch_up()
+        except Exception:  # noqa: BLE001 - tried again next round
+            log.exception("Could not catch up on accepted calls")
+        await asyncio.sleep(CATCH_UP_SECONDS)
 
 
 # --- the call ------------------------------------------------------------------
@@ -156,7 +175,7 @@ async def menu_choice(request: web.Request) -> web.Response:
             )
         )
         await request.app[CALLS].opened(sid, accepted.conversation_id, QUEUE, caller)
-        direct = await request.app[CALLS].put_through_now(sid)
+        direct = await request.app[BRIDGE].put_through_now(sid)
         if direct is not None:
             return _twiml(direct)
         answer.enqueue(
@@ -226,7 +245,7 @@ async def queue_left(request: web.Request) -> web.Response:
         await request.app[CONVERSATIONS].abandon(call.conversation_id, reason)
     # Our REST redirect to the agent dequeues the call too; should Twilio follow this
     # answer rather than the redirect, it says the same thing.
-    through = await request.app[CALLS].dial_agent_of(call) if call is not None else None
+    through = await request.app[BRIDGE].dial_agent_of(call) if call is not None else None
     if through is not None and result == "redirected":
         return _twiml(through)
     answer = VoiceResponse()
@@ -448,4 +467,4 @@ def _twiml(answer: VoiceResponse) -> web.Response:
     return web.Response(text=str(answer), content_type="application/xml")
 
 
-__all__ = ["CALLS", "VoiceAdapter", "call_book", "setup"]
+__all__ = ["BRIDGE", "CALLS", "VoiceAdapter", "open_calls", "setup"]

@@ -124,7 +124,7 @@ async def _sms(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with channels.sms.twilio_client(settings) as twilio:
         app[SMS] = channels.sms.SmsAdapter(app[SESSIONS], twilio, settings.public_url)
-        app[channels.voice.CALLS] = channels.voice.call_book(app, twilio)  # one client for both
+        channels.voice.open_calls(app, twilio)  # one Twilio client for SMS and voice
         yield
 
 

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from channels.voice import BRIDGE
 from hub.keys import QUEUE
-from hub.models import Call, Conversation, Customer, Message, TimelineEvent
+from hub.models import Call, Conversation, Customer, Message, Offer, TimelineEvent, utcnow
 from hub.settings import Settings
 from routing.stats import queue_stats
 from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, CallsApi, TwilioSide
@@ -661,3 +662,79 @@ async def _async(value: T) -> T:
 async def _has(hub: Hub, conversation_id: int, kind: str) -> list[tuple[str, str]] | None:
     events = await timeline(hub, conversation_id)
     return events if any(k == kind for k, _ in events) else None
+
+
+async def test_a_transferred_call_goes_to_the_new_agent_or_stays_open_if_it_ended(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    await hub.add_agent("bob", skills={"support": 5}, status="available")
+    bob = await hub.login("bob")
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(Twilio(hub), sid)
+
+    async def offered() -> tuple[AgentClient, AgentClient, int] | None:
+        for agent, other in ((alice, bob), (bob, alice)):
+            offers = await agent.get("/api/offers")
+            if offers:
+                return agent, other, offers[0]["offer_id"]
+        return None
+
+    first, second, offer_id = await eventually(offered)
+    status, body = await first.post(f"/api/offers/{offer_id}/accept")
+    assert status == 200, body
+    conversation_id = body["conversation_id"]
+    await eventually(lambda: _async(api.updates()))
+    second_id = (await second.get("/api/me"))["id"]
+
+    status, _ = await first.post(
+        f"/api/conversations/{conversation_id}/transfer", {"agent_id": second_id}
+    )
+    assert status == 200
+    await accept_next_offer(second)
+    updates = await eventually(lambda: _async(api.updates()[1:]))
+    assert dialled_client(updates[0]["form"]["Twiml"][0]) == f"agent_{second_id}"
+
+    api.live.discard(sid)  # the call ends; Twilio's status callback is not configured
+    status, _ = await second.post(
+        f"/api/conversations/{conversation_id}/transfer",
+        {"agent_id": (await first.get("/api/me"))["id"]},
+    )
+    assert status == 200
+    await accept_next_offer(first)
+    await eventually(lambda: _has(hub, conversation_id, "call.ended"))
+    assert (await conversation_of(hub, sid)).status == "assigned"  # not abandoned
+    await bob.close()
+
+
+async def test_an_acceptance_no_process_heard_is_caught_up(
+    hub: Hub, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    alice_id = await hub.add_agent("alice", skills={"support": 5}, status="offline")
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(Twilio(hub), sid)
+    conversation = await conversation_of(hub, sid)
+    # Accepted, committed, but the hub process died before anyone heard the event.
+    assert await hub.app[QUEUE].remove(conversation.id)
+    async with hub.sessions() as session, session.begin():
+        stored = await session.get(Conversation, conversation.id)
+        assert stored is not None
+        stored.status, stored.agent_id = "assigned", alice_id
+        now = utcnow()
+        session.add(
+            Offer(
+                conversation_id=conversation.id,
+                agent_id=alice_id,
+                status="accepted",
+                expires_at=now,
+                decided_at=now,
+            )
+        )
+
+    assert await hub.app[BRIDGE].catch_up() == 1
+    assert await hub.app[BRIDGE].catch_up() == 0
+    (update,) = api.updates()
+    assert (update["sid"], dialled_client(update["form"]["Twiml"][0])) == (sid, f"agent_{alice_id}")

@@ -1,0 +1,320 @@
+"""Putting calls through: the waiting caller to the agent who accepts, or a call back out.
+
+When an agent accepts a voice conversation (`conversation.assigned` on the bus), the
+caller waiting in Twilio's queue is redirected (REST API) into a `<Dial><Client>` to
+that agent, or, for a callback request, the customer is called from the number they
+called and then put through. A caller who hung up first is recorded as abandoned and
+the agent is told, whichever of Twilio's reports came first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from sqlalchemy import func, select, update
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
+
+from channels._calls import (
+    CALLBACK,
+    CALLBACK_REQUEST,
+    CHANNEL,
+    ENDED,
+    LEFT_QUEUE,
+    PROGRESS,
+    QUEUE,
+    announce,
+    record,
+)
+from hub import crm
+from hub.bus import Event, EventBus, make_event
+from hub.db import Sessions
+from hub.models import Agent, Call, Conversation, Inbox, Offer, utcnow
+from hub.queue import ContactQueue
+from hub.settings import Settings
+
+NOT_FOUND, NOT_IN_PROGRESS = 20404, 21220  # Twilio's codes for a call that is over
+CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+DIAL_SECONDS = 30  # how long the agent's softphone rings
+
+log = logging.getLogger(__name__)
+
+
+class CallBridge:
+    """Puts each accepted call through to its agent, once per acceptance."""
+
+    def __init__(
+        self,
+        sessions: Sessions,
+        queue: ContactQueue,
+        bus: EventBus,
+        twilio: Client | None,
+        settings: Settings,
+        status_url: str,
+        dialed_url: str,
+    ) -> None:
+        self._sessions = sessions
+        self._queue = queue
+        self._bus = bus
+        self._twilio = twilio
+        self._settings = settings
+        self._status_url = status_url
+        self._dialed_url = dialed_url
+
+    async def follow(self, events: AsyncIterator[Event]) -> None:
+        """Put each accepted voice conversation's caller through to its agent."""
+        async for event in events:
+            if event.get("type") != "conversation.assigned":
+                continue
+            try:
+                await self.connect(
+                    int(event["conversation_id"]), int(event["agent_id"]), int(event["offer_id"])
+                )
+            except Exception:  # noqa: BLE001 - one bad call must not stop the others
+                log.exception("Could not connect conversation %s", event.get("conversation_id"))
+
+    async def connect(self, conversation_id: int, agent_id: int, offer_id: int) -> None:
+        """Bridge the waiting caller, or call the customer back, once per accepted offer."""
+        async with self._sessions() as session, session.begin():
+            call = await session.scalar(
+                select(Call)
+                .where(
+                    Call.conversation_id == conversation_id,
+                    Call.kind.in_((QUEUE, CALLBACK_REQUEST)),
+                )
+                .order_by(Call.id.desc())
+                .limit(1)
+            )
+            if call is None:
+                return  # not a call (or not one we hold)
+            reached = call.agent_id is not None  # an agent already had this call once
+            # Every hub process hears the event; the one that claims the offer acts.
+            claimed = await session.execute(
+                update(Call)
+                .where(Call.id == call.id, (Call.offer_id != offer_id) | Call.offer_id.is_(None))
+                .values(offer_id=offer_id, agent_id=agent_id, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                return
+            agent = await session.get(Agent, agent_id)
+            conversation = await session.get(Conversation, conversation_id)
+            inbox = await session.get(Inbox, conversation.inbox_id) if conversation else None
+            if agent is None or inbox is None:
+                return
+            sid, kind, number = call.sid, call.kind, call.number
+            gone = call.queue_result in LEFT_QUEUE or call.status in ENDED
+        name = agent.display_name or agent.username
+        if kind == CALLBACK_REQUEST:
+            await self._call_back(conversation_id, agent, number, inbox.address)
+        elif gone:
+            await self._missed(conversation_id, agent_id, name, reached)
+        else:
+            await self._bridge(conversation_id, sid, agent, reached)
+
+    async def catch_up(self) -> int:
+        """Put through accepted calls whose event was missed (a hub process restarted);
+        how many this process took."""
+        latest = (
+            select(Offer.conversation_id, func.max(Offer.id).label("offer_id"))
+            .where(Offer.status == "accepted")
+            .group_by(Offer.conversation_id)
+            .subquery()
+        )
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Conversation.id, Conversation.agent_id, latest.c.offer_id)
+                    .join(latest, latest.c.conversation_id == Conversation.id)
+                    .join(Call, Call.conversation_id == Conversation.id)
+                    .where(
+                        Conversation.status == "assigned",
+                        Call.kind.in_((QUEUE, CALLBACK_REQUEST)),
+                        Call.agent_id.is_(None) | (Call.offer_id != latest.c.offer_id),
+                    )
+                    .distinct()
+                )
+            ).all()
+        for conversation_id, agent_id, offer_id in rows:
+            if agent_id is not None:
+                await self.connect(conversation_id, agent_id, offer_id)
+        return len(rows)
+
+    async def put_through_now(self, sid: str) -> VoiceResponse | None:
+        """TwiML dialling the agent who already has this call's conversation, if one does.
+
+        A customer who calls again while an agent holds their conversation goes straight
+        to that agent: the call joins the open conversation and is never queued.
+        """
+        async with self._sessions() as session, session.begin():
+            call = await session.scalar(select(Call).where(Call.sid == sid))
+            if call is None:
+                return None
+            conversation = await session.get(Conversation, call.conversation_id)
+            if conversation is None or conversation.status != "assigned":
+                return None
+            agent = await session.get(Agent, conversation.agent_id)
+            if agent is None:
+                return None
+            first = call.agent_id is None
+            call.agent_id, call.updated_at = agent.id, utcnow()
+            if first:
+                name = agent.display_name or agent.username
+                record(session, conversation, call, "call.connected", f"Call put through to {name}")
+        if first:
+            await announce(self._bus, call.conversation_id, agent.id, f"Call put through to {name}")
+        return self._dial(agent)
+
+    async def dial_agent_of(self, call: Call) -> VoiceResponse | None:
+        """TwiML dialling the agent this call was put through to, if it was."""
+        if call.agent_id is None:
+            return None
+        async with self._sessions() as session:
+            agent = await session.get(Agent, call.agent_id)
+        return None if agent is None else self._dial(agent)
+
+    def identity(self, agent: Agent) -> str:
+        """The Twilio Client identity the agent's softphone registers as."""
+        return self._settings.voice_client_identity.format(id=agent.id, username=agent.username)
+
+    # --- putting calls through ---------------------------------------------------
+
+    async def _bridge(
+        self, conversation_id: int, sid: str, agent: Agent, reached: bool = False
+    ) -> None:
+        name = agent.display_name or agent.username
+        if self._twilio is None:
+            await self._failed(conversation_id, agent.id, name, "Twilio is not configured.")
+            return
+        try:
+            await self._twilio.calls(sid).update_async(twiml=str(self._dial(agent)))
+        except TwilioRestException as exc:
+            if exc.status == 404 or exc.code in (NOT_FOUND, NOT_IN_PROGRESS):
+                await self._missed(conversation_id, agent.id, name, reached)
+            else:
+                await self._failed(conversation_id, agent.id, name, f"{exc.code} {exc.msg}")
+            return
+        except (TwilioException, aiohttp.ClientError, TimeoutError) as exc:
+            await self._failed(conversation_id, agent.id, name, type(exc).__name__)
+            return
+        summary = f"Call connected to {name}"
+        await self._note(conversation_id, agent.id, "call.connected", summary, sid=sid)
+        await announce(self._bus, conversation_id, agent.id, summary)
+
+    async def _call_back(self, conversation_id: int, agent: Agent, number: str, inbox: str) -> None:
+        name = agent.display_name or agent.username
+        if self._twilio is None:
+            await self._failed(conversation_id, agent.id, name, "Twilio is not configured.")
+            return
+        answer = VoiceResponse()
+        answer.say(self._settings.voice_callback_announcement)
+        self._dial(agent, answer)
+        try:
+            placed = await self._twilio.calls.create_async(
+                to=number,
+                from_=inbox,
+                twiml=str(answer),
+                status_callback=self._status_url,
+                status_callback_event=CALLBACK_EVENTS,
+            )
+        except (TwilioException, aiohttp.ClientError, TimeoutError) as exc:
+            detail = f"{exc.code} {exc.msg}" if isinstance(exc, TwilioRestException) else ""
+            await self._failed(conversation_id, agent.id, name, detail or type(exc).__name__)
+            return
+        status = placed.status if placed.status in PROGRESS else "queued"
+        async with self._sessions() as session, session.begin():
+            call = Call(
+                sid=placed.sid,
+                conversation_id=conversation_id,
+                kind=CALLBACK,
+                number=number,
+                status=status,
+                agent_id=agent.id,
+            )
+            session.add(call)
+            conversation = await session.get(Conversation, conversation_id)
+            assert conversation is not None
+            summary = f"{name} is calling back {number}"
+            record(session, conversation, call, "callback.placed", summary)
+        await announce(self._bus, conversation_id, agent.id, summary)
+
+    def _dial(self, agent: Agent, answer: VoiceResponse | None = None) -> VoiceResponse:
+        answer = answer or VoiceResponse()
+        dial = answer.dial(action=self._dialed_url, timeout=DIAL_SECONDS)
+        dial.client(self.identity(agent))
+        return answer
+
+    # --- when it does not work -----------------------------------------------------
+
+    async def _missed(
+        self, conversation_id: int, agent_id: int, name: str, reached: bool = False
+    ) -> None:
+        if reached:
+            # An agent spoke with the caller before (this is a transfer or a requeue):
+            # the conversation goes on, by a call back if need be.
+            summary = f"The call had ended before it reached {name}."
+            await self._note(conversation_id, agent_id, "call.ended", summary)
+            await announce(self._bus, conversation_id, agent_id, summary)
+            return
+        why = f"The caller hung up before {name} was connected."
+        await self._note(conversation_id, agent_id, "call.missed", why)
+        await self._abandon_assigned(conversation_id, why)
+
+    async def _failed(self, conversation_id: int, agent_id: int, name: str, detail: str) -> None:
+        summary = f"Could not put the call through to {name}: {detail}"
+        log.warning("Conversation %s: %s", conversation_id, summary)
+        await self._note(conversation_id, agent_id, "call.failed", summary)
+        await announce(self._bus, conversation_id, agent_id, summary)
+
+    async def _abandon_assigned(self, conversation_id: int, why: str) -> None:
+        """The caller left just as an agent took the call: abandoned, the agent freed.
+
+        (Before any agent answers, `Conversations.abandon` does this for waiting calls.)
+        """
+        async with self._sessions() as session, session.begin():
+            now = utcnow()
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None or conversation.status != "assigned":
+                return
+            agent_id = conversation.agent_id
+            conversation.status = conversation.disposition = "abandoned"
+            conversation.closed_at = conversation.updated_at = now
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation_id,
+                agent_id=agent_id,
+                kind="conversation.abandoned",
+                summary=f"Abandoned: {why}",
+                reason=why,
+            )
+        if agent_id is not None:
+            await self._queue.release(agent_id, CHANNEL)
+        await self._bus.publish(
+            make_event(
+                "conversation.closed", conversation_id=conversation_id, agent_id=agent_id, why=why
+            )
+        )
+
+    async def _note(
+        self, conversation_id: int, agent_id: int, kind: str, summary: str, **data: object
+    ) -> None:
+        async with self._sessions() as session, session.begin():
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is not None:
+                crm.record(
+                    session,
+                    customer_id=conversation.customer_id,
+                    conversation_id=conversation_id,
+                    agent_id=agent_id,
+                    kind=kind,
+                    summary=summary,
+                    channel=CHANNEL,
+                    **data,
+                )
+
+
+__all__ = ["CallBridge"]
