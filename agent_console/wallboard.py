@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -22,30 +23,38 @@ from agent_console.transfers import HANDBACK
 from agent_console.web import PAGE_HEADERS, PRESENCE, _error, _json_body, _page, current_agent
 from hub.bus import Subscription, make_event
 from hub.keys import BUS, QUEUE, SESSIONS
+from hub.keys import PRESENCE as PRESENCE_BOARD
 from hub.models import Agent, Conversation, Customer, utcnow
+from hub.presence import PresenceBoard
 from routing.handback import TransferError
 from routing.matching import DEFAULT_CAPACITY
 
 SUPERVISOR_ROLES = ("supervisor", "admin")
+log = logging.getLogger(__name__)
 
 
 class StateClock:
-    """When each agent's state last changed, as this hub process saw it on the bus."""
+    """When each agent's state last changed, kept on the presence board: with Redis it
+    reads the same on every hub process and outlives a restart of any of them."""
 
     def __init__(self) -> None:
-        self._since: dict[int, datetime] = {}
         self.started = utcnow()
 
-    def changed(self, agent_id: int, at: str | None) -> None:
-        """Record a state change at `at` (ISO time), or now."""
+    async def changed(self, board: PresenceBoard, agent_id: int, at: str | None) -> None:
+        """Record a state change at `at` (the event's ISO time), or now."""
+        when = utcnow()
         with contextlib.suppress(TypeError, ValueError):
-            self._since[agent_id] = datetime.fromisoformat(at) if at else utcnow()
-            return
-        self._since[agent_id] = utcnow()
+            when = datetime.fromisoformat(at) if at else when
+        await board.state_changed(agent_id, when.timestamp())
 
-    def since(self, agent_id: int) -> datetime:
-        """When the agent entered their state; the process start if it was before that."""
-        return self._since.get(agent_id, self.started)
+    async def since(self, board: PresenceBoard, agent_ids: list[int]) -> dict[int, datetime]:
+        """When each agent entered their state; this process's start for those never seen
+        changing (their state is older than anything the board remembers)."""
+        known = await board.state_since(agent_ids)
+        return {
+            a: datetime.fromtimestamp(known[a], UTC) if a in known else self.started
+            for a in agent_ids
+        }
 
 
 STATE_CLOCK = web.AppKey("state_clock", StateClock)
@@ -100,6 +109,7 @@ async def agents(request: web.Request) -> web.Response:
                 {"id": conversation_id, "channel": channel, "customer": name}
             )
     loads = await request.app[QUEUE].loads([a.id for a in everyone])
+    since = await clock.since(request.app[PRESENCE_BOARD], [a.id for a in everyone])
     now = utcnow()
     return web.json_response(
         [
@@ -108,7 +118,7 @@ async def agents(request: web.Request) -> web.Response:
                 "name": a.display_name or a.username,
                 "role": a.role,
                 "status": a.status,
-                "status_since": clock.since(a.id).isoformat(),
+                "status_since": since[a.id].isoformat(),
                 "wrap_up_until": (
                     a.wrap_up_until.isoformat()
                     if a.wrap_up_until and a.wrap_up_until > now
@@ -198,7 +208,7 @@ async def reassign(request: web.Request) -> web.Response:
 
 async def _watch_states(app: web.Application) -> AsyncIterator[None]:
     subscription = await app[BUS].subscribe()
-    task = asyncio.create_task(_clock_states(app[STATE_CLOCK], subscription))
+    task = asyncio.create_task(_clock_states(app[STATE_CLOCK], app[PRESENCE_BOARD], subscription))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -206,7 +216,12 @@ async def _watch_states(app: web.Application) -> AsyncIterator[None]:
     await subscription.close()
 
 
-async def _clock_states(clock: StateClock, subscription: Subscription) -> None:
+async def _clock_states(
+    clock: StateClock, board: PresenceBoard, subscription: Subscription
+) -> None:
     async for event in subscription:
         if event.get("type") == "agent.state" and isinstance(event.get("agent_id"), int):
-            clock.changed(event["agent_id"], event.get("ts"))
+            try:
+                await clock.changed(board, event["agent_id"], event.get("ts"))
+            except Exception:  # noqa: BLE001 - a missed time stamp must not stop the clock
+                log.warning("time in state of agent %s not recorded", event["agent_id"])
