@@ -257,7 +257,7 @@ class CallBridge:
             # the conversation goes on, by a call back if need be.
             summary = f"The call had ended before it reached {name}."
             await self._note(conversation_id, agent_id, "call.ended", summary)
-            await announce(self._bus, conversation_id, agent_id, summary)
+            await announce(self._bus, conversation_id, agent_id, summary, alert=True)
             return
         why = f"The caller hung up before {name} was connected."
         await self._note(conversation_id, agent_id, "call.missed", why)
@@ -267,7 +267,7 @@ class CallBridge:
         summary = f"Could not put the call through to {name}: {detail}"
         log.warning("Conversation %s: %s", conversation_id, summary)
         await self._note(conversation_id, agent_id, "call.failed", summary)
-        await announce(self._bus, conversation_id, agent_id, summary)
+        await announce(self._bus, conversation_id, agent_id, summary, alert=True)
 
     async def _abandon_assigned(self, conversation_id: int, why: str) -> None:
         """The caller left just as an agent took the call: abandoned, the agent freed.

@@ -88,7 +88,9 @@ class CallBook:
             if status == "completed" and duration is not None:
                 summary = f"Call ended after {clock(duration)}"
             record(session, conversation, call, "call.status", summary, status=status)
-        await announce(self._bus, call.conversation_id, call.agent_id, summary)
+        # A call back the customer did not pick up: the agent should know at once.
+        unanswered = call.kind == CALLBACK and status in ENDED and status != "completed"
+        await announce(self._bus, call.conversation_id, call.agent_id, summary, unanswered)
         return call
 
     async def left_queue(self, sid: str, result: str, seconds: int | None) -> Call | None:
@@ -177,11 +179,17 @@ def record(
     )
 
 
-async def announce(bus: EventBus, conversation_id: int, agent_id: int | None, summary: str) -> None:
-    """Tell the agent's console that a call of this conversation changed."""
+async def announce(
+    bus: EventBus, conversation_id: int, agent_id: int | None, summary: str, alert: bool = False
+) -> None:
+    """Tell the agent's console that a call of this conversation changed (`alert`: say so)."""
     await bus.publish(
         make_event(
-            "call.updated", conversation_id=conversation_id, agent_id=agent_id, summary=summary
+            "call.updated",
+            conversation_id=conversation_id,
+            agent_id=agent_id,
+            summary=summary,
+            alert=alert,
         )
     )
 

@@ -78,10 +78,10 @@ class VoiceAdapter:
 
     async def send(self, message: OutboundMessage) -> Delivery:
         """Never delivered: calls are answered on the phone, not from the console."""
-        log.warning(
-            "Voice reply %s not sent: replies to calls are not supported", message.message_id
+        log.warning("Voice reply %s not sent: calls are answered by phone", message.message_id)
+        return Delivery(
+            "failed", detail="A call is answered on the phone; to reach the caller, call back."
         )
-        return Delivery("failed", detail="A call cannot be answered with a text reply yet.")
 
 
 def open_calls(app: web.Application, twilio: Client | None) -> None:

@@ -862,6 +862,7 @@
         break;
       case "call.updated":
         if (id === state.openId) reloadOpen();
+        if (event.alert) toast(event.summary, "error");
         break;
       case "conversation.reassigned":
         forgetConversation(id);

@@ -76,3 +76,25 @@ async def test_an_agent_is_told_when_the_caller_hung_up_first(
 
 async def _live(api: CallsApi) -> set[str]:
     return set(api.live)
+
+
+@pytest.mark.parametrize("backend", ["memory"])
+async def test_an_agent_is_told_when_the_call_cannot_be_put_through(
+    hub: Hub, browser: Browser, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    api.refuse_with = (503, 20503, "Service Unavailable")
+    await hub.add_agent("alice")
+    alice = await sign_in(browser, hub, "alice")
+    page = alice.page
+    await alice.set_status("available")
+    sid = new_call()
+    api.live.add(sid)
+    await Twilio(hub).twiml("/webhooks/twilio/voice/menu", call_form(sid, Digits="1"))
+
+    await page.locator("#offers > li").get_by_role("button", name="Accept").click()
+
+    await expect(page.locator("#toast")).to_contain_text("Could not put the call through to Alice")
+    await expect(page.locator("#timeline")).to_contain_text("Could not put the call through")
+    await expect(page.locator("#conversations > li")).to_have_count(1)  # still hers
+    assert alice.problems == []
