@@ -51,6 +51,7 @@ async def conversation_view(session: AsyncSession, conversation: Conversation) -
                 "text": m.text,
                 "full_text": m.full_text,
                 "delivery_status": m.delivery_status,
+                "delivery_detail": m.delivery_detail,
                 "attachments": m.attachments,
                 "at": m.created_at.isoformat(),
             }

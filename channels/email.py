@@ -255,7 +255,7 @@ class EmailAdapter:
             return Delivery(status="failed", detail="no SMTP relay configured")
         mail = compose_reply(message, self._reply_addresses)
         try:
-            await aiosmtplib.send(
+            _refused, answer = await aiosmtplib.send(
                 mail,
                 hostname=self._relay.host,
                 port=self._relay.port,
@@ -266,8 +266,21 @@ class EmailAdapter:
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.warning("email reply %d not sent: %s", message.message_id, exc)
-            return Delivery(status="failed", detail=str(exc))
-        return Delivery(status="sent", provider_id=str(mail["Message-ID"]))
+            return Delivery(status="failed", detail=f"relay {self._relay.host}: {_reason(exc)}")
+        return Delivery(
+            status="sent",
+            provider_id=str(mail["Message-ID"]),
+            detail=f"relay {self._relay.host} answered: {answer}",
+        )
+
+
+def _reason(exc: Exception) -> str:
+    """Why the relay did not take a message, in its own words where it gave some."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{r.recipient} refused: {r.code} {r.message}" for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    return str(exc) or type(exc).__name__
 
 
 def compose_reply(message: OutboundMessage, reply_addresses: ReplyAddresses) -> EmailMessage:

@@ -87,6 +87,7 @@ class Conversations:
                 # Otherwise a status callback from the provider came first and knows better.
                 stored.delivery_status = delivery.status
             stored.provider_id = stored.provider_id or delivery.provider_id
+            stored.delivery_detail = delivery.detail[:500] or stored.delivery_detail
         self._metrics.inc("switchboard_replies_total", channel=outbound.channel)
         await self._bus.publish(
             make_event(
@@ -210,6 +211,7 @@ class Conversations:
             if stored.delivery_status == "queued":
                 stored.delivery_status = delivery.status
             stored.provider_id = stored.provider_id or delivery.provider_id
+            stored.delivery_detail = delivery.detail[:500] or stored.delivery_detail
         return delivery.status
 
     async def abandon(self, conversation_id: int, reason: str) -> bool:
@@ -305,12 +307,12 @@ class Conversations:
     async def _deliver(self, outbound: OutboundMessage) -> _Delivery:
         adapter = self._adapters.get(outbound.channel)
         if adapter is None:
-            return _Delivery("failed", None)
+            return _Delivery("failed", None, f"no {outbound.channel} channel configured")
         try:
             delivery = await adapter.send(outbound)
-        except Exception:  # noqa: BLE001 - a failed send is recorded, never lost
-            return _Delivery("failed", None)
-        return _Delivery(delivery.status, delivery.provider_id)
+        except Exception as exc:  # noqa: BLE001 - a failed send is recorded, never lost
+            return _Delivery("failed", None, f"{type(exc).__name__}: {exc}")
+        return _Delivery(delivery.status, delivery.provider_id, delivery.detail)
 
 
 class _Answered(Exception):
@@ -321,6 +323,7 @@ class _Answered(Exception):
 class _Delivery:
     status: str
     provider_id: str | None
+    detail: str = ""  # what the provider answered, or why sending failed
 
 
 def _clean(text: str) -> str:

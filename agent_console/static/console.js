@@ -480,6 +480,7 @@
     if (status) {
       status.textContent = DELIVERY_LABELS[message.delivery_status] || message.delivery_status;
       status.dataset.status = message.delivery_status;
+      status.title = message.delivery_detail || "";
     }
     return el;
   }

@@ -29,11 +29,25 @@ MAX_SIZE = 64 * 1024
 
 
 class CapturingRelay:
-    """An SMTP relay that keeps every message handed to it."""
+    """An SMTP relay that keeps every message handed to it (refusing the `refused` addresses)."""
 
     def __init__(self) -> None:
         self.received: asyncio.Queue[tuple[Envelope, EmailMessage]] = asyncio.Queue()
         self.port = 0
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         parsed = BytesParser(policy=policy.default).parsebytes(envelope.original_content or b"")

@@ -350,9 +350,35 @@ async def test_a_reply_the_relay_cannot_take_is_marked_failed(settings_for: Sett
             )
             await alice.close()
             assert status == 200 and sent["delivery_status"] == "failed"
-            assert (await stored(hub))[-1].delivery_status == "failed"
+            reply = (await stored(hub))[-1]
+            assert reply.delivery_status == "failed"
+            assert reply.delivery_detail is not None
+            assert reply.delivery_detail.startswith("relay 127.0.0.1: Error connecting")
     finally:
         unreachable.close()
+
+
+async def test_the_agent_sees_why_the_relay_refused_a_reply(
+    hub: Hub, alice: AgentClient, relay: CapturingRelay
+) -> None:
+    relay.refused.add(JANE)
+    await send(hub, mail("Card declined", "My card was declined."))
+    conversation_id = await accept_next_offer(alice)
+    status, sent = await alice.post(
+        f"/api/conversations/{conversation_id}/reply", {"text": "Checking."}
+    )
+    assert status == 200 and sent["delivery_status"] == "failed"
+    conversation = await alice.get(f"/api/conversations/{conversation_id}")
+    reply = conversation["messages"][-1]
+    assert reply["delivery_status"] == "failed"
+    assert reply["delivery_detail"] == (
+        f"relay 127.0.0.1: {JANE} refused: 550 5.1.1 no such user here"
+    )
+
+    relay.refused.clear()
+    await alice.post(f"/api/conversations/{conversation_id}/reply", {"text": "Again."})
+    conversation = await alice.get(f"/api/conversations/{conversation_id}")
+    assert conversation["messages"][-1]["delivery_detail"] == "relay 127.0.0.1 answered: OK"
 
 
 async def test_an_internationalized_address_arrives_with_smtputf8(hub: Hub) -> None:
