@@ -119,6 +119,30 @@ def altered_signature(address: str) -> str:
     return f"{local[:-1]}{'b' if local.endswith('a') else 'a'}@{domain}"
 
 
+async def test_the_reply_address_wins_over_references_and_references_over_the_tag(
+    hub: Hub,
+) -> None:
+    card = mail("Card declined", "My card was declined.")
+    address = mail("Change of address", "I moved house.")
+    await send(hub, card)
+    await send(hub, address)
+    card_id, address_id = [m.conversation_id for m in await stored(hub)]
+    assert card_id != address_id
+
+    # Written to the card conversation's reply address, but quoting the address thread.
+    crossed = addressed_to(
+        mail("Re: both", "About the card.", References=address["Message-ID"]),
+        reply_address(hub, card_id),
+    )
+    await send(hub, crossed)
+    # Quoting the address thread, with the card conversation's tag in the subject.
+    tagged = mail(f"Re: [#{card_id}]", "About my address.", References=address["Message-ID"])
+    await send(hub, tagged)
+    *_, by_token, by_references = await stored(hub)
+    assert by_token.conversation_id == card_id
+    assert by_references.conversation_id == address_id
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
