@@ -158,6 +158,22 @@ async def test_a_forward_keeps_what_was_forwarded(hub: Hub) -> None:
     assert message.full_text is None
 
 
+async def test_an_html_only_reply_is_cut_at_its_quote_header_too(hub: Hub) -> None:
+    message = mail("Re: Card declined", "")
+    message.set_content(
+        '<div dir="ltr">Thanks, that worked!<div><br></div><div>Jane</div></div><br>'
+        '<div class="gmail_quote"><div class="gmail_attr">On Mon, 23 Nov 2026 at 10:00, '
+        "Alice &lt;support@acme.test&gt; wrote:<br></div>"
+        '<blockquote class="gmail_quote">Please try again.<br>Alice</blockquote></div>',
+        subtype="html",
+    )
+    await send(hub, message)
+    (stored_message,) = await stored(hub)
+    assert stored_message.text == "Thanks, that worked!\n\nJane"
+    assert stored_message.full_text is not None
+    assert stored_message.full_text.endswith("Please try again.\nAlice")
+
+
 async def test_the_agent_reads_the_new_part_and_can_open_the_whole(hub: Hub) -> None:
     await send(hub, mail("Re: Card declined", GERMAN))
     async with logged_in_agent(hub, "alice") as alice:
