@@ -161,6 +161,12 @@ class CallBridge:
                 return None
             first = call.agent_id is None
             call.agent_id, call.updated_at = agent.id, utcnow()
+            # Claim the acceptance too: its event, if still on its way, then changes nothing.
+            call.offer_id = call.offer_id or await session.scalar(
+                select(func.max(Offer.id)).where(
+                    Offer.conversation_id == conversation.id, Offer.status == "accepted"
+                )
+            )
             if first:
                 name = agent.display_name or agent.username
                 record(session, conversation, call, "call.connected", f"Call put through to {name}")
