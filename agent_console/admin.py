@@ -1,5 +1,5 @@
-"""The admin settings page and its API: agents, queues (inboxes) and, through
-`agent_console.canned`, canned responses.
+"""The admin settings page and its API: agents, queues (inboxes), queue limits and,
+through `agent_console.canned`, canned responses.
 
 Admins write; supervisors may read the lists; agents get 403. Routing reads agents'
 skills, languages and capacities from the database on every pass, so each change here
@@ -23,6 +23,8 @@ from hub.auth import hash_password
 from hub.bus import make_event
 from hub.keys import BUS, SESSIONS
 from hub.models import Agent, AgentSkill, Inbox
+from hub.queue import GENERAL_QUEUE
+from routing.limits import Limit, load_limits, set_limit
 
 WRITERS = ("admin",)
 READERS = ("admin", "supervisor")
@@ -34,6 +36,8 @@ SKILL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2})?")
 AGENT = "/api/admin/agents/{agent_id:\\d+}"
 QUEUE = "/api/admin/queues/{queue_id:\\d+}"
+MAX_WAITING = 100_000
+MAX_WAIT_SECONDS = 7 * 24 * 3600
 
 
 def setup(app: web.Application) -> None:
@@ -45,6 +49,8 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/admin/queues", list_queues)
     r.add_post("/api/admin/queues", create_queue)
     r.add_patch(QUEUE, update_queue)
+    r.add_get("/api/admin/queue-limits", list_limits)
+    r.add_post("/api/admin/queue-limits", put_limit)
 
 
 async def _require(request: web.Request, roles: tuple[str, ...]) -> Agent:
@@ -322,3 +328,62 @@ async def update_queue(request: web.Request) -> web.Response:
         raise _error(409, "There is already a queue on that channel and address.") from None
     request.app[ROUTER].wake()
     return web.json_response(_queue_json(inbox))
+
+
+# --- queue limits ----------------------------------------------------------------------
+
+
+def _limit_json(limit: Limit) -> dict[str, Any]:
+    return {
+        "name": limit.name,
+        "channel": limit.channel,
+        "max_waiting": limit.max_waiting,
+        "max_wait_seconds": limit.max_wait_seconds,
+        "overflow_queue": limit.overflow_queue,
+    }
+
+
+def _queue_name(value: object, name: str) -> str:
+    if not isinstance(value, str) or not SKILL.fullmatch(value):
+        raise _error(
+            400, f"{name} must be a skill's queue or {GENERAL_QUEUE} (lowercase, digits, - or _)."
+        )
+    return value
+
+
+def _optional_int(body: dict[str, Any], name: str, high: int) -> int | None:
+    value = body.get(name)
+    return None if value is None else _int(value, name, 0, high)
+
+
+async def list_limits(request: web.Request) -> web.Response:
+    await _require(request, READERS)
+    async with request.app[SESSIONS]() as session:
+        limits = await load_limits(session)
+    ordered = sorted(limits.values(), key=lambda lim: (lim.name, lim.channel or ""))
+    return web.json_response([_limit_json(lim) for lim in ordered])
+
+
+async def put_limit(request: web.Request) -> web.Response:
+    """Body: {name, channel (null: every channel), max_waiting, max_wait_seconds,
+    overflow_queue}; nulls lift a limit. Replaces that queue's limits."""
+    await _require(request, WRITERS)
+    body = await _json_body(request)
+    name = _queue_name(body.get("name"), "name")
+    channel = body.get("channel") or None
+    if channel is not None and channel not in CHANNELS:
+        raise _error(400, f"channel must be one of {', '.join(CHANNELS)}, or null for all.")
+    overflow = body.get("overflow_queue") or None
+    if overflow is not None and _queue_name(overflow, "overflow_queue") == name:
+        raise _error(400, "A queue cannot overflow into itself.")
+    limit = Limit(
+        name,
+        channel,
+        _optional_int(body, "max_waiting", MAX_WAITING),
+        _optional_int(body, "max_wait_seconds", MAX_WAIT_SECONDS),
+        overflow,
+    )
+    async with request.app[SESSIONS]() as session, session.begin():
+        await set_limit(session, limit)
+    request.app[ROUTER].wake()  # the router applies limits on every pass
+    return web.json_response(_limit_json(limit))

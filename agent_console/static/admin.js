@@ -8,8 +8,8 @@
   const patch = (path, body) => api("PATCH", path, body);
   const remove = (path) => api("DELETE", path, {});
 
-  const state = { agents: [], queues: [], canned: [] };
-  const editing = { agent: null, queue: null, canned: null }; // the id being edited, or null
+  const state = { agents: [], queues: [], limits: [], canned: [] };
+  const editing = { agent: null, queue: null, limit: null, canned: null }; // the id being edited, or null
 
   // --- small helpers ----------------------------------------------------------------
 
@@ -194,6 +194,52 @@
     });
   }
 
+  // --- queue limits -------------------------------------------------------------------
+
+  const orNone = (value, unit = "") => (value === null || value === undefined ? "none" : `${value}${unit}`);
+  const numberOrNull = (text) => (text.trim() === "" ? null : Number(text));
+
+  function renderLimits() {
+    $("limits").replaceChildren(
+      ...state.limits.map((l) =>
+        h("tr", { dataset: { limit: `${l.name}/${l.channel || ""}` } },
+          h("th", { scope: "row" }, l.name),
+          h("td", {}, l.channel || "every channel"),
+          h("td", {}, orNone(l.max_waiting)),
+          h("td", {}, orNone(l.max_wait_seconds, " s")),
+          h("td", {}, l.overflow_queue || "none"),
+          h("td", {}, h("button", {
+            type: "button",
+            class: "secondary small",
+            "aria-label": `Edit the limits of ${l.name}${l.channel ? ` (${l.channel})` : ""}`,
+            onclick: () => editLimit(l),
+          }, "Edit")))),
+    );
+  }
+
+  function editLimit(limit) {
+    $("limit-name").value = limit ? limit.name : "";
+    $("limit-channel").value = limit ? limit.channel || "" : "";
+    $("limit-waiting").value = limit && limit.max_waiting !== null ? String(limit.max_waiting) : "";
+    $("limit-wait").value = limit && limit.max_wait_seconds !== null ? String(limit.max_wait_seconds) : "";
+    $("limit-overflow").value = limit ? limit.overflow_queue || "" : "";
+    openForm("limit", limit ? `Limits of ${limit.name}` : "Set queue limits", limit ? limit.name : null);
+  }
+
+  function saveLimit(event) {
+    event.preventDefault();
+    saving("limit", async () => {
+      await post("/api/admin/queue-limits", {
+        name: $("limit-name").value.trim(),
+        channel: $("limit-channel").value || null,
+        max_waiting: numberOrNull($("limit-waiting").value),
+        max_wait_seconds: numberOrNull($("limit-wait").value),
+        overflow_queue: $("limit-overflow").value.trim() || null,
+      });
+      toast("Queue limits saved; routing applies them at once.");
+    });
+  }
+
   // --- canned responses ----------------------------------------------------------------
 
   function renderCanned() {
@@ -254,14 +300,16 @@
   // --- start ---------------------------------------------------------------------------
 
   async function reload() {
-    const [agents, queues, canned] = await Promise.all([
+    const [agents, queues, limits, canned] = await Promise.all([
       get("/api/admin/agents"),
       get("/api/admin/queues"),
+      get("/api/admin/queue-limits"),
       get("/api/canned-responses"),
     ]);
-    Object.assign(state, { agents, queues, canned });
+    Object.assign(state, { agents, queues, limits, canned });
     renderAgents();
     renderQueues();
+    renderLimits();
     renderCanned();
   }
 
@@ -271,11 +319,13 @@
       openForm("agent", "Add agent", null);
     });
     $("queue-add").addEventListener("click", () => editQueue(null));
+    $("limit-add").addEventListener("click", () => editLimit(null));
     $("canned-add").addEventListener("click", () => editCanned(null));
+    $("limit-form").addEventListener("submit", saveLimit);
     $("agent-form").addEventListener("submit", saveAgent);
     $("queue-form").addEventListener("submit", saveQueue);
     $("canned-form").addEventListener("submit", saveCanned);
-    for (const kind of ["agent", "queue", "canned"]) {
+    for (const kind of ["agent", "queue", "limit", "canned"]) {
       const form = $(`${kind}-form`);
       form.querySelector("[data-cancel]").addEventListener("click", () => closeForm(kind));
       form.addEventListener("keydown", (event) => {

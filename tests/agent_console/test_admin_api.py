@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
+from agent_console.keys import ROUTER
 from hub.auth import verify_password
 from hub.models import Agent, Conversation, Inbox
 from tests.support import AgentClient, ChatCustomer, Hub, eventually
@@ -211,4 +212,56 @@ async def test_a_deactivated_agent_is_signed_out_and_their_chat_requeued(hub: Hu
     assert (await back.get("/api/me"))["username"] == "alice"
     await customer.close()
     for client in (ada, alice, back):
+        await client.close()
+
+
+async def test_queue_limits_set_by_an_admin_apply_to_the_next_contact(hub: Hub) -> None:
+    await hub.add_agent("ada", role="admin")
+    await hub.add_agent("sam", role="supervisor")
+    ada, sam = await hub.login("ada"), await hub.login("sam")
+    full = {"name": "general", "channel": "chat", "max_waiting": 0}
+    status, _ = await sam.post("/api/admin/queue-limits", full)
+    assert status == 403
+    for bad, word in [
+        ({"name": "Not A Queue"}, "name"),
+        ({"channel": "fax"}, "channel"),
+        ({"max_waiting": -1}, "max_waiting"),
+        ({"max_wait_seconds": "soon"}, "max_wait_seconds"),
+        ({"overflow_queue": "general"}, "itself"),
+    ]:
+        status, body = await ada.post("/api/admin/queue-limits", {**full, **bad})
+        assert status == 400 and word in body["error"], (bad, body)
+
+    status, limit = await ada.post("/api/admin/queue-limits", full)
+    assert status == 200
+    assert limit == {**full, "max_wait_seconds": None, "overflow_queue": None}
+    assert await sam.get("/api/admin/queue-limits") == [limit]
+
+    # Nobody may wait in the general chat queue now: the next chat is turned away.
+    customer = await ChatCustomer.connect(hub, name="Jane Doe")
+    await customer.say("Anyone there?")
+
+    async def rejected() -> bool:
+        async with hub.sessions() as session:
+            return await session.scalar(select(Conversation.status)) == "rejected"
+
+    await eventually(rejected)
+
+    # Lifted (nulls), the queue takes contacts again.
+    status, _ = await ada.post("/api/admin/queue-limits", {**full, "max_waiting": None})
+    assert status == 200
+    other = await ChatCustomer.connect(hub, name="Omar Haddad")
+    await other.say("Hello?")
+
+    async def queued() -> bool:
+        async with hub.sessions() as session:
+            statuses = sorted(await session.scalars(select(Conversation.status)))
+        return statuses == ["queued", "rejected"]
+
+    await eventually(queued)
+    await hub.app[ROUTER].tick()  # a whole routing pass with the limit lifted
+    assert await queued()
+    for chat in (customer, other):
+        await chat.close()
+    for client in (ada, sam):
         await client.close()

@@ -8,7 +8,7 @@ from playwright.async_api import Browser, Dialog, expect
 from sqlalchemy import select
 
 from hub.auth import verify_password
-from hub.models import Agent, AgentSkill
+from hub.models import Agent, AgentSkill, RoutingQueue
 from tests.agent_console.test_console_browser import XSS_TEXT, browser, sign_in
 from tests.support import Hub
 
@@ -75,6 +75,26 @@ async def test_an_admin_manages_agents_queues_and_canned_responses(
     row = page.locator('#queues tr[data-queue="billing"]')
     await expect(row).to_contain_text("Billing chat")
     await expect(row).to_contain_text("billing")
+
+    # Limits on a queue: at most 3 waiting for billing chats, then on to the general queue.
+    await page.get_by_role("button", name="Set limits").click()
+    form = page.locator("#limit-form")
+    await form.get_by_label("Queue").fill("billing")
+    await form.get_by_label("Channel").select_option("chat")
+    await form.get_by_label("Most waiting").fill("3")
+    await form.get_by_label("Overflow to").fill("general")
+    await page.get_by_role("button", name="Save limits").click()
+    limit = page.locator('#limits tr[data-limit="billing/chat"]')
+    await expect(limit).to_contain_text("3")
+    await expect(limit).to_contain_text("general")
+    async with hub.sessions() as session:
+        stored = await session.scalar(select(RoutingQueue))
+    assert stored is not None and (stored.name, stored.channel) == ("billing", "chat")
+    assert (stored.max_waiting, stored.max_wait_seconds, stored.overflow_queue) == (
+        3,
+        None,
+        "general",
+    )
 
     # A canned response, edited and deleted.
     await page.get_by_role("button", name="Add canned response").click()
