@@ -56,6 +56,13 @@ class CallBridge:
         status_url: str,
         dialed_url: str,
     ) -> None:
+        try:
+            settings.voice_client_identity.format(id=1, username="agent")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                "SWITCHBOARD_VOICE_CLIENT_IDENTITY may name only {id} and {username}: "
+                f"{settings.voice_client_identity!r} ({exc!r})"
+            ) from None
         self._sessions = sessions
         self._queue = queue
         self._bus = bus
@@ -282,15 +289,20 @@ class CallBridge:
         """
         async with self._sessions() as session, session.begin():
             now = utcnow()
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None or conversation.status != "assigned":
+            # Conditional, so an agent closing or transferring it at this moment wins.
+            ended = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.status == "assigned")
+                .values(status="abandoned", disposition="abandoned", closed_at=now, updated_at=now)
+                .returning(Conversation.agent_id, Conversation.customer_id)
+            )
+            row = ended.first()
+            if row is None:
                 return
-            agent_id = conversation.agent_id
-            conversation.status = conversation.disposition = "abandoned"
-            conversation.closed_at = conversation.updated_at = now
+            agent_id, customer_id = row
             crm.record(
                 session,
-                customer_id=conversation.customer_id,
+                customer_id=customer_id,
                 conversation_id=conversation_id,
                 agent_id=agent_id,
                 kind="conversation.abandoned",

@@ -16,9 +16,19 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from channels._bridge import CallBridge
 from channels.voice import BRIDGE
-from hub.keys import QUEUE
-from hub.models import Call, Conversation, Customer, Message, Offer, TimelineEvent, utcnow
+from hub.keys import BUS, QUEUE
+from hub.models import (
+    Agent,
+    Call,
+    Conversation,
+    Customer,
+    Message,
+    Offer,
+    TimelineEvent,
+    utcnow,
+)
 from hub.settings import Settings
 from routing.stats import queue_stats
 from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, CallsApi, TwilioSide
@@ -738,3 +748,21 @@ async def test_an_acceptance_no_process_heard_is_caught_up(
     assert await hub.app[BRIDGE].catch_up() == 0
     (update,) = api.updates()
     assert (update["sid"], dialled_client(update["form"]["Twiml"][0])) == (sid, f"agent_{alice_id}")
+
+
+async def test_the_client_identity_names_the_agent_by_id_or_username(
+    hub: Hub, voice_settings: Settings
+) -> None:
+    alice_id = await hub.add_agent("alice")
+    async with hub.sessions() as session:
+        agent = await session.get(Agent, alice_id)
+    assert agent is not None
+
+    def bridge(template: str) -> CallBridge:
+        settings = dataclasses.replace(voice_settings, voice_client_identity=template)
+        return CallBridge(hub.sessions, hub.app[QUEUE], hub.app[BUS], None, settings, "", "")
+
+    assert bridge("agent_{id}").identity(agent) == f"agent_{alice_id}"
+    assert bridge("{username}").identity(agent) == "alice"
+    with pytest.raises(ValueError, match="VOICE_CLIENT_IDENTITY may name only"):
+        bridge("agent_{email}")
