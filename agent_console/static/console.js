@@ -32,6 +32,8 @@
     "call.missed": "Call missed",
     "call.failed": "Call not put through",
     "callback.placed": "Calling back",
+    "call.dial_ended": "Agent's line",
+    "call.ended": "Call had ended",
     "offer.withdrawn": "Offer withdrawn",
     "conversation.abandoned": "Abandoned",
     "conversation.overflowed": "Overflowed",
