@@ -613,6 +613,11 @@ async def test_a_caller_asks_to_be_called_back_and_the_agent_who_accepts_calls_t
     (callback_sid,) = api.live
     events = await eventually(lambda: _has(hub, conversation_id, "callback.placed"))
     assert ("callback.placed", f"Alice is calling back {CALLER}") in events
+    async with hub.sessions() as session:
+        placed_event = await session.scalar(
+            select(TimelineEvent).where(TimelineEvent.kind == "callback.placed")
+        )
+    assert placed_event is not None and placed_event.data["sid"] == callback_sid
 
     for report in ({"CallStatus": "ringing"}, {"CallStatus": "completed", "CallDuration": "61"}):
         callback = call_form(callback_sid, From=INBOX, To=CALLER, Direction="outbound-api")
