@@ -66,7 +66,8 @@ NOBODY_ANSWERED = "Sorry, your agent could not take the call."
 QUEUES = {"1": "cards", "2": "loans"}
 SPOKEN = {"card": "1", "loan": "2", "voicemail": "3", "message": "3", "back": "4"}
 VOICEMAIL, CALLBACK = "3", "4"
-YES = ("yes", "confirm", "correct", "right")
+YES = frozenset({"yes", "yeah", "confirm", "correct", "right"})
+NO = frozenset({"no", "not", "wrong", "don't"})
 
 log = logging.getLogger(__name__)
 
@@ -299,10 +300,9 @@ async def callback_confirmed(request: web.Request) -> web.Response:
     sid = _call_sid(form)
     settings = request.app[SETTINGS]
     answer = VoiceResponse()
-    said = form.get("SpeechResult", "").lower()
-    if _withheld(form) or not (
-        form.get("Digits", "").strip() == "1" or any(word in said for word in YES)
-    ):
+    said = set(re.findall(r"[a-z']+", form.get("SpeechResult", "").lower()))
+    confirmed = form.get("Digits", "").strip() == "1" or bool(said & YES and not said & NO)
+    if _withheld(form) or not confirmed:
         answer.redirect(_url(settings, CALL_PATH))
         return _twiml(answer)
     number = _caller(form)

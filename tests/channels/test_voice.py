@@ -647,9 +647,14 @@ async def test_a_caller_who_says_call_me_back_is_asked_to_confirm(hub: Hub) -> N
     assert [m.text for m in await stored(hub)] == [f"Call back {CALLER}"]
 
 
-async def test_a_caller_who_does_not_confirm_goes_back_to_the_menu(hub: Hub) -> None:
+@pytest.mark.parametrize(
+    "reply", [{"Digits": "2"}, {"SpeechResult": "no that's not right"}, {"SpeechResult": "hmm"}]
+)
+async def test_a_caller_who_does_not_confirm_goes_back_to_the_menu(
+    hub: Hub, reply: dict[str, str]
+) -> None:
     answer = await Twilio(hub).twiml(
-        "/webhooks/twilio/voice/callback", call_form(new_call(), Digits="2")
+        "/webhooks/twilio/voice/callback", call_form(new_call(), **reply)
     )
     assert answer.find("Redirect").text == PUBLIC_URL + "/webhooks/twilio/voice"  # type: ignore[union-attr]
     assert await stored(hub) == []
