@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import TimelineEvent
@@ -31,6 +31,32 @@ def record(
     )
     session.add(event)
     return event
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    kind: str,
+    summary: str = "",
+    conversation_id: int | None = None,
+    agent_id: int | None = None,
+    **data: Any,
+) -> None:
+    """Write a timeline event now as one plain INSERT (for hot paths that never read it back)."""
+    await session.execute(
+        insert(TimelineEvent),
+        [
+            {
+                "customer_id": customer_id,
+                "conversation_id": conversation_id,
+                "agent_id": agent_id,
+                "kind": kind,
+                "summary": summary[:500],
+                "data": data,
+            }
+        ],
+    )
 
 
 async def timeline(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,13 +62,16 @@ class Intake:
 
     async def accept(self, contact: InboundContact) -> Accepted:
         """Store a contact exactly once, thread it, queue it; committed when this returns."""
-        for _attempt in range(3):
+        for attempt in range(3):
             try:
-                accepted, waiting = await self._store(contact)
+                # Duplicates are rare, so the first pass does not look for one: the
+                # message's unique (channel, external_id) refuses a copy and rolls
+                # back everything the pass wrote, and the next pass finds the original.
+                accepted, waiting = await self._store(contact, seen_before=attempt > 0)
                 break
             except IntegrityError:
-                # A concurrent copy of this contact (or a new customer's first
-                # two messages) won the race; the next pass finds what it stored.
+                # A copy of this contact (or a new customer's first two messages,
+                # racing) was stored first; the next pass finds what it stored.
                 continue
         else:
             raise RuntimeError(f"could not store {contact.channel}:{contact.external_id}")
@@ -79,39 +82,41 @@ class Intake:
         await self._announce(accepted, waiting, contact)
         return accepted
 
-    async def _store(self, contact: InboundContact) -> tuple[Accepted, WaitingContact | None]:
+    async def _store(
+        self, contact: InboundContact, *, seen_before: bool
+    ) -> tuple[Accepted, WaitingContact | None]:
+        # The hot path: every chat line, SMS and mail passes here, so rows the intake
+        # only writes (message, queue entry, timeline lines) go out as plain INSERTs
+        # rather than through the ORM's unit of work, and lookups are single queries.
         async with self._sessions() as session, session.begin():
-            existing = await session.scalar(
-                select(Message).where(
-                    Message.channel == contact.channel, Message.external_id == contact.external_id
-                )
-            )
-            if existing is not None:
-                conversation = await session.get(Conversation, existing.conversation_id)
-                assert conversation is not None
-                return Accepted(
-                    existing.id, conversation.id, conversation.customer_id, duplicate=True
-                ), None
+            if seen_before:
+                stored = (await session.execute(_STORED, _key(contact))).first()
+                if stored is not None:
+                    return Accepted(*stored, duplicate=True), None
             inbox = await _inbox(session, contact)
             customer = await _customer(session, contact)
             conversation, is_new = await _conversation(
                 session, contact, inbox, customer, self._rules
             )
-            message = Message(
-                conversation_id=conversation.id,
-                channel=contact.channel,
-                direction="incoming",
-                external_id=contact.external_id,
-                sender=contact.sender,
-                subject=contact.subject,
-                text=contact.text,
-                full_text=contact.full_text,
-                attachments=[a.__dict__ for a in contact.attachments],
-                raw=contact.raw,
-                created_at=contact.received_at,
+            message_id = await session.scalar(
+                insert(Message)
+                .values(
+                    conversation_id=conversation.id,
+                    channel=contact.channel,
+                    direction="incoming",
+                    external_id=contact.external_id,
+                    sender=contact.sender,
+                    subject=contact.subject,
+                    text=contact.text,
+                    full_text=contact.full_text,
+                    attachments=[a.__dict__ for a in contact.attachments],
+                    raw=contact.raw,
+                    created_at=contact.received_at,
+                )
+                .returning(Message.id)
             )
-            session.add(message)
-            crm.record(
+            assert message_id is not None
+            await crm.append(
                 session,
                 customer_id=customer.id,
                 conversation_id=conversation.id,
@@ -120,9 +125,8 @@ class Intake:
                 channel=contact.channel,
             )
             waiting = await _enqueue(session, conversation, inbox) if is_new else None
-            await session.flush()
             return Accepted(
-                message.id,
+                message_id,
                 conversation.id,
                 customer.id,
                 queued=waiting is not None,
@@ -150,6 +154,32 @@ class Intake:
         )
 
 
+_CUSTOMER_BY_ADDRESS = (
+    select(Customer)
+    .join(CustomerAddress, CustomerAddress.customer_id == Customer.id)
+    .where(
+        CustomerAddress.channel == bindparam("channel"),
+        CustomerAddress.address == bindparam("address"),
+    )
+    .with_for_update(of=Customer, key_share=True)  # PostgreSQL: FOR NO KEY UPDATE
+)
+_TOUCH = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation"))
+    .values(updated_at=bindparam("touched_at"))
+    .execution_options(synchronize_session=False)
+)
+_STORED = (
+    select(Message.id, Message.conversation_id, Conversation.customer_id)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(Message.channel == bindparam("channel"), Message.external_id == bindparam("external_id"))
+)
+
+
+def _key(contact: InboundContact) -> dict[str, str]:
+    return {"channel": contact.channel, "external_id": contact.external_id}
+
+
 async def _inbox(session: AsyncSession, contact: InboundContact) -> Inbox:
     inbox = await session.scalar(
         select(Inbox).where(Inbox.channel == contact.channel, Inbox.address == contact.inbox)
@@ -162,21 +192,15 @@ async def _inbox(session: AsyncSession, contact: InboundContact) -> Inbox:
 
 
 async def _customer(session: AsyncSession, contact: InboundContact) -> Customer:
-    address = await session.scalar(
-        select(CustomerAddress).where(
-            CustomerAddress.channel == contact.channel, CustomerAddress.address == contact.sender
-        )
+    # Contacts from one customer take turns until commit (a row lock on PostgreSQL,
+    # the write lock on SQLite), so two at once cannot both open a conversation. The
+    # lock is FOR NO KEY UPDATE, as an UPDATE takes: a plain FOR UPDATE would also block
+    # the key-share locks every foreign key check on the customer takes, and deadlock
+    # with an agent's reply that holds the conversation and writes the timeline.
+    customer = await session.scalar(
+        _CUSTOMER_BY_ADDRESS, {"channel": contact.channel, "address": contact.sender}
     )
-    if address is not None:
-        # Contacts from one customer take turns until commit (a row lock on PostgreSQL,
-        # the write lock on SQLite), so two at once cannot both open a conversation.
-        await session.execute(
-            update(Customer)
-            .where(Customer.id == address.customer_id)
-            .values(segment=Customer.segment)
-        )
-        customer = await session.get(Customer, address.customer_id)
-        assert customer is not None
+    if customer is not None:
         if contact.sender_name and not customer.name:
             customer.name = contact.sender_name
         return customer
@@ -209,7 +233,9 @@ async def _conversation(
     else:
         conversation = await _open_conversation(session, contact, inbox, customer)
     if conversation is not None:
-        conversation.updated_at = contact.received_at
+        await session.execute(
+            _TOUCH, {"conversation": conversation.id, "touched_at": contact.received_at}
+        )
         return conversation, False
     if not contact.needs_agent:
         return await _closed_conversation(session, contact, inbox, customer), False
@@ -396,7 +422,7 @@ async def _enqueue(
         rules=list(conversation.routing_rules or ()),
     )
     session.add(entry)
-    crm.record(
+    await crm.append(
         session,
         customer_id=conversation.customer_id,
         conversation_id=conversation.id,
