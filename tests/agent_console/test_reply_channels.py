@@ -1,7 +1,8 @@
-"""Answering on another channel: a chat customer who also called is answered by SMS.
+"""Answering on another channel: a chat customer who also called is answered by SMS, or
+by email.
 
 Only Twilio's Messages API is replaced (by the local server from the SMS tests); the
-hub, its SMS adapter and the customer's chat are real.
+hub, its SMS and email adapters, the SMTP relay (aiosmtpd) and the chat are real.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 
 from hub.models import Conversation, CustomerAddress, Inbox, Message, TimelineEvent, utcnow
 from hub.settings import Settings
+from tests.channels.email_side import JANE, SUPPORT, capturing_relay, email_hub
 from tests.channels.test_sms import FakeTwilio
 from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
 from tests.conftest import start_hub
@@ -149,3 +151,30 @@ async def test_an_opted_out_number_is_refused_with_a_clear_message(
     assert stored is not None and stored.status == "assigned"
     await customer.close()
     await alice.close()
+
+
+async def test_a_chat_is_answered_by_email_through_the_relay(settings_for: Settings) -> None:
+    async with capturing_relay() as relay, email_hub(settings_for, relay) as hub:
+        await hub.add_agent("alice", status="available")
+        alice = await hub.login("alice")
+        customer, conversation = await chat_taken_by(hub, alice)
+        customer_id = conversation["customer"]["id"]  # type: ignore[index]
+        async with hub.sessions() as session, session.begin():
+            session.add(CustomerAddress(customer_id=customer_id, channel="email", address=JANE))
+
+        status, sent = await alice.post(
+            f"/api/conversations/{conversation['id']}/reply",
+            {"text": "The full details are in this email.", "channel": "email"},
+        )
+        assert status == 200 and sent["delivery_status"] == "sent", sent
+        envelope, mail = await relay.next()
+        assert envelope.rcpt_tos == [JANE]
+        assert SUPPORT in str(mail["From"]) and mail["To"] == JANE
+        assert mail.get_content().strip() == "The full details are in this email."
+        # The chat's first message names the thread, so the customer knows what it is about.
+        assert str(mail["Subject"]).startswith("Re: I called earlier, nobody answered")
+        view = await alice.get(f"/api/conversations/{conversation['id']}")
+        assert view["messages"][-1]["channel"] == "email"
+        assert view["channel"] == "chat" and view["status"] == "assigned"
+        await customer.close()
+        await alice.close()
