@@ -326,6 +326,7 @@ async def update_queue(request: web.Request) -> web.Response:
                 setattr(inbox, name, value)
     except IntegrityError:
         raise _error(409, "There is already a queue on that channel and address.") from None
+    await request.app[BUS].publish(make_event("queue.updated", queue_id=inbox.id))
     request.app[ROUTER].wake()
     return web.json_response(_queue_json(inbox))
 
@@ -385,5 +386,7 @@ async def put_limit(request: web.Request) -> web.Response:
     )
     async with request.app[SESSIONS]() as session, session.begin():
         await set_limit(session, limit)
-    request.app[ROUTER].wake()  # the router applies limits on every pass
+    # Every hub process's router applies limits on its next pass; start those passes now.
+    await request.app[BUS].publish(make_event("queue.updated", queue=name, channel=channel))
+    request.app[ROUTER].wake()
     return web.json_response(_limit_json(limit))

@@ -59,7 +59,15 @@ from routing.rules import RoutingRules
 log = logging.getLogger(__name__)
 REDIS = web.AppKey("redis", Redis)
 SMS = web.AppKey("sms", channels.sms.SmsAdapter)
-ROUTER_WAKERS = ("contact.queued", "offer.rejected", "offer.expired", "conversation.closed")
+ROUTER_WAKERS = (
+    "contact.queued",
+    "offer.rejected",
+    "offer.expired",
+    "conversation.closed",
+    # Settings changed on the admin page, on whichever hub process: route with them now.
+    "agent.updated",
+    "queue.updated",
+)
 
 
 def create_app(settings: Settings) -> web.Application:
