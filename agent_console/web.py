@@ -21,7 +21,7 @@ from hub.auth import COOKIE_NAME, verify_password
 from hub.bus import Subscription, make_event
 from hub.conversations import ConversationError
 from hub.keys import BUS, CONVERSATIONS, SESSIONS, SETTINGS, SIGNER
-from hub.models import Agent, Conversation, CustomerAddress, Offer
+from hub.models import Agent, Conversation, Message, Offer
 from hub.sockets import SocketGroups
 
 STATIC = Path(__file__).parent / "static"
@@ -375,16 +375,23 @@ async def close(request: web.Request) -> web.Response:
 async def typing(request: web.Request) -> web.Response:
     agent = await require_agent(request)
     conversation = await _visible_conversation(request, agent)
+    # {"on": false} when the agent stops (sent, cleared, idle); no body means typing.
+    on = (await _json_body(request)).get("on") is not False if request.body_exists else True
     async with request.app[SESSIONS]() as session:
+        # The visitor who wrote in this conversation (a customer may have several).
         visitor = await session.scalar(
-            select(CustomerAddress.address).where(
-                CustomerAddress.customer_id == conversation.customer_id,
-                CustomerAddress.channel == "chat",
+            select(Message.sender)
+            .where(
+                Message.conversation_id == conversation.id,
+                Message.channel == "chat",
+                Message.direction == "incoming",
             )
+            .order_by(Message.id.desc())
+            .limit(1)
         )
     if conversation.channel == "chat" and visitor:
         await request.app[BUS].publish(
-            make_event("chat.typing", visitor=visitor, conversation_id=conversation.id)
+            make_event("chat.typing", visitor=visitor, conversation_id=conversation.id, on=on)
         )
     return web.json_response({"ok": True})
 

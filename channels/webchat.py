@@ -15,6 +15,9 @@ agent is `online` for the widget's inbox. The visitor sends `details` (name, ema
 answered with `details`, and `seen` with the newest agent message they have seen; the hub
 sends `read` with the newest of their messages the agent has seen. A visitor who leaves an
 email while nobody is online gets their replies by email (`by_email` in `ack`, `details`).
+The hub sends `presence` when the inbox's agents come online or all go away. `typing`
+frames both ways carry `on` (false when the typist stopped); a receiver drops a typing
+notice 30 s after the last one anyway.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ CHANNEL = "chat"
 DEFAULT_INBOX = "web"
 STATIC = Path(__file__).parent / "static"
 CHAT_SOCKETS = web.AppKey("chat_sockets", SocketGroups)
+# Each open chat socket here: its widget's inbox, and whether it was last told that
+# an agent is online there (so it hears when agents come and go).
+CHAT_INBOXES = web.AppKey("chat_inboxes", dict[Peer, tuple[str, bool]])
 LEFT_CHAT = "the customer left the chat"
 GONE = "the customer's chat stayed disconnected"
 TYPING_INTERVAL = 2.0  # seconds between customer.typing events from one socket
@@ -170,6 +176,8 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/chat/demo", demo_page)
     _visitors.prechat_fields(app[SETTINGS].chat_prechat)  # a bad setting stops the start
     app.cleanup_ctx.append(_fan_out)
+    app[CHAT_INBOXES] = {}
+    app.cleanup_ctx.append(_presence_rounds)
 
 
 async def widget_script(request: web.Request) -> web.FileResponse:
@@ -204,6 +212,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                     await ws.close(code=4001, message=b"unknown session")
     finally:
         if visit is not None:
+            request.app[CHAT_INBOXES].pop(visit.peer, None)
             await _gone(request, visit)
     return ws
 
@@ -287,6 +296,8 @@ async def _hello(
         visit.inbox = await _known_inbox(request, _text_field(data, "inbox", 100))
         visit.details = await _visitors.details(request.app[SESSIONS], visitor)
         visit.wrote = any(m["from"] == "customer" for m in transcript)
+        online = await _visitors.online(request.app, visit.inbox)
+        request.app[CHAT_INBOXES][peer] = (visit.inbox, online)
         await ws.send_json(
             {
                 "type": "welcome",
@@ -295,11 +306,12 @@ async def _hello(
                 "max_text": request.app[SETTINGS].chat_max_text,
                 "prechat": list(_prechat(request)),
                 "details": _details_json(visit.details),
-                "online": await _visitors.online(request.app, visit.inbox),
+                "online": online,
                 "offline_email": await _visitors.can_email(request.app[SESSIONS]),
             }
         )
     except BaseException:
+        request.app[CHAT_INBOXES].pop(peer, None)
         await request.app[CHAT_SOCKETS].discard(visitor, peer)
         raise
     return visit
@@ -310,7 +322,7 @@ async def _handle(
 ) -> None:
     kind = data["type"]
     if kind == "typing":
-        await _typing(request, visit)
+        await _typing(request, visit, data.get("on") is not False)
         return
     if kind == "leave":
         visit.left = True
@@ -456,17 +468,19 @@ async def _known_inbox(request: web.Request, name: str | None) -> str:
     return name if known is not None else DEFAULT_INBOX
 
 
-async def _typing(request: web.Request, visit: Visit) -> None:
-    """Tell the assigned agent, at most once per TYPING_INTERVAL per socket."""
+async def _typing(request: web.Request, visit: Visit, on: bool) -> None:
+    """Tell the assigned agent: typing at most once per TYPING_INTERVAL per socket, and
+    when the visitor stops (sent, cleared, idle); the console drops a typing notice
+    after 30 s without either."""
     now = time.monotonic()
-    if now - visit.typed_at < TYPING_INTERVAL:
+    if on and now - visit.typed_at < TYPING_INTERVAL:
         return
-    visit.typed_at = now
+    visit.typed_at = now if on else -TYPING_INTERVAL
     conversation = await _open_conversation(request, visit.visitor)
     if conversation is not None:
         conversation_id, agent_id = conversation
         await request.app[BUS].publish(
-            make_event("customer.typing", conversation_id=conversation_id, agent_id=agent_id)
+            make_event("customer.typing", conversation_id=conversation_id, agent_id=agent_id, on=on)
         )
 
 
@@ -554,6 +568,33 @@ async def _deliver(
                 },
             )
         elif kind == "chat.typing":
-            sockets.send(event["visitor"], {"type": "typing", "from": "agent"})
+            typing = {"type": "typing", "from": "agent", "on": event.get("on", True)}
+            sockets.send(event["visitor"], typing)
         elif kind == "conversation.seen" and event.get("channel") == CHANNEL:
             sockets.send(event["address"], {"type": "read", "message_id": event["message_id"]})
+
+
+async def _presence_rounds(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_tell_presence(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _tell_presence(app: web.Application) -> None:
+    """Every presence round, tell this process's visitors when their inbox's agents came
+    online or all went away (consoles closed, agents away or offline)."""
+    while True:
+        await asyncio.sleep(app[SETTINGS].presence_interval)
+        watching = app[CHAT_INBOXES]
+        try:
+            now = {inbox: False for inbox, _told in watching.values()}
+            for inbox in now:
+                now[inbox] = await _visitors.online(app, inbox)
+            for peer, (inbox, told) in list(watching.items()):
+                if inbox in now and now[inbox] != told and peer in watching:
+                    watching[peer] = (inbox, now[inbox])
+                    peer.send({"type": "presence", "online": now[inbox]})
+        except Exception:
+            log.exception("could not tell chat visitors whether agents are online")

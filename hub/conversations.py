@@ -81,11 +81,16 @@ class Conversations:
             )
         delivery = await self._deliver(outbound)
         async with self._sessions() as session, session.begin():
+            # Only while still queued: a status callback from the provider, or the customer
+            # reading it, may have come first and knows better. One conditional UPDATE, so
+            # a "read" stored meanwhile is never overwritten.
+            await session.execute(
+                update(Message)
+                .where(Message.id == message.id, Message.delivery_status == "queued")
+                .values(delivery_status=delivery.status)
+            )
             stored = await session.get(Message, message.id)
             assert stored is not None
-            if stored.delivery_status == "queued":
-                # Otherwise a status callback from the provider came first and knows better.
-                stored.delivery_status = delivery.status
             stored.provider_id = stored.provider_id or delivery.provider_id
             stored.delivery_detail = delivery.detail[:500] or stored.delivery_detail
         self._metrics.inc("switchboard_replies_total", channel=outbound.channel)

@@ -13,7 +13,8 @@
   const title = script.dataset.title || "Chat with us";
   const storageKey = `switchboard:${new URL(hubUrl).host}:${inbox}`;
   const TYPING_EVERY_MS = 2500;
-  const TYPING_SHOWN_MS = 4000;
+  const TYPING_SHOWN_MS = 30000; // unless the agent's "stopped typing" comes first
+  const TYPING_IDLE_MS = 5000; // no keystroke for this long: the visitor stopped typing
 
   const CSS = `
     :host { all: initial; }
@@ -221,7 +222,8 @@
   let attempts = 0;
   let retryTimer = 0;
   let typingTimer = 0;
-  let lastTypingSent = 0;
+  let lastTypingSent = 0; // 0 while the visitor is not typing
+  let idleTimer = 0;
   let early = []; // agent messages that beat the welcome frame on this socket
   const pending = new Map(); // client id -> {text, node}: sent but not yet acknowledged
   const shown = new Set(); // hub message ids already in the log
@@ -234,6 +236,13 @@
   let readUpTo = 0; // the newest of the visitor's messages the agent has seen
   let lastAgentId = 0; // the newest agent message shown
   let seenSent = 0; // the newest agent message we told the hub the visitor has seen
+
+  function stopTyping() {
+    clearTimeout(idleTimer);
+    if (!lastTypingSent) return;
+    lastTypingSent = 0;
+    if (ready) send({ type: "typing", on: false });
+  }
 
   function send(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
@@ -272,7 +281,8 @@
     if (frame.type === "welcome") welcome(frame);
     else if (frame.type === "ack") acknowledge(frame);
     else if (frame.type === "message" && frame.from === "agent") agentMessage(frame);
-    else if (frame.type === "typing" && frame.from === "agent") agentTyping();
+    else if (frame.type === "typing" && frame.from === "agent") agentTyping(frame.on !== false);
+    else if (frame.type === "presence") { online = frame.online; showAway(); showPresence(); }
     else if (frame.type === "details") detailsTaken(frame);
     else if (frame.type === "read") { readUpTo = Math.max(readUpTo, frame.message_id); showReceipts(); }
     else if (frame.type === "error") failure(frame);
@@ -284,7 +294,6 @@
     if (frame.max_text) input.maxLength = frame.max_text;
     ready = true;
     attempts = 0;
-    setStatus("");
     showNotice("");
     // The transcript is the truth: rebuild the log from it, then put back what it lacks.
     log.replaceChildren(greeting);
@@ -303,6 +312,7 @@
     showReceipts();
     showGate();
     showAway();
+    showPresence();
     early.forEach(agentMessage);
     early = [];
     for (const [id, item] of pending) {
@@ -333,6 +343,10 @@
 
   function firstEmpty() {
     return !nameLabel.hidden && !nameInput.value.trim() ? nameInput : emailInput;
+  }
+
+  function showPresence() {
+    if (ready) setStatus(online ? "We're online" : "We're offline");
   }
 
   /** Honest about nobody being online, and how the answer will come. */
@@ -401,6 +415,7 @@
     byEmail = byEmail || Boolean(frame.by_email);
     showReceipts();
     showAway();
+    showPresence();
   }
 
   function agentMessage(frame) {
@@ -411,9 +426,10 @@
     reportSeen();
   }
 
-  function agentTyping() {
-    typing.hidden = false;
+  function agentTyping(on) {
+    typing.hidden = !on;
     clearTimeout(typingTimer);
+    if (!on) return;
     typingTimer = setTimeout(() => { typing.hidden = true; }, TYPING_SHOWN_MS);
   }
 
@@ -446,6 +462,7 @@
     mark(node, "sending");
     pending.set(id, { text, node });
     input.value = "";
+    stopTyping();
     showNotice("");
     if (!socket) connect();
     sendMessage(id, text);
@@ -475,10 +492,13 @@
     }
   });
   input.addEventListener("input", () => {
+    clearTimeout(idleTimer);
+    if (!input.value.trim()) { stopTyping(); return; }
+    idleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
     const now = Date.now();
-    if (ready && input.value.trim() && now - lastTypingSent > TYPING_EVERY_MS) {
+    if (ready && now - lastTypingSent > TYPING_EVERY_MS) {
       lastTypingSent = now;
-      send({ type: "typing" });
+      send({ type: "typing", on: true });
     }
   });
   window.addEventListener("online", () => { if (!socket && (token || !panel.hidden)) connect(); });

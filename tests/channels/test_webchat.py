@@ -248,7 +248,10 @@ async def test_agent_typing_reaches_the_visitor(hub: Hub, alice: AgentClient) ->
 
     status, _ = await alice.post(f"/api/conversations/{conversation_id}/typing")
     assert status == 200
-    assert await customer.expect("typing") == {"type": "typing", "from": "agent"}
+    assert await customer.expect("typing") == {"type": "typing", "from": "agent", "on": True}
+    status, _ = await alice.post(f"/api/conversations/{conversation_id}/typing", {"on": False})
+    assert status == 200
+    assert await customer.expect("typing") == {"type": "typing", "from": "agent", "on": False}
     await customer.close()
 
 
@@ -260,12 +263,12 @@ async def test_visitor_typing_reaches_the_agent_console(hub: Hub, alice: AgentCl
     async with alice.http.ws_connect("console/ws") as console:
         assert (await console.receive_json(timeout=10))["type"] == "hello"
         await customer.ws.send(json.dumps({"type": "typing"}))
-        deadline = time.monotonic() + 10
-        while True:
-            event = await console.receive_json(timeout=max(0.1, deadline - time.monotonic()))
-            if event["type"] == "customer.typing":
-                break
-        assert event["conversation_id"] == conversation_id
+        event = await next_event(console, "customer.typing")
+        assert event["conversation_id"] == conversation_id and event["on"] is True
+        # Stopping is never held back by the typing throttle.
+        await customer.ws.send(json.dumps({"type": "typing", "on": False}))
+        event = await next_event(console, "customer.typing")
+        assert event["conversation_id"] == conversation_id and event["on"] is False
     await customer.close()
 
 
@@ -545,3 +548,25 @@ async def next_event(console: Any, kind: str) -> dict[str, Any]:
         event = await console.receive_json(timeout=max(0.1, deadline - time.monotonic()))
         if event["type"] == kind:
             return dict(event)
+
+
+async def test_the_widget_hears_when_agents_come_online_and_go_away(
+    settings_for: Settings,
+) -> None:
+    async with start_hub(chat_settings(settings_for), True) as hub:
+        await hub.add_agent("alice", skills={"support": 5}, status="available")
+        alice = await hub.login("alice")
+        customer, welcome = await chat(hub)
+        assert welcome["online"] is False
+        async with alice.http.ws_connect("console/ws") as console:
+            assert (await console.receive_json(timeout=10))["type"] == "hello"
+            assert await customer.expect("presence") == {"type": "presence", "online": True}
+            status, _ = await alice.post("/api/me/status", {"status": "away"})
+            assert status == 200
+            assert await customer.expect("presence") == {"type": "presence", "online": False}
+            status, _ = await alice.post("/api/me/status", {"status": "available"})
+            assert await customer.expect("presence") == {"type": "presence", "online": True}
+        # The console closed: once presence notices, nobody is online.
+        assert await customer.expect("presence") == {"type": "presence", "online": False}
+        await customer.close()
+        await alice.close()

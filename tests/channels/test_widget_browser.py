@@ -301,3 +301,37 @@ async def test_with_nobody_online_the_widget_says_so_and_the_answer_comes_by_ema
             envelope, mail = await relay.next()
             assert envelope.rcpt_tos == [JANE]
             assert mail.get_content().strip() == "Yes: Cards, Limits."
+
+
+async def test_the_header_shows_whether_agents_are_online_and_typing_stops_when_they_stop(
+    settings_for: Settings, browser: Browser, page: Page
+) -> None:
+    settings = dataclasses.replace(settings_for, presence_interval=0.1)
+    async with start_hub(settings, clean=True) as hub:
+        await hub.add_agent("alice", skills={"support": 5})
+        chat = await open_chat(page, hub)
+        header = chat.locator("header .status")
+        await expect(header).to_have_text("We're offline")
+
+        alice = await sign_in(browser, hub, "alice")
+        await alice.set_status("available")
+        await expect(header).to_have_text("We're online")
+        await write(chat, "Hello there")
+        console = alice.page
+        await console.locator("#offers > li").get_by_role("button", name="Accept").click()
+        reply_box = console.get_by_role("textbox", name="Reply")
+        await reply_box.press_sequentially("Let me")
+        agent_typing = chat.get_by_text("Agent is typing…")
+        await expect(agent_typing).to_be_visible()
+        await reply_box.fill("")
+        await reply_box.dispatch_event("input")
+        await expect(agent_typing).to_be_hidden()
+
+        await chat.get_by_label("Message").press_sequentially("One more")
+        await expect(console.locator("#typing")).to_contain_text("is typing")
+        await chat.get_by_label("Message").fill("")
+        await expect(console.locator("#typing")).to_have_text("")
+
+        await alice.set_status("away")
+        await expect(header).to_have_text("We're offline")
+        assert alice.problems == []
