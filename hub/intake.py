@@ -92,7 +92,8 @@ class Intake:
             if seen_before:
                 stored = (await session.execute(_STORED, _key(contact))).first()
                 if stored is not None:
-                    return Accepted(*stored, duplicate=True), None
+                    message_id, conversation_id, customer_id = stored
+                    return Accepted(message_id, conversation_id, customer_id, duplicate=True), None
             inbox = await _inbox(session, contact)
             customer = await _customer(session, contact)
             conversation, is_new = await _conversation(
