@@ -70,7 +70,8 @@
     input:focus-visible { outline: 3px solid #ffbf47; }
     .away input { flex: 1; min-width: 0; }
     .prechat .send, .away .send { padding: 9px 16px; }
-    .form-error { color: #8a1c1c; font-size: 12px; min-height: 1em; margin: 0; }
+    .panel .form-error { color: #8a1c1c; font-size: 12px; min-height: 1em; margin: 0; }
+    .away .form-error:empty { display: none; }
   `;
 
   function el(tag, className, text, attributes) {
@@ -144,7 +145,8 @@
   const awayText = el("p");
   const awayForm = el("form", "", "", { "aria-label": "Reply by email", novalidate: "" });
   const awayEmail = el("input", "", "", {
-    type: "email", name: "email", autocomplete: "email", maxlength: "320", "aria-label": "Your email" });
+    type: "email", name: "email", autocomplete: "email", maxlength: "320", "aria-label": "Your email",
+    placeholder: "you@example.com" });
   const awayError = el("p", "form-error", "", { role: "alert" });
   awayForm.append(awayEmail, el("button", "send", "Reply by email", { type: "submit" }));
   away.append(awayText, awayForm, awayError);
@@ -358,9 +360,11 @@
       awayText.textContent = `We'll reply by email to ${email || "you"}.`;
     } else if (!online && canEmail && email) {
       awayText.textContent = `No one is online right now; we'll reply by email to ${email}.`;
+    } else if (!online && canEmail && !prechat.hidden && asked.includes("email")) {
+      awayText.textContent = "No one is online right now; we'll reply by email.";
     } else if (!online && canEmail) {
       awayText.textContent = "No one is online right now; leave your email and we'll reply by email.";
-      awayForm.hidden = false;
+      awayForm.hidden = !prechat.hidden;
     } else if (!online) {
       awayText.textContent = "No one is online right now; leave a message and we'll answer here as soon as we can.";
     }

@@ -63,6 +63,12 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 @pytest.fixture
+def settings_for(settings_for: Settings) -> Settings:
+    """Presence refreshed often, so the widget soon hears an agent's console is open."""
+    return dataclasses.replace(settings_for, presence_interval=0.2)
+
+
+@pytest.fixture
 async def alice(hub: Hub) -> AsyncIterator[AgentClient]:
     await hub.add_agent("alice", skills={"support": 5}, status="available")
     agent = await hub.login("alice")
@@ -73,6 +79,7 @@ async def alice(hub: Hub) -> AsyncIterator[AgentClient]:
 async def test_a_visitor_chats_with_an_agent_and_keeps_the_chat_across_a_reload(
     hub: Hub, page: Page, alice: AgentClient
 ) -> None:
+    console = await alice.http.ws_connect("console/ws")  # Alice is online
     await page.goto(hub.url + "/chat/demo")
     await expect(page.get_by_role("heading", name="How can we help?")).to_be_visible()
 
@@ -103,6 +110,9 @@ async def test_a_visitor_chats_with_an_agent_and_keeps_the_chat_across_a_reload(
         timeout=WAIT_MS,
     )
     await expect(chat.locator(".msg.agent .meta")).to_have_text("Alice", timeout=WAIT_MS)
+    await expect(chat.locator("header .status")).to_have_text("We're online")
+    await expect(chat.locator(".away")).to_be_hidden()
+    await console.close()
 
     SCREENSHOT.parent.mkdir(exist_ok=True)
     await page.screenshot(path=str(SCREENSHOT))
