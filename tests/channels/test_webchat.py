@@ -570,3 +570,51 @@ async def test_the_widget_hears_when_agents_come_online_and_go_away(
         assert await customer.expect("presence") == {"type": "presence", "online": False}
         await customer.close()
         await alice.close()
+
+
+async def test_the_prechat_email_is_used_when_nobody_is_online(settings_for: Settings) -> None:
+    settings = chat_settings(settings_for, chat_prechat="email")
+    async with capturing_relay() as relay, email_hub(settings, relay) as hub:
+        async with logged_in_agent(hub, "alice") as alice:
+            customer, _welcome = await chat(hub)
+            given = await give_details(customer, email=JANE)
+            assert given["by_email"] is False  # nothing to answer yet
+            ack = await customer.say("Please call me back")
+            assert ack["online"] is False and ack["by_email"] is True
+            conversation_id = await accept_next_offer(alice)
+            status, _ = await alice.post(
+                f"/api/conversations/{conversation_id}/reply", {"text": "We will, tomorrow."}
+            )
+            assert status == 200
+            envelope, _mail = await relay.next()
+            assert envelope.rcpt_tos == [JANE]
+            await customer.close()
+
+
+@pytest.mark.parametrize("backend", ["redis"])  # several hub processes share Redis
+async def test_read_receipts_cross_between_hub_processes(settings_for: Settings) -> None:
+    async with start_hub(settings_for, clean=True) as chat_side:
+        async with start_hub(settings_for) as console_side:
+            await console_side.add_agent("alice", skills={"support": 5}, status="available")
+            alice = await console_side.login("alice")
+            customer = await ChatCustomer.connect(chat_side)
+            asked = await customer.say("Anyone there?")
+            conversation_id = await accept_next_offer(alice)
+            path = f"/api/conversations/{conversation_id}"
+            async with alice.http.ws_connect("console/ws") as console:
+                assert (await console.receive_json(timeout=10))["type"] == "hello"
+                status, _ = await alice.post(path + "/seen", {"message_id": asked["message_id"]})
+                assert status == 200
+                assert (await customer.expect("read"))["message_id"] == asked["message_id"]
+
+                status, sent = await alice.post(path + "/reply", {"text": "Yes, hello!"})
+                assert status == 200
+                reply = await customer.expect("message")
+                await customer.ws.send(
+                    json.dumps({"type": "seen", "message_id": reply["message_id"]})
+                )
+                event = await next_event(console, "message.status")
+                assert event["message_id"] == sent["message_id"]
+                assert event["delivery_status"] == "read"
+            await customer.close()
+            await alice.close()
