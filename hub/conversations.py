@@ -417,17 +417,7 @@ async def _reply_route(
             .limit(1)
         )
         return conversation.reply_address, inbox
-    recipient = await session.scalar(
-        select(Message.sender)
-        .where(
-            Message.conversation_id == conversation.id,
-            Message.channel == conversation.channel,
-            Message.direction == "incoming",
-            Message.sender != "",
-        )
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
+    recipient = await _last_sender(session, conversation.id, conversation.channel)
     if recipient is None:
         recipient = await session.scalar(
             select(CustomerAddress.address)
@@ -439,6 +429,24 @@ async def _reply_route(
             .limit(1)
         )
     return recipient, await session.get(Inbox, conversation.inbox_id)
+
+
+async def _last_sender(session: AsyncSession, conversation_id: int, channel: str) -> str | None:
+    """The address the customer last wrote from in this conversation on a channel: a
+    customer may hold several chat visitors (one email given in two browsers), and a reply
+    goes to the one in this conversation."""
+    sender: str | None = await session.scalar(
+        select(Message.sender)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.channel == channel,
+            Message.direction == "incoming",
+            Message.sender != "",
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return sender
 
 
 async def _thread_ids(session: AsyncSession, conversation: Conversation) -> tuple[str, ...]:
@@ -481,19 +489,18 @@ async def _switched_route(
     target = reachable.get(channel)
     if target is None:
         raise ConversationError(f"The customer has no {channel} address to answer on.", 400)
+    address = await _last_sender(session, conversation.id, channel) or target.address
     if channel == "sms" and (
-        target.opted_out
+        (target.opted_out and address == target.address)
         or await session.scalar(
             select(CustomerAddress.id).where(
                 CustomerAddress.channel == "sms",
-                CustomerAddress.address == target.address,
+                CustomerAddress.address == address,
                 CustomerAddress.opted_out_at.is_not(None),
             )
         )
     ):
-        raise ConversationError(
-            f"{target.address} replied STOP: it gets no texts until it sends START."
-        )
+        raise ConversationError(f"{address} replied STOP: it gets no texts until it sends START.")
     # From the inbox the customer last wrote to on that channel, else the first one.
     inbox = await session.scalar(
         select(Inbox)
@@ -506,4 +513,4 @@ async def _switched_route(
     )
     if inbox is None:
         raise ConversationError(f"No {channel} inbox is configured to reply from.")
-    return _Route(channel, target.address, inbox)
+    return _Route(channel, address, inbox)

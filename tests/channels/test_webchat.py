@@ -618,3 +618,28 @@ async def test_read_receipts_cross_between_hub_processes(settings_for: Settings)
                 assert event["delivery_status"] == "read"
             await customer.close()
             await alice.close()
+
+
+async def test_an_agent_answering_a_chat_gone_to_email_in_the_chat_reaches_that_visitor(
+    settings_for: Settings,
+) -> None:
+    async with capturing_relay() as relay, email_hub(chat_settings(settings_for), relay) as hub:
+        async with logged_in_agent(hub, "alice") as alice:
+            jane, _welcome = await chat(hub)
+            await give_details(jane, email=JANE)
+            assert (await jane.say("Is the branch open on Sunday?"))["by_email"] is True
+            conversation_id = await accept_next_offer(alice)
+            # A newer visitor with the same email: the customer's newest chat address.
+            other, _welcome = await chat(hub)
+            await give_details(other, email=JANE)
+
+            status, sent = await alice.post(
+                f"/api/conversations/{conversation_id}/reply",
+                {"text": "No, from Monday.", "channel": "chat"},
+            )
+            assert status == 200, sent
+            # One delivery per reply, addressed to one visitor: Jane's, not the newer one.
+            assert (await jane.expect("message"))["text"] == "No, from Monday."
+            assert relay.received.empty()
+            await jane.close()
+            await other.close()
