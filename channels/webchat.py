@@ -39,7 +39,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
-from channels import _visitors
+from channels import _chat_presence, _visitors
 from hub.bus import EventBus, Subscription, make_event
 from hub.contacts import Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
@@ -50,9 +50,6 @@ CHANNEL = "chat"
 DEFAULT_INBOX = "web"
 STATIC = Path(__file__).parent / "static"
 CHAT_SOCKETS = web.AppKey("chat_sockets", SocketGroups)
-# Each open chat socket here: its widget's inbox, and whether it was last told that
-# an agent is online there (so it hears when agents come and go).
-CHAT_INBOXES = web.AppKey("chat_inboxes", dict[Peer, tuple[str, bool]])
 LEFT_CHAT = "the customer left the chat"
 GONE = "the customer's chat stayed disconnected"
 TYPING_INTERVAL = 2.0  # seconds between customer.typing events from one socket
@@ -176,8 +173,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/chat/demo", demo_page)
     _visitors.prechat_fields(app[SETTINGS].chat_prechat)  # a bad setting stops the start
     app.cleanup_ctx.append(_fan_out)
-    app[CHAT_INBOXES] = {}
-    app.cleanup_ctx.append(_presence_rounds)
+    _chat_presence.setup(app)
 
 
 async def widget_script(request: web.Request) -> web.FileResponse:
@@ -212,7 +208,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                     await ws.close(code=4001, message=b"unknown session")
     finally:
         if visit is not None:
-            request.app[CHAT_INBOXES].pop(visit.peer, None)
+            _chat_presence.forget(request.app, visit.peer)
             await _gone(request, visit)
     return ws
 
@@ -297,7 +293,7 @@ async def _hello(
         visit.details = await _visitors.details(request.app[SESSIONS], visitor)
         visit.wrote = any(m["from"] == "customer" for m in transcript)
         online = await _visitors.online(request.app, visit.inbox)
-        request.app[CHAT_INBOXES][peer] = (visit.inbox, online)
+        _chat_presence.watch(request.app, peer, visit.inbox, online)
         await ws.send_json(
             {
                 "type": "welcome",
@@ -311,7 +307,7 @@ async def _hello(
             }
         )
     except BaseException:
-        request.app[CHAT_INBOXES].pop(peer, None)
+        _chat_presence.forget(request.app, peer)
         await request.app[CHAT_SOCKETS].discard(visitor, peer)
         raise
     return visit
@@ -572,29 +568,3 @@ async def _deliver(
             sockets.send(event["visitor"], typing)
         elif kind == "conversation.seen" and event.get("channel") == CHANNEL:
             sockets.send(event["address"], {"type": "read", "message_id": event["message_id"]})
-
-
-async def _presence_rounds(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_tell_presence(app))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _tell_presence(app: web.Application) -> None:
-    """Every presence round, tell this process's visitors when their inbox's agents came
-    online or all went away (consoles closed, agents away or offline)."""
-    while True:
-        await asyncio.sleep(app[SETTINGS].presence_interval)
-        watching = app[CHAT_INBOXES]
-        try:
-            now = {inbox: False for inbox, _told in watching.values()}
-            for inbox in now:
-                now[inbox] = await _visitors.online(app, inbox)
-            for peer, (inbox, told) in list(watching.items()):
-                if inbox in now and now[inbox] != told and peer in watching:
-                    watching[peer] = (inbox, now[inbox])
-                    peer.send({"type": "presence", "online": now[inbox]})
-        except Exception:
-            log.exception("could not tell chat visitors whether agents are online")

@@ -305,6 +305,8 @@
     online = frame.online !== false;
     canEmail = Boolean(frame.offline_email);
     seenSent = 0;
+    wrote = false; // a new session (the hub forgot the old token) starts over
+    readUpTo = 0;
     for (const m of frame.messages || []) {
       if (m.from === "customer" && m.id && pending.has(m.id)) pending.delete(m.id); // stored, ack lost
       if (m.from === "customer") wrote = true;
@@ -452,6 +454,7 @@
     if (item) {
       pending.delete(frame.id);
       mark(item.node, "failed", frame.detail);
+      if (frame.code === "details_required") { wrote = false; showGate(); }
     } else {
       showNotice(frame.detail || "Something went wrong.");
     }
