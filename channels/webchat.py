@@ -123,6 +123,7 @@ class Visit:
     inbox: str = DEFAULT_INBOX
     details: _visitors.Details | None = None
     wrote: bool = False  # has written before: no pre-chat questions then
+    by_email: int | None = None  # the conversation known to go on by email
     left: bool = False
 
 
@@ -357,15 +358,13 @@ async def _handle(
     )
     accepted = await request.app[INTAKE].accept(contact)
     visit.wrote = True
-    online = await _visitors.online(request.app, contact.inbox)
-    by_email = await _email_if_offline(request, visit, accepted.conversation_id, online)
+    by_email = await _email_if_offline(request, visit, accepted.conversation_id)
     await ws.send_json(
         {
             "type": "ack",
             "id": client_id,
             "message_id": accepted.message_id,
             "duplicate": accepted.duplicate,
-            "online": online,
             "by_email": by_email,
         }
     )
@@ -412,23 +411,28 @@ async def _give_details(
     by_email = False
     conversation = await _visitors.open_conversation(sessions, visit.visitor)
     if conversation is not None:
-        online = await _visitors.online(request.app, visit.inbox)
-        by_email = await _email_if_offline(request, visit, conversation.id, online)
+        by_email = await _email_if_offline(request, visit, conversation.id)
     await ws.send_json(
         {"type": "details", "details": _details_json(visit.details), "by_email": by_email}
     )
 
 
-async def _email_if_offline(
-    request: web.Request, visit: Visit, conversation_id: int, online: bool
-) -> bool:
+async def _email_if_offline(request: web.Request, visit: Visit, conversation_id: int) -> bool:
     """With nobody online, the conversation goes on by email if the visitor left one;
-    whether its replies go by email."""
+    whether its replies go by email. Costs nothing for visitors who left no email."""
+    email = visit.details.email if visit.details is not None else None
+    if email is None:
+        return False
+    if visit.by_email == conversation_id:
+        return True
     sessions = request.app[SESSIONS]
-    if not online and visit.details is not None and visit.details.email:
-        if await _visitors.reply_by_email(sessions, conversation_id, visit.details.email):
-            return True
-    return await _visitors.replies_by_email(sessions, conversation_id)
+    if await _visitors.replies_by_email(sessions, conversation_id) or (
+        not await _visitors.online(request.app, visit.inbox)
+        and await _visitors.reply_by_email(sessions, conversation_id, email)
+    ):
+        visit.by_email = conversation_id
+        return True
+    return False
 
 
 async def _seen(request: web.Request, visit: Visit, data: dict[str, Any]) -> None:
