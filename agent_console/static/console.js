@@ -36,6 +36,8 @@
     "call.ended": "Call had ended",
     "offer.withdrawn": "Offer withdrawn",
     "conversation.abandoned": "Abandoned",
+    "chat.details": "Details given in chat",
+    "conversation.by_email": "Continues by email",
     "conversation.overflowed": "Overflowed",
     "conversation.rejected": "Queue full",
   };
