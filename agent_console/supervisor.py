@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from agent_console.teams import team_of
 from agent_console.web import require_agent
 from hub.keys import QUEUE, SESSIONS
 from hub.models import Agent, TimelineEvent
@@ -43,8 +44,9 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def routing_decisions(request: web.Request) -> web.Response:
-    """Recent routing decisions, newest first; optionally for one conversation."""
-    await require_supervisor(request)
+    """Recent routing decisions, newest first (for the supervisor's team); optionally for
+    one conversation."""
+    supervisor = await require_supervisor(request)
     query = (
         select(TimelineEvent)
         .where(TimelineEvent.kind == "offer.created")
@@ -55,6 +57,9 @@ async def routing_decisions(request: web.Request) -> web.Response:
     if conversation.isdigit():
         query = query.where(TimelineEvent.conversation_id == int(conversation))
     async with request.app[SESSIONS]() as session:
+        team = await team_of(session, supervisor)
+        if team is not None:
+            query = query.where(TimelineEvent.agent_id.in_(team))
         events = list(await session.scalars(query))
     return web.json_response(
         [

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from agent_console.keys import ROUTER
 from agent_console.supervisor import require_supervisor
+from agent_console.teams import may_see_agent, may_see_conversation, team_of
 from agent_console.transfers import HANDBACK
 from agent_console.web import PAGE_HEADERS, PRESENCE, _error, _json_body, _page, current_agent
 from hub.bus import Subscription, make_event
@@ -90,13 +91,19 @@ async def wallboard_page(request: web.Request) -> web.Response:
 
 
 async def agents(request: web.Request) -> web.Response:
-    """Every agent: state and since when, load and capacity per channel, open conversations."""
-    await require_supervisor(request)
+    """Every agent the supervisor oversees: state and since when, load and capacity per
+    channel, open conversations."""
+    supervisor = await require_supervisor(request)
     clock = request.app[STATE_CLOCK]
     async with request.app[SESSIONS]() as session:
-        everyone = list(
-            await session.scalars(select(Agent).order_by(Agent.display_name, Agent.username))
-        )
+        team = await team_of(session, supervisor)
+        everyone = [
+            a
+            for a in await session.scalars(
+                select(Agent).order_by(Agent.display_name, Agent.username)
+            )
+            if team is None or a.id in team
+        ]
         rows = await session.execute(
             select(Conversation.id, Conversation.agent_id, Conversation.channel, Customer.name)
             .join(Customer, Customer.id == Conversation.customer_id)
@@ -143,6 +150,9 @@ async def set_agent_status(request: web.Request) -> web.Response:
     if status not in PRESENCE:
         raise _error(400, f"status must be one of {', '.join(PRESENCE)}")
     agent_id = int(request.match_info["agent_id"])
+    async with request.app[SESSIONS]() as session:
+        if not await may_see_agent(session, supervisor, agent_id):
+            raise _error(404, "No such agent in your team.")
     why = f"set {status} by {supervisor.display_name or supervisor.username}"
     if status == "offline":
         async with request.app[SESSIONS]() as session:
@@ -180,8 +190,12 @@ async def reassign(request: web.Request) -> web.Response:
     conversation_id = int(request.match_info["conversation_id"])
     async with request.app[SESSIONS]() as session:
         conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise _error(404, "No such conversation.")
+        if conversation is None or not await may_see_conversation(
+            session, supervisor, conversation
+        ):
+            raise _error(404, "No such conversation.")
+        if to_agent is not None and not await may_see_agent(session, supervisor, to_agent):
+            raise _error(404, "No such agent in your team.")
     holder = conversation.agent_id
     if conversation.status != "assigned" or holder is None:
         raise _error(409, f"The conversation is {conversation.status}, not with an agent.")

@@ -15,6 +15,7 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import or_, select
 
 from agent_console.keys import KNOWLEDGE, OFFERS, ROUTER
+from agent_console.teams import may_see_conversation, may_see_customer
 from agent_console.views import conversation_view, timeline_view
 from hub import crm
 from hub.auth import COOKIE_NAME, verify_password
@@ -305,7 +306,11 @@ async def _visible_conversation(
         conversation_id = int(request.match_info["conversation_id"])
     async with request.app[SESSIONS]() as session:
         conversation = await session.get(Conversation, conversation_id)
-        if conversation is not None and agent.role in ("supervisor", "admin"):
+        if (
+            conversation is not None
+            and agent.role in ("supervisor", "admin")
+            and await may_see_conversation(session, agent, conversation)
+        ):
             return conversation
         if conversation is not None and conversation.agent_id == agent.id:
             return conversation
@@ -429,6 +434,8 @@ async def customer_timeline(request: web.Request) -> web.Response:
             )
             if mine is None:
                 raise _error(404, "No such customer for you.")
+        elif not await may_see_customer(session, agent, customer_id):
+            raise _error(404, "No such customer for you.")
         events = await crm.timeline(session, customer_id)
         return web.json_response(timeline_view(events))
 

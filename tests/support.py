@@ -45,6 +45,7 @@ class Hub:
         role: str = "agent",
         capacities: dict[str, int] | None = None,
         password: str = PASSWORD,
+        team: str = "",
     ) -> int:
         async with self.sessions() as session, session.begin():
             agent = Agent(
@@ -55,6 +56,7 @@ class Hub:
                 status=status,
                 capacities=capacities or {},
                 languages=["en"],
+                team=team,
             )
             session.add(agent)
             await session.flush()
