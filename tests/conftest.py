@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -119,6 +120,23 @@ class start_hub:  # noqa: N801 - used like a function
     async def __aexit__(self, *exc: object) -> None:
         assert self.server is not None
         await self.server.close()
+        await _sqlite_threads_done()
+
+
+async def _sqlite_threads_done(limit: float = 2.0) -> None:
+    """Let aiosqlite's worker threads finish before the test's event loop closes.
+
+    A database call cancelled at shutdown (a timer, a router pass) leaves its worker
+    thread finishing the statement; if the loop closed first, the thread's answer would
+    fail as "Event loop is closed" in whichever test runs next.
+    """
+    deadline = asyncio.get_running_loop().time() + limit
+    while any(
+        t.is_alive() and "_connection_worker_thread" in t.name for t in threading.enumerate()
+    ):
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.01)
 
 
 async def empty_database(url: str) -> None:
