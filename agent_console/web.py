@@ -405,7 +405,7 @@ async def seen(request: web.Request) -> web.Response:
     """The agent's console shows the customer's messages up to `message_id`."""
     agent = await require_agent(request)
     message_id = (await _json_body(request)).get("message_id")
-    if not isinstance(message_id, int) or isinstance(message_id, bool):
+    if isinstance(message_id, bool) or not isinstance(message_id, int) or message_id >= 2**31:
         raise _error(400, "message_id must be the id of a message.")
     conversation_id = int(request.match_info["conversation_id"])
     try:

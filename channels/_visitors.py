@@ -56,6 +56,11 @@ def prechat_fields(setting: str) -> tuple[str, ...]:
     return tuple(field for field in PRECHAT_FIELDS if field in wanted)
 
 
+def is_row_id(value: object) -> bool:
+    """Whether a value from a client can be a message's id (a positive 32-bit integer)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
+
+
 def normal_email(text: str) -> str | None:
     """The address lowercased if it looks deliverable (one @, a dotted domain); else None."""
     address = text.strip().lower()

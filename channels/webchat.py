@@ -438,7 +438,7 @@ async def _email_if_offline(request: web.Request, visit: Visit, conversation_id:
 async def _seen(request: web.Request, visit: Visit, data: dict[str, Any]) -> None:
     """The visitor has seen agent messages up to this one: tell the agent's console."""
     message_id = data.get("message_id")
-    if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
+    if not _visitors.is_row_id(message_id):
         raise ChatError("invalid_seen", "'seen' needs the 'message_id' of an agent's message.")
     seen = await _visitors.mark_read(request.app[SESSIONS], visit.visitor, message_id)
     if seen is not None:

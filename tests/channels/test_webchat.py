@@ -419,6 +419,8 @@ async def test_read_receipts_go_both_ways_and_survive_a_reload(
         assert await customer.expect("read") == {"type": "read", "message_id": first["message_id"]}
         status, body = await alice.post(path + "/seen", {"message_id": first["message_id"]})
         assert status == 200 and body["read_up_to"] is None  # nothing new: no event
+        status, body = await alice.post(path + "/seen", {"message_id": 2**63})
+        assert status == 400 and body["error"]
 
         async with alice.http.ws_connect("console/ws") as console:
             assert (await console.receive_json(timeout=10))["type"] == "hello"
@@ -459,8 +461,9 @@ async def test_a_visitor_cannot_mark_someone_elses_messages_read(
     assert status == 200
     stranger = await ChatCustomer.connect(hub)
     await stranger.ws.send(json.dumps({"type": "seen", "message_id": sent["message_id"]}))
-    await stranger.ws.send(json.dumps({"type": "seen", "message_id": "1"}))
-    assert (await stranger.expect("ack"))["code"] == "invalid_seen"
+    for wrong in ("1", 2**63, True):  # 2**63: past what a database id column holds
+        await stranger.ws.send(json.dumps({"type": "seen", "message_id": wrong}))
+        assert (await stranger.expect("ack"))["code"] == "invalid_seen"
     detail = await alice.get(f"/api/conversations/{conversation_id}")
     assert detail["messages"][-1]["delivery_status"] == "sent"
     await stranger.close()
