@@ -14,6 +14,7 @@ from sqlalchemy import text
 import agent_console.admin
 import agent_console.articles
 import agent_console.canned
+import agent_console.customers
 import agent_console.supervisor
 import agent_console.transfers
 import agent_console.wallboard
@@ -49,6 +50,7 @@ from hub.settings import Settings
 from knowledge.articles import Articles
 from knowledge.embeddings import load_encoder
 from knowledge.search import Knowledge
+from routing.directory import CustomerDirectory
 from routing.engine import Router
 from routing.handback import Handback
 from routing.limits import QueueLimits
@@ -59,6 +61,7 @@ from routing.rules import RoutingRules
 log = logging.getLogger(__name__)
 REDIS = web.AppKey("redis", Redis)
 SMS = web.AppKey("sms", channels.sms.SmsAdapter)
+DIRECTORY = web.AppKey("customer_directory", CustomerDirectory)
 ROUTER_WAKERS = (
     "contact.queued",
     "offer.rejected",
@@ -91,6 +94,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.supervisor.setup(app)
     agent_console.admin.setup(app)
     agent_console.transfers.setup(app)
+    agent_console.customers.setup(app)
     agent_console.wallboard.setup(app)
     insights.web.setup(app, REDIS)
     app.on_shutdown.append(_close_sockets)
@@ -151,7 +155,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         "email": channels.email.EmailAdapter.from_settings(settings),
     }
     rules = RoutingRules.parse(settings.routing_keywords, settings.routing_segments)
-    app[INTAKE] = Intake(sessions, queue, bus, metrics, rules)
+    app[DIRECTORY] = directory = CustomerDirectory(sessions, settings.identity_region)
+    await directory.load()
+    app[INTAKE] = Intake(sessions, queue, bus, metrics, rules, directory.resolver)
     app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics)
     offers = OfferBook(sessions, queue, bus, metrics, settings.offer_timeout)
     policy = RoutingPolicy(
@@ -174,6 +180,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     wakeups = await bus.subscribe()
     tasks = [
         asyncio.create_task(router.run()),
+        asyncio.create_task(directory.run()),
         asyncio.create_task(_wake_router(router, wakeups)),
         asyncio.create_task(_console_presence(app)),
     ]

@@ -17,6 +17,7 @@ from hub import crm
 from hub.bus import EventBus, make_event
 from hub.contacts import InboundContact
 from hub.db import Sessions
+from hub.identity import CustomerResolver, Identity, link_known, note_possible
 from hub.metrics import Metrics
 from hub.models import Conversation, Customer, CustomerAddress, Inbox, Message, QueueEntry
 from hub.queue import ContactQueue, WaitingContact
@@ -53,12 +54,14 @@ class Intake:
         bus: EventBus,
         metrics: Metrics,
         rules: RequirementRules | None = None,
+        resolver: CustomerResolver | None = None,
     ) -> None:
         self._sessions = sessions
         self._queue = queue
         self._bus = bus
         self._metrics = metrics
         self._rules = rules
+        self._resolver = resolver
 
     async def accept(self, contact: InboundContact) -> Accepted:
         """Store a contact exactly once, thread it, queue it; committed when this returns."""
@@ -95,7 +98,7 @@ class Intake:
                     message_id, conversation_id, customer_id = stored
                     return Accepted(message_id, conversation_id, customer_id, duplicate=True), None
             inbox = await _inbox(session, contact)
-            customer = await _customer(session, contact)
+            customer = await _customer(session, contact, self._resolver)
             conversation, is_new = await _conversation(
                 session, contact, inbox, customer, self._rules
             )
@@ -192,7 +195,9 @@ async def _inbox(session: AsyncSession, contact: InboundContact) -> Inbox:
     return inbox
 
 
-async def _customer(session: AsyncSession, contact: InboundContact) -> Customer:
+async def _customer(
+    session: AsyncSession, contact: InboundContact, resolver: CustomerResolver | None = None
+) -> Customer:
     # Contacts from one customer take turns until commit (a row lock on PostgreSQL,
     # the write lock on SQLite), so two at once cannot both open a conversation. The
     # lock is FOR NO KEY UPDATE, as an UPDATE takes: a plain FOR UPDATE would also block
@@ -205,9 +210,17 @@ async def _customer(session: AsyncSession, contact: InboundContact) -> Customer:
         if contact.sender_name and not customer.name:
             customer.name = contact.sender_name
         return customer
+    # An address not seen before: maybe someone known (by another address, or by name).
+    identity = Identity()
+    if resolver is not None:
+        identity = resolver.resolve(contact.channel, contact.sender, contact.sender_name)
+        known = await link_known(session, contact, identity)
+        if known is not None:
+            return known
     customer = Customer(name=contact.sender_name)
     session.add(customer)
     await session.flush()
+    note_possible(session, customer, identity)
     session.add(
         CustomerAddress(customer_id=customer.id, channel=contact.channel, address=contact.sender)
     )

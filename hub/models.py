@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -89,6 +90,21 @@ class CustomerMerge(Base):
     moved: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column()
+
+
+class CustomerLink(Base):
+    """A new customer who is possibly the same as a stored one, for a person to decide."""
+
+    __tablename__ = "customer_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    probability: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when merged (merge_id) or dismissed as not the same person.
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    merge_id: Mapped[int | None] = mapped_column(ForeignKey("customer_merges.id"))
 
 
 class CustomerAddress(Base):

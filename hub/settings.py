@@ -49,6 +49,7 @@ class Settings:
     # Requirements from what customers write and who they are (docs/routing.md).
     routing_keywords: str = ""  # "refund|chargeback=billing:5; password=tech:3"
     routing_segments: str = "vip=5"  # priority boosts: "vip=5,gold=2"
+    identity_region: str = "US"  # the country of phone numbers written without +code
     sticky_window: float = 24 * 3600.0
     max_missed_offers: int = 3
     presence_grace: float = 30.0

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hub.identity import Identity
+from routing.addresses import PHONE_CHANNELS, address_key
 from routing.blocking import BlockIndex, block_keys
 from routing.comparison import COMPARISONS, compare
 from routing.frequency import NameFrequencies
@@ -20,7 +22,7 @@ from routing.profile import Profile
 from routing.training import learn
 from routing.weights import MatchModel, Scorer, to_probability
 
-__all__ = ["Candidate", "CustomerIndex", "Resolution", "clusters"]
+__all__ = ["Candidate", "CustomerIndex", "IndexResolver", "Resolution", "clusters"]
 
 LINK_THRESHOLD = 0.95
 POSSIBLE_THRESHOLD = 0.5
@@ -176,6 +178,47 @@ class CustomerIndex:
         weight = self._cached[1].match_weight(levels)
         weight += self._names.adjustment(self.model, a, b, levels)
         return to_probability(weight), levels
+
+
+class IndexResolver:
+    """`hub.identity.CustomerResolver` over a `CustomerIndex`: who writes from an address.
+
+    Exact keys first (the same phone number on SMS and voice, an email however it is
+    written); then, for a contact that gives a name, fuzzy matching on the name with
+    the phone number or email address. No I/O: the index is kept up to date elsewhere.
+    """
+
+    def __init__(self, index: CustomerIndex, region: str = "US") -> None:
+        self.index = index
+        self.region = region
+
+    def resolve(self, channel: str, address: str, name: str) -> Identity:
+        key = address_key(channel, address, self.region)
+        keys = [key] if key else []
+        if not name.strip():
+            owner = self.index.owner(key) if key else None
+            return Identity(owner, reason=f"same {key}") if owner is not None else Identity()
+        profile = Profile.of(
+            name=name,
+            phone=address if channel in PHONE_CHANNELS else "",
+            email=address if channel == "email" else "",
+            region=self.region,
+        )
+        found = self.index.find(profile, keys)
+        if found.status == "linked" and found.customer_id is not None:
+            best = found.candidates[0]
+            reason = (
+                f"same {key}"
+                if best.reason != "fuzzy"
+                else f"{name} matches, probability {best.probability:.2f}"
+            )
+            return Identity(found.customer_id, reason=reason)
+        if found.status == "possible":
+            return Identity(
+                possibly=tuple((c.customer_id, c.probability) for c in found.candidates),
+                reason="name matches, not enough else to be sure",
+            )
+        return Identity()
 
 
 _NAMES = frozenset({"given_name", "surname"})

@@ -18,8 +18,9 @@ from hub.models import Base, Customer, CustomerMerge, utcnow
 
 __all__ = ["MergeError", "merge_customers", "unmerge"]
 
-# Rows of these tables describe customers or merges themselves; they never move.
-_NOT_MOVED = frozenset({"customers", "customer_merges"})
+# Rows of these tables describe customers, merges or links between customers
+# themselves; they never move.
+_NOT_MOVED = frozenset({"customers", "customer_merges", "customer_links"})
 
 
 class MergeError(ValueError):

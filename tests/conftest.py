@@ -34,7 +34,8 @@ REDIS = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TABLES = (
     "timeline_events, offers, queue_entries, messages, conversations, customer_addresses,"
     " customers, agent_skills, agents, inboxes, knowledge_articles, article_versions,"
-    " article_feedback, knowledge_gaps, canned_responses, chat_visitors, routing_queues"
+    " article_feedback, knowledge_gaps, canned_responses, chat_visitors, routing_queues,"
+    " customer_merges, customer_links"
 )
 
 

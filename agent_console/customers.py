@@ -1,0 +1,163 @@
+"""The customer panel's identity actions: "possibly the same as", merge, dismiss, undo.
+
+Who may do what: an agent may merge or dismiss a pair the hub proposed when one of the
+two customers is in a conversation assigned or offered to them (they are talking to
+the customer and can ask); supervisors and admins may for any pair. Only proposed pairs
+merge here (others: `switchboard customers merge`). A merge keeps both timelines and
+every address, and can be undone by whoever made it, or by a supervisor or admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console.web import _error, require_agent
+from hub.keys import SESSIONS
+from hub.models import (
+    Agent,
+    Conversation,
+    Customer,
+    CustomerAddress,
+    CustomerLink,
+    CustomerMerge,
+    Offer,
+    utcnow,
+)
+from routing.merge import MergeError, merge_customers, unmerge
+
+SUPERVISORS = ("supervisor", "admin")
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/customers/{customer_id:\\d+}/possible", possible_matches)
+    r.add_post("/api/customer-links/{link_id:\\d+}/merge", merge_link)
+    r.add_post("/api/customer-links/{link_id:\\d+}/dismiss", dismiss_link)
+    r.add_post("/api/merges/{merge_id:\\d+}/undo", undo_merge)
+
+
+async def possible_matches(request: web.Request) -> web.Response:
+    """Open "possibly the same as" links of a customer, with the other customer's details."""
+    agent = await require_agent(request)
+    customer_id = int(request.match_info["customer_id"])
+    async with request.app[SESSIONS]() as session:
+        if not await _may_handle(session, agent, (customer_id,)):
+            raise _error(404, "No such customer for you.")
+        links = list(
+            await session.scalars(
+                select(CustomerLink)
+                .where(
+                    CustomerLink.resolved_at.is_(None),
+                    or_(
+                        CustomerLink.customer_id == customer_id,
+                        CustomerLink.other_id == customer_id,
+                    ),
+                )
+                .order_by(CustomerLink.probability.desc(), CustomerLink.id)
+            )
+        )
+        found = []
+        for link in links:
+            other_id = link.other_id if link.customer_id == customer_id else link.customer_id
+            other = await session.get(Customer, other_id)
+            if other is None or other.merged_into_id is not None:
+                continue
+            found.append(
+                {
+                    "link_id": link.id,
+                    "probability": link.probability,
+                    "customer": await _customer_json(session, other),
+                }
+            )
+    return web.json_response(found)
+
+
+async def merge_link(request: web.Request) -> web.Response:
+    """Merge the newer customer of a proposed pair into the one known before."""
+    agent = await require_agent(request)
+    async with request.app[SESSIONS]() as session, session.begin():
+        link = await _open_link(session, agent, int(request.match_info["link_id"]))
+        try:
+            merge = await merge_customers(
+                session, link.other_id, link.customer_id, agent_id=agent.id
+            )
+        except MergeError as exc:
+            raise _error(409, str(exc)) from None
+        link.resolved_at = utcnow()
+        link.merge_id = merge.id
+        body = {"merge_id": merge.id, "survivor_id": link.other_id, "merged_id": link.customer_id}
+    return web.json_response(body)
+
+
+async def dismiss_link(request: web.Request) -> web.Response:
+    """Not the same person: the pair is no longer proposed."""
+    agent = await require_agent(request)
+    async with request.app[SESSIONS]() as session, session.begin():
+        link = await _open_link(session, agent, int(request.match_info["link_id"]))
+        link.resolved_at = utcnow()
+    return web.json_response({"link_id": link.id, "dismissed": True})
+
+
+async def undo_merge(request: web.Request) -> web.Response:
+    agent = await require_agent(request)
+    merge_id = int(request.match_info["merge_id"])
+    async with request.app[SESSIONS]() as session, session.begin():
+        merge = await session.get(CustomerMerge, merge_id)
+        if merge is None or (agent.role not in SUPERVISORS and merge.agent_id != agent.id):
+            raise _error(404, "No such merge of yours.")
+        try:
+            await unmerge(session, merge_id, agent_id=agent.id)
+        except MergeError as exc:
+            raise _error(409, str(exc)) from None
+        link = await session.scalar(select(CustomerLink).where(CustomerLink.merge_id == merge_id))
+        if link is not None:  # proposed again: the two are separate once more
+            link.resolved_at = None
+            link.merge_id = None
+        body = {"merge_id": merge_id, "customer_id": merge.merged_id}
+    return web.json_response(body)
+
+
+async def _open_link(session: AsyncSession, agent: Agent, link_id: int) -> CustomerLink:
+    link = await session.get(CustomerLink, link_id)
+    if link is None or not await _may_handle(session, agent, (link.customer_id, link.other_id)):
+        raise _error(404, "No such proposed match for you.")
+    if link.resolved_at is not None:
+        raise _error(409, "This proposed match was already decided.")
+    return link
+
+
+async def _may_handle(session: AsyncSession, agent: Agent, customer_ids: tuple[int, ...]) -> bool:
+    """Supervisors: anyone. Agents: customers in a conversation assigned or offered to them."""
+    if agent.role in SUPERVISORS:
+        return True
+    mine = await session.scalar(
+        select(Conversation.id)
+        .outerjoin(Offer, Offer.conversation_id == Conversation.id)
+        .where(
+            Conversation.customer_id.in_(customer_ids),
+            or_(
+                (Conversation.agent_id == agent.id) & (Conversation.status == "assigned"),
+                (Offer.agent_id == agent.id) & (Offer.status == "pending"),
+            ),
+        )
+        .limit(1)
+    )
+    return mine is not None
+
+
+async def _customer_json(session: AsyncSession, customer: Customer) -> dict[str, Any]:
+    addresses = await session.scalars(
+        select(CustomerAddress)
+        .where(CustomerAddress.customer_id == customer.id)
+        .order_by(CustomerAddress.id)
+    )
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "segment": customer.segment,
+        "addresses": [{"channel": a.channel, "address": a.address} for a in addresses],
+    }
