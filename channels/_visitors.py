@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from aiohttp import web
 from sqlalchemy import ColumnElement, exists, select, update
@@ -56,7 +57,7 @@ def prechat_fields(setting: str) -> tuple[str, ...]:
     return tuple(field for field in PRECHAT_FIELDS if field in wanted)
 
 
-def is_row_id(value: object) -> bool:
+def is_row_id(value: object) -> TypeGuard[int]:
     """Whether a value from a client can be a message's id (a positive 32-bit integer)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
 
