@@ -138,6 +138,12 @@ class QueueLimits:
             conversation = await session.get(Conversation, contact.conversation_id)
             if entry is None or conversation is None or conversation.status != "queued":
                 return 0
+            if waiting_contact(entry).queued_since != contact.queued_since:
+                # Another hub process moved it since our look at the queue: put it back
+                # as it is now, and let the next pass judge it there.
+                fresh = waiting_contact(entry)
+                await self._queue.push(fresh)
+                return 0
             target = _target(contact, limit, limits, counts, tuple(entry.overflowed_from or ()))
             event = _describe(contact, limit, why, target, now)
             if target is not None:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
-from hub.keys import QUEUE
+from hub.contacts import InboundContact
+from hub.keys import INTAKE, QUEUE
 from hub.models import Conversation, Message, QueueEntry, TimelineEvent
 from hub.queue import WaitingContact
+from hub.settings import Settings
 from routing.limits import QUEUE_FULL, TOO_LONG, Limit, _over_limits, _target, set_limit
+from tests.conftest import start_hub
 from tests.support import ChatCustomer, Hub, eventually
 
 
@@ -206,3 +211,67 @@ def test_queue_commands_set_and_list_limits(tmp_path: Path) -> None:
     ]
     refused = switchboard("set", "billing", "--max-waiting", "-1")
     assert refused.returncode == 2 and "cannot be negative" in refused.stderr
+
+
+@pytest.mark.parametrize("backend", ["redis"])
+async def test_two_hubs_enforcing_limits_move_each_contact_once_and_lose_none(
+    settings_for: Settings,
+) -> None:
+    async with start_hub(settings_for, clean=True) as one, start_hub(settings_for) as two:
+        await limit(
+            one,
+            Limit("general", max_waiting=3, overflow_queue="backup"),
+            Limit("backup", max_waiting=5),
+        )
+        hubs = [one, two]
+        # The first routing pass builds the live queue from the database; contacts that
+        # arrive while it does can be dropped from the live queue (hub/recovery.py).
+        await eventually(one.app[QUEUE].intact)
+        accepted = await asyncio.gather(
+            *(
+                hubs[n % 2]
+                .app[INTAKE]
+                .accept(
+                    InboundContact(
+                        channel="chat",
+                        inbox="website",
+                        external_id=f"burst-{n}",
+                        sender=f"visitor-{n}",
+                        text=f"Question {n}",
+                    )
+                )
+                for n in range(20)
+            )
+        )
+
+        async def settled() -> Counter[tuple[str, str | None]] | None:
+            async with one.sessions() as session:
+                rows = await session.execute(
+                    select(Conversation.status, Conversation.required_skill)
+                )
+                found = Counter((status, skill) for status, skill in rows.all())
+            queued = {("queued", None): 3, ("queued", "backup"): 5}
+            rejected = sum(n for (status, _skill), n in found.items() if status == "rejected")
+            done = all(found[k] == n for k, n in queued.items()) and rejected == 12
+            return found if done else None
+
+        await eventually(settled, timeout=30)
+        async with one.sessions() as session:
+            moves = Counter(
+                await session.scalars(
+                    select(TimelineEvent.conversation_id).where(
+                        TimelineEvent.kind.in_(("conversation.overflowed", "conversation.rejected"))
+                    )
+                )
+            )
+
+        async def every_message() -> bool:
+            async with one.sessions() as session:
+                stored = await session.scalar(select(func.count()).select_from(Message))
+            return stored == 20 + 12  # every question, and the "queue is full" answers
+
+        assert await eventually(every_message)
+        assert len(moves) == 17 and max(moves.values()) <= 2  # overflow, then maybe rejected
+        waiting = await one.app[QUEUE].waiting()
+        assert Counter(c.queue for c in waiting) == {"general": 3, "backup": 5}
+        assert {a.conversation_id for a in accepted} >= {c.conversation_id for c in waiting}
