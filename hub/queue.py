@@ -131,6 +131,10 @@ class ContactQueue(ABC):
     async def intact(self) -> bool:
         """False once the live state was lost (e.g. Redis restarted) and needs a reset."""
 
+    async def claim_rebuild(self) -> bool:
+        """Whether this process should rebuild lost state now: one process at a time."""
+        return True
+
 
 class MemoryQueue(ContactQueue):
     """The queue for one hub process; a lock makes reserve atomic."""
@@ -220,6 +224,7 @@ class RedisQueue(ContactQueue):
         self._entries_key = f"{prefix}queue:entries"
         self._load_prefix = f"{prefix}load:"
         self._built_key = f"{prefix}queue:built"
+        self._rebuilding_key = f"{prefix}queue:rebuilding"
         self._reserve = redis.register_script(_RESERVE)
         self._release = redis.register_script(_RELEASE)
 
@@ -295,6 +300,11 @@ class RedisQueue(ContactQueue):
 
     async def intact(self) -> bool:
         return bool(await self._redis.exists(self._built_key))
+
+    async def claim_rebuild(self) -> bool:
+        # Two processes resetting one after the other would wipe what the first had
+        # routed meanwhile (reserved load, contacts pushed since its read).
+        return bool(await self._redis.set(self._rebuilding_key, "1", nx=True, ex=30))
 
     def _load_key(self, agent_id: int) -> str:
         return f"{self._load_prefix}{agent_id}"

@@ -5,22 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Sessions
 from hub.intake import waiting_contact
 from hub.models import Conversation, Offer, QueueEntry
-from hub.queue import ContactQueue
+from hub.queue import ContactQueue, WaitingContact
 
 
 async def rebuild(sessions: Sessions, queue: ContactQueue) -> int:
     """Reset the live state to what the database says; how many contacts are waiting."""
     async with sessions() as session:
-        entries = await session.scalars(
-            select(QueueEntry)
-            .join(Conversation, Conversation.id == QueueEntry.conversation_id)
-            .where(Conversation.status == "queued")
-        )
-        waiting = [waiting_contact(e) for e in entries]
+        waiting = await _waiting(session)
         loads: dict[int, dict[str, int]] = defaultdict(dict)
         assigned = await session.execute(
             select(Conversation.agent_id, Conversation.channel, func.count())
@@ -37,4 +33,20 @@ async def rebuild(sessions: Sessions, queue: ContactQueue) -> int:
             for agent_id, channel, count in rows:
                 loads[agent_id][channel] = loads[agent_id].get(channel, 0) + count
     await queue.reset(waiting, dict(loads))
-    return len(waiting)
+    # A contact stored while we read may have been pushed before the reset wiped the
+    # queue: it is in the database now, so push whatever the first read missed.
+    known = {c.conversation_id for c in waiting}
+    async with sessions() as session:
+        missed = [c for c in await _waiting(session) if c.conversation_id not in known]
+    for contact in missed:
+        await queue.push(contact)
+    return len(waiting) + len(missed)
+
+
+async def _waiting(session: AsyncSession) -> list[WaitingContact]:
+    entries = await session.scalars(
+        select(QueueEntry)
+        .join(Conversation, Conversation.id == QueueEntry.conversation_id)
+        .where(Conversation.status == "queued")
+    )
+    return [waiting_contact(e) for e in entries]

@@ -86,6 +86,8 @@ class Router:
     async def tick(self) -> int:
         """One routing pass; how many offers it made."""
         if not await self._queue.intact():
+            if not await self._queue.claim_rebuild():
+                return 0  # another hub process is rebuilding; route once it is done
             restored = await rebuild(self._sessions, self._queue)
             # The first build is ordinary start-up; a later one means the state was lost.
             report = log.warning if self._rebuilds else log.info

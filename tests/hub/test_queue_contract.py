@@ -254,3 +254,14 @@ async def test_reset_to_nothing_still_counts_as_built(queue: ContactQueue) -> No
     await queue.reset([], {})
     assert await queue.intact()
     assert await queue.size() == 0
+
+
+async def test_one_process_at_a_time_rebuilds_lost_state(queue: ContactQueue) -> None:
+    assert not await queue.intact()
+    first = await queue.claim_rebuild()
+    assert first
+    if isinstance(queue, RedisQueue):
+        # A second hub process must not reset what the first is rebuilding and routing.
+        assert not await queue.claim_rebuild()
+    await queue.reset([], {})
+    assert await queue.intact()
