@@ -5,15 +5,21 @@ caller waiting in Twilio's queue is redirected (REST API) into a `<Dial><Client>
 that agent, or, for a callback request, the customer is called from the number they
 called and then put through. A caller who hung up first is recorded as abandoned and
 the agent is told, whichever of Twilio's reports came first.
+
+A caller still holding when routing turns their contact away (the queue is full:
+`conversation.rejected`; nobody answered in time: `conversation.abandoned`) is
+redirected the same way, out of the queue into TwiML that says so and takes a
+voicemail, once per call however many hub processes hear the event.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
@@ -39,6 +45,14 @@ from hub.settings import Settings
 NOT_FOUND, NOT_IN_PROGRESS = 20404, 21220  # Twilio's codes for a call that is over
 CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 DIAL_SECONDS = 30  # how long the agent's softphone rings
+# Routing's events for a contact it turned away, and the status that follows.
+TURNED_AWAY = {"conversation.rejected": "rejected", "conversation.abandoned": "abandoned"}
+REDIRECTED = "redirected"  # the QueueResult Twilio reports for a call we redirect
+
+SORRY_SUMMARY = {
+    "rejected": "Told the caller the line is busy and offered a voicemail",
+    "abandoned": "Told the caller nobody could answer in time and offered a voicemail",
+}
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +69,7 @@ class CallBridge:
         settings: Settings,
         status_url: str,
         dialed_url: str,
+        sorry: Callable[[str], VoiceResponse] = lambda _status: VoiceResponse(),
     ) -> None:
         try:
             settings.voice_client_identity.format(id=1, username="agent")
@@ -70,18 +85,105 @@ class CallBridge:
         self._settings = settings
         self._status_url = status_url
         self._dialed_url = dialed_url
+        self._sorry = sorry  # TwiML for a caller turned away, by conversation status
 
     async def follow(self, events: AsyncIterator[Event]) -> None:
-        """Put each accepted voice conversation's caller through to its agent."""
+        """Put each accepted voice conversation's caller through to its agent, and tell
+        each caller routing turned away."""
         async for event in events:
-            if event.get("type") != "conversation.assigned":
-                continue
+            kind = event.get("type")
             try:
-                await self.connect(
-                    int(event["conversation_id"]), int(event["agent_id"]), int(event["offer_id"])
-                )
+                if kind == "conversation.assigned":
+                    await self.connect(
+                        int(event["conversation_id"]),
+                        int(event["agent_id"]),
+                        int(event["offer_id"]),
+                    )
+                elif kind in TURNED_AWAY and event.get("channel") == CHANNEL:
+                    await self.turn_away(int(event["conversation_id"]), TURNED_AWAY[str(kind)])
             except Exception:  # noqa: BLE001 - one bad call must not stop the others
                 log.exception("Could not connect conversation %s", event.get("conversation_id"))
+
+    async def turn_away(self, conversation_id: int, status: str) -> bool:
+        """Redirect the caller still holding for this conversation, which ended `status`
+        unanswered, to hear so and leave a voicemail; once per call (the process that
+        claims it acts). Whether this process redirected a call."""
+        async with self._sessions() as session, session.begin():
+            ended = await session.scalar(
+                select(Conversation.id).where(
+                    Conversation.id == conversation_id, Conversation.status == status
+                )
+            )
+            if ended is None:
+                return False
+            call = await self._claim_waiting(session, Call.conversation_id == conversation_id)
+            if call is None:
+                return False  # no caller holding (hung up, put through, or another process)
+            sid = call.sid
+        twiml = str(self._sorry(status))
+        if self._twilio is None:
+            await self._turned_away(sid, "Could not tell the caller: Twilio is not configured.")
+            return True
+        try:
+            await self._twilio.calls(sid).update_async(twiml=twiml)
+        except TwilioRestException as exc:
+            if exc.status == 404 or exc.code in (NOT_FOUND, NOT_IN_PROGRESS):
+                return True  # the call ended meanwhile: nobody left to tell
+            detail = f"{exc.code} {exc.msg}"
+            await self._turned_away(sid, f"Could not tell the caller: {detail}")
+            return True
+        except (TwilioException, aiohttp.ClientError, TimeoutError) as exc:
+            await self._turned_away(sid, f"Could not tell the caller: {type(exc).__name__}")
+            return True
+        await self._turned_away(sid, SORRY_SUMMARY[status])
+        return True
+
+    async def turned_away_now(self, sid: str) -> bool:
+        """Whether this call's conversation already ended unanswered (routing turned it
+        away before the call joined Twilio's queue), so the caller should hear so now.
+        The first to find it so records it on the timeline."""
+        async with self._sessions() as session, session.begin():
+            call = await session.scalar(select(Call).where(Call.sid == sid))
+            if call is None or call.kind != QUEUE or call.agent_id is not None:
+                return False
+            conversation = await session.get(Conversation, call.conversation_id)
+            if conversation is None or conversation.status not in SORRY_SUMMARY:
+                return False
+            claimed = await self._claim_waiting(session, Call.id == call.id)
+            status = conversation.status
+        if claimed is not None:
+            await self._turned_away(sid, SORRY_SUMMARY[status])
+        return True
+
+    async def _claim_waiting(
+        self, session: AsyncSession, which: ColumnElement[bool]
+    ) -> Call | None:
+        """Claim the live queued call chosen by `which`: its QueueResult set to
+        "redirected" (what Twilio reports for it next), so one process acts."""
+        claimed = await session.execute(
+            update(Call)
+            .where(
+                which,
+                Call.kind == QUEUE,
+                Call.agent_id.is_(None),
+                Call.queue_result.is_(None),
+                Call.status.not_in(ENDED),
+            )
+            .values(queue_result=REDIRECTED, updated_at=utcnow())
+            .returning(Call.id)
+            .execution_options(synchronize_session=False)
+        )
+        ids = list(claimed.scalars())
+        return await session.get(Call, ids[-1]) if ids else None
+
+    async def _turned_away(self, sid: str, summary: str) -> None:
+        async with self._sessions() as session, session.begin():
+            call = await session.scalar(select(Call).where(Call.sid == sid))
+            conversation = await session.get(Conversation, call.conversation_id) if call else None
+            if call is None or conversation is None:
+                return
+            record(session, conversation, call, "call.turned_away", summary)
+        await announce(self._bus, conversation.id, None, summary)
 
     async def connect(self, conversation_id: int, agent_id: int, offer_id: int) -> None:
         """Bridge the waiting caller, or call the customer back, once per accepted offer."""

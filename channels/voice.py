@@ -5,10 +5,11 @@ with: a greeting and a menu, then either the Twilio queue (the call becomes a co
 in our queue, once per CallSid, and is put through to the agent who accepts it), a
 callback request (a contact that waits in our queue while the caller hangs up), or a
 voicemail recording (a contact once per RecordingSid, its transcription added to the
-same conversation). Call progress arrives at `/webhooks/twilio/voice/status`; what
-happens to each call lives in `channels._calls`. Every webhook is signed with the
-account's auth token over the public URL, as for SMS. Agents talk on the phone, not
-in text, so the adapter reports text replies as failed.
+same conversation). A caller whose contact a queue limit turns away is told so and
+offered the voicemail instead of holding for nobody. Call progress arrives at
+`/webhooks/twilio/voice/status`; what happens to each call lives in `channels._calls`.
+Every webhook is signed with the account's auth token over the public URL, as for SMS.
+Agents talk on the phone, not in text, so the adapter reports text replies as failed.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ CONFIRM_CALLBACK = "We will call you back on {number}. Press 1 to confirm, or 2 
 CALLBACK_BOOKED = "Thank you. An agent will call you back on {number} soon. Goodbye."
 QUEUE_TROUBLE = "Sorry, we cannot keep you waiting on the line right now."
 NOBODY_ANSWERED = "Sorry, your agent could not take the call."
+LINE_BUSY = "Sorry, all our lines are busy right now and we cannot keep you waiting."
+NOBODY_FREE = "Sorry, nobody could answer your call in time."
 # Each menu choice: the queue it waits in; the words a caller may say instead of a key.
 QUEUES = {"1": "cards", "2": "loans"}
 SPOKEN = {"card": "1", "loan": "2", "voicemail": "3", "message": "3", "back": "4"}
@@ -97,6 +100,7 @@ def open_calls(app: web.Application, twilio: Client | None) -> None:
         settings,
         _url(settings, STATUS_PATH),
         _url(settings, DIALED_PATH),
+        lambda status: _sorry(settings, status),
     )
 
 
@@ -179,6 +183,10 @@ async def menu_choice(request: web.Request) -> web.Response:
         direct = await request.app[BRIDGE].put_through_now(sid)
         if direct is not None:
             return _twiml(direct)
+        if await request.app[BRIDGE].turned_away_now(sid):
+            # Routing turned the contact away already: the queue would hold them for nothing.
+            status = await _status_of(request, accepted.conversation_id)
+            return _twiml(_sorry(settings, status))
         answer.enqueue(
             queue, wait_url=_url(settings, WAIT_PATH), action=_url(settings, QUEUE_LEFT_PATH)
         )
@@ -198,6 +206,20 @@ async def menu_choice(request: web.Request) -> web.Response:
         answer.say("Sorry, that is not one of the choices.")
         answer.redirect(_url(settings, CALL_PATH))
     return _twiml(answer)
+
+
+def _sorry(settings: Settings, status: str) -> VoiceResponse:
+    """What a caller hears when routing turned their contact away: why, then voicemail."""
+    answer = VoiceResponse()
+    answer.say(LINE_BUSY if status == "rejected" else NOBODY_FREE)
+    _voicemail(answer, settings)
+    return answer
+
+
+async def _status_of(request: web.Request, conversation_id: int) -> str:
+    async with request.app[SESSIONS]() as session:
+        conversation = await session.get(Conversation, conversation_id)
+    return "" if conversation is None else conversation.status
 
 
 def _voicemail(answer: VoiceResponse, settings: Settings) -> None:
@@ -249,6 +271,10 @@ async def queue_left(request: web.Request) -> web.Response:
     through = await request.app[BRIDGE].dial_agent_of(call) if call is not None else None
     if through is not None and result == "redirected":
         return _twiml(through)
+    if call is not None and result == "redirected":
+        status = await _status_of(request, call.conversation_id)
+        if status in ("rejected", "abandoned"):  # routing turned it away: the same words
+            return _twiml(_sorry(settings, status))
     answer = VoiceResponse()
     if result in ("queue-full", "error", "system-error"):
         answer.say(QUEUE_TROUBLE)

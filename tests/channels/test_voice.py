@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from channels._bridge import CallBridge
+from channels._bridge import SORRY_SUMMARY, CallBridge
 from channels.voice import BRIDGE
 from hub.keys import BUS, QUEUE
 from hub.models import (
@@ -30,6 +30,7 @@ from hub.models import (
     utcnow,
 )
 from hub.settings import Settings
+from routing.limits import Limit, set_limit
 from routing.stats import queue_stats
 from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, CallsApi, TwilioSide
 from tests.conftest import start_hub
@@ -776,3 +777,162 @@ async def test_the_client_identity_names_the_agent_by_id_or_username(
     assert bridge("{username}").identity(agent) == "alice"
     with pytest.raises(ValueError, match="VOICE_CLIENT_IDENTITY may name only"):
         bridge("agent_{email}")
+
+
+# --- callers routing turns away ---------------------------------------------------
+
+
+async def limit_voice(hub: Hub, **limits: int) -> None:
+    """Limit the queue the waiting calls are in (voice only), e.g. max_waiting=0."""
+    (queue,) = {c.queue for c in await hub.app[QUEUE].waiting()}
+    async with hub.sessions() as session, session.begin():
+        await set_limit(session, Limit(queue, channel="voice", **limits))
+
+
+def said(twiml: str) -> str:
+    return " ".join(s.text or "" for s in ET.fromstring(twiml).iter("Say"))
+
+
+def records_voicemail(twiml: str) -> bool:
+    record = ET.fromstring(twiml).find("Record")
+    return (
+        record is not None
+        and record.get("action") == PUBLIC_URL + "/webhooks/twilio/voice/recorded"
+    )
+
+
+async def test_a_caller_in_a_full_queue_hears_the_line_is_busy_and_can_leave_a_voicemail(
+    hub: Hub, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    twilio = Twilio(hub)
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(twilio, sid)
+    conversation = await conversation_of(hub, sid)
+
+    await limit_voice(hub, max_waiting=0)
+
+    (update,) = await eventually(lambda: _async(api.updates()))
+    assert (update["account"], update["sid"]) == (ACCOUNT_SID, sid)
+    twiml = update["form"]["Twiml"][0]
+    assert "lines are busy" in said(twiml) and records_voicemail(twiml)
+    assert (await conversation_of(hub, sid)).status == "rejected"
+    events = await eventually(lambda: _has(hub, conversation.id, "call.turned_away"))
+    assert ("call.turned_away", SORRY_SUMMARY["rejected"]) in events
+
+    # Twilio reports the call left its queue by our redirect: the answer says the same.
+    left = call_form(sid, QueueResult="redirected", QueueTime="9")
+    answer = await twilio.twiml("/webhooks/twilio/voice/queue-left", left)
+    answer_text = ET.tostring(answer, encoding="unicode")
+    assert "lines are busy" in said(answer_text) and records_voicemail(answer_text)
+    # The voicemail the caller leaves is kept, and the call was redirected once.
+    recording = "RE" + uuid.uuid4().hex
+    await twilio.twiml("/webhooks/twilio/voice/recorded", recorded_form(sid, recording))
+    assert any(m.external_id == f"voicemail:{recording}" for m in await stored(hub))
+    assert len(api.updates()) == 1
+    assert [k for k, _ in await timeline(hub, conversation.id)].count("call.turned_away") == 1
+
+
+async def test_a_caller_who_waited_too_long_is_told_so_and_offered_a_voicemail(
+    hub: Hub, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(Twilio(hub), sid)
+    conversation = await conversation_of(hub, sid)
+
+    await limit_voice(hub, max_wait_seconds=0)
+
+    (update,) = await eventually(lambda: _async(api.updates()))
+    twiml = update["form"]["Twiml"][0]
+    assert "nobody could answer" in said(twiml).lower() and records_voicemail(twiml)
+    assert (await conversation_of(hub, sid)).status == "abandoned"
+    events = await eventually(lambda: _has(hub, conversation.id, "call.turned_away"))
+    assert ("call.turned_away", SORRY_SUMMARY["abandoned"]) in events
+
+
+async def test_a_call_that_ended_before_it_was_turned_away_is_left_alone(
+    hub: Hub, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    twilio = Twilio(hub)
+    gone, live = new_call(), new_call()  # Twilio answers 404 for `gone`
+    api.live.add(live)
+    await queue_call(twilio, gone, From="+14155550198")
+    await queue_call(twilio, live)
+
+    await limit_voice(hub, max_waiting=0)
+
+    # Events are followed in order: once the live call is told, the ended one was handled.
+    live_conversation = await conversation_of(hub, live)
+    await eventually(lambda: _has(hub, live_conversation.id, "call.turned_away"))
+    assert sorted(u["sid"] for u in api.updates()) == sorted([gone, live])
+    gone_conversation = await conversation_of(hub, gone)
+    assert gone_conversation.status == "rejected"
+    assert await _has(hub, gone_conversation.id, "call.turned_away") is None
+
+
+async def test_a_call_turned_away_before_it_joined_the_queue_hears_so_at_once(
+    hub: Hub, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    twilio = Twilio(hub)
+    await queue_call(twilio, new_call(), From="+14155550199")  # so the queue is known
+    await limit_voice(hub, max_waiting=1)
+    sid = new_call()
+    api.live.add(sid)
+    form = call_form(sid, Digits="1")
+
+    await twilio.twiml("/webhooks/twilio/voice/menu", form)  # queued or turned away
+    assert await eventually(lambda: _rejected(hub, sid))
+    # Twilio retries the menu: the caller is not queued again but told, and it is
+    # recorded once whichever way they heard it first.
+    answer = ET.tostring(
+        await twilio.twiml("/webhooks/twilio/voice/menu", form), encoding="unicode"
+    )
+    assert "lines are busy" in said(answer) and records_voicemail(answer)
+    conversation = await conversation_of(hub, sid)
+    await eventually(lambda: _has(hub, conversation.id, "call.turned_away"))
+    assert [k for k, _ in await timeline(hub, conversation.id)].count("call.turned_away") == 1
+    assert len(api.updates()) <= 1
+
+
+async def _rejected(hub: Hub, sid: str) -> bool:
+    return (await conversation_of(hub, sid)).status == "rejected"
+
+
+@pytest.mark.parametrize("backend", ["redis"])
+async def test_two_hubs_turn_a_caller_away_once(
+    voice_settings: Settings, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    async with start_hub(voice_settings, clean=True) as one, start_hub(voice_settings) as two:
+        sids = [new_call() for _ in range(4)]
+        api.live.update(sids)
+        for n, sid in enumerate(sids):
+            await queue_call(Twilio([one, two][n % 2]), sid, From=f"+1415555019{n}")
+        await eventually(lambda: _waiting(one, 4))
+
+        await limit_voice(one, max_waiting=1)
+
+        async def told() -> list[str] | None:
+            async with one.sessions() as session:
+                rows = list(
+                    await session.scalars(
+                        select(Call.sid)
+                        .join(TimelineEvent, TimelineEvent.conversation_id == Call.conversation_id)
+                        .where(TimelineEvent.kind == "call.turned_away")
+                    )
+                )
+            return rows if len(rows) >= 3 else None
+
+        turned_away = await eventually(told)
+        assert len(turned_away) == len(set(turned_away)) == 3
+        # Each redirected once, by whichever hub claimed it.
+        assert sorted(u["sid"] for u in api.updates()) == sorted(turned_away)
+
+
+async def _waiting(hub: Hub, count: int) -> bool:
+    return len(await hub.app[QUEUE].waiting()) == count
