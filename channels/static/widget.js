@@ -38,6 +38,15 @@
     header h2 { margin: 0; font-size: 16px; font-weight: 600; }
     .status { font-size: 12px; opacity: .85; }
     .close { background: none; border: 0; color: #fff; font-size: 22px; line-height: 1; cursor: pointer; }
+    .end { background: none; border: 1px solid rgba(255,255,255,.7); border-radius: 6px; color: #fff;
+      font-size: 12px; padding: 4px 8px; cursor: pointer; }
+    .ending, .ended { font-size: 13px; padding: 10px 14px; background: #fff; border-top: 1px solid #dde2ec;
+      display: flex; flex-wrap: wrap; align-items: center; gap: 8px; }
+    .ending p, .ended p { margin: 0; flex-basis: 100%; }
+    .ended p { font-weight: 600; }
+    .ending .send, .ended .send { padding: 8px 14px; }
+    .secondary { border: 1px solid #c6cdda; border-radius: 8px; padding: 8px 14px; background: #fff;
+      color: inherit; cursor: pointer; }
     .log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 8px;
       background: #f5f7fb; }
     .greeting { color: #5b6475; text-align: center; margin: 24px 8px; }
@@ -117,8 +126,9 @@
   const status = el("div", "status");
   heading.append(el("h2", "", title), status);
   const closeButton = el("button", "close", "\u00d7", { type: "button", "aria-label": "Close chat" });
+  const endButton = el("button", "end", "End chat", { type: "button", hidden: "" });
   const header = el("header");
-  header.append(heading, closeButton);
+  header.append(heading, endButton, closeButton);
   const greeting = el("p", "greeting", "Hi! Send us a message and a member of our team will reply here.");
   const log = el("div", "log", "", { role: "log", "aria-live": "polite" });
   log.append(greeting);
@@ -150,11 +160,22 @@
   const awayError = el("p", "form-error", "", { role: "alert" });
   awayForm.append(awayEmail, el("button", "send", "Reply by email", { type: "submit" }));
   away.append(awayText, awayForm, awayError);
-  panel.append(header, log, prechat, away, typing, notice, form);
+  // Ending the chat: asked first only when the visitor would lose what they wrote.
+  const ending = el("div", "ending", "", { hidden: "", role: "group", "aria-label": "End the chat?" });
+  const endingText = el("p");
+  const confirmEnd = el("button", "send", "End chat anyway", { type: "button" });
+  const keepChatting = el("button", "secondary", "Keep chatting", { type: "button" });
+  ending.append(endingText, confirmEnd, keepChatting);
+  const ended = el("div", "ended", "", { hidden: "" });
+  const endedText = el("p", "", "Chat ended", { role: "status" });
+  const newChat = el("button", "send", "Start a new chat", { type: "button" });
+  ended.append(endedText, newChat);
+  panel.append(header, log, prechat, away, typing, notice, ending, ended, form);
   root.append(el("style", "", CSS), launcher, panel);
 
   function scrollDown() {
     greeting.hidden = log.querySelector(".msg") !== null;
+    endButton.hidden = greeting.hidden === false || leaving || !ended.hidden;
     log.scrollTop = log.scrollHeight;
   }
 
@@ -204,7 +225,7 @@
     unread.hidden = true;
     launcher.setAttribute("aria-expanded", "true");
     store.set("open", "1");
-    if (!socket) connect();
+    if (!socket && ended.hidden) connect(); // an ended chat waits for "Start a new chat"
     scrollDown();
     if (focus) (prechat.hidden ? input : firstEmpty()).focus();
     reportSeen();
@@ -238,6 +259,7 @@
   let readUpTo = 0; // the newest of the visitor's messages the agent has seen
   let lastAgentId = 0; // the newest agent message shown
   let seenSent = 0; // the newest agent message we told the hub the visitor has seen
+  let leaving = false; // the visitor ended the chat; the hub has not confirmed yet
 
   function stopTyping() {
     clearTimeout(idleTimer);
@@ -287,6 +309,7 @@
     else if (frame.type === "presence") { online = frame.online; showAway(); showPresence(); }
     else if (frame.type === "details") detailsTaken(frame);
     else if (frame.type === "read") { readUpTo = Math.max(readUpTo, frame.message_id); showReceipts(); }
+    else if (frame.type === "left") left();
     else if (frame.type === "error") failure(frame);
   }
 
@@ -325,6 +348,10 @@
     }
     scrollDown();
     reportSeen();
+    if (leaving) { // asked while disconnected
+      form.hidden = away.hidden = true;
+      send({ type: "leave" });
+    }
   }
 
   /** Pre-chat questions still owed: only before the visitor's first message. */
@@ -460,6 +487,75 @@
     }
   }
 
+  // --- ending the chat ----------------------------------------------------------------------
+  /** What ending now would throw away: a draft, or messages the hub has not stored yet. */
+  function unsaved() {
+    if (pending.size) return "Your last message has not been sent yet.";
+    if (input.value.trim()) return "Your message has not been sent yet.";
+    return "";
+  }
+
+  function askToEnd() {
+    const loss = unsaved();
+    if (!loss) { endChat(); return; }
+    endingText.textContent = `${loss} End the chat anyway?`;
+    ending.hidden = false;
+    confirmEnd.focus();
+  }
+
+  function keepGoing() {
+    ending.hidden = true;
+    input.focus();
+  }
+
+  function endChat() {
+    ending.hidden = true;
+    leaving = true;
+    pending.clear(); // the visitor chose to drop them
+    input.value = "";
+    stopTyping();
+    form.hidden = true;
+    typing.hidden = true;
+    away.hidden = true;
+    endButton.hidden = true;
+    setStatus("Ending chat\u2026");
+    if (ready) send({ type: "leave" });
+    else if (!socket) connect(); // the welcome sends it
+  }
+
+  /** The hub ended it: forget this session, so the next chat starts afresh. */
+  function left() {
+    if (!leaving) return;
+    leaving = false;
+    const ws = socket;
+    socket = null;
+    ready = false;
+    clearTimeout(retryTimer);
+    if (ws) ws.close(1000);
+    token = null;
+    store.set("token", null);
+    setStatus("");
+    ended.hidden = false;
+    showNotice("");
+    newChat.focus();
+  }
+
+  function startOver() {
+    ended.hidden = true;
+    log.replaceChildren(greeting);
+    shown.clear();
+    wrote = false;
+    details = null;
+    byEmail = false;
+    readUpTo = 0;
+    lastAgentId = 0;
+    form.hidden = false;
+    attempts = 0;
+    connect();
+    scrollDown();
+    input.focus();
+  }
+
   // --- what the visitor does ----------------------------------------------------------------
   function submit() {
     const text = input.value.trim();
@@ -477,6 +573,10 @@
 
   launcher.addEventListener("click", () => (panel.hidden ? open() : close()));
   closeButton.addEventListener("click", close);
+  endButton.addEventListener("click", askToEnd);
+  confirmEnd.addEventListener("click", endChat);
+  keepChatting.addEventListener("click", keepGoing);
+  newChat.addEventListener("click", startOver);
   panel.addEventListener("keydown", (event) => { if (event.key === "Escape") close(); });
   form.addEventListener("submit", (event) => { event.preventDefault(); submit(); });
   prechatForm.addEventListener("submit", (event) => {
@@ -508,7 +608,9 @@
       send({ type: "typing", on: true });
     }
   });
-  window.addEventListener("online", () => { if (!socket && (token || !panel.hidden)) connect(); });
+  window.addEventListener("online", () => {
+    if (!socket && ended.hidden && (token || !panel.hidden)) connect();
+  });
 
   function mount() {
     document.body.append(host);

@@ -345,3 +345,63 @@ async def test_the_header_shows_whether_agents_are_online_and_typing_stops_when_
         await alice.set_status("away")
         await expect(header).to_have_text("We're offline")
         assert alice.problems == []
+
+
+# --- ending the chat ----------------------------------------------------------------------------
+
+
+async def statuses(hub: Hub) -> dict[int, str]:
+    async with hub.sessions() as session:
+        rows = await session.execute(select(Conversation.id, Conversation.status))
+        return {conversation_id: status for conversation_id, status in rows.all()}
+
+
+async def test_ending_a_waiting_chat_abandons_it_and_a_new_chat_can_start(
+    hub: Hub, page: Page
+) -> None:
+    chat = await open_chat(page, hub)
+    end = chat.get_by_role("button", name="End chat", exact=True)
+    await expect(end).to_be_hidden()  # nothing to end yet
+    await write(chat, XSS)
+    await expect(chat.locator(".msg.customer")).to_have_attribute("data-state", "sent")
+    (first,) = (await eventually(lambda: statuses(hub))).items()
+    assert first[1] == "queued"
+
+    # A draft would be lost: the widget asks first, and keeping on changes nothing.
+    await chat.get_by_label("Message").fill("And one more thing <b>")
+    await end.press("Enter")  # a real button, reachable by keyboard
+    question = chat.get_by_role("group", name="End the chat?")
+    await expect(question).to_contain_text("Your message has not been sent yet.")
+    await question.get_by_role("button", name="Keep chatting").click()
+    await expect(question).to_be_hidden()
+    await expect(chat.get_by_label("Message")).to_be_focused()
+    assert await statuses(hub) == {first[0]: "queued"}
+
+    # Nothing to lose: ending it is one click.
+    await chat.get_by_label("Message").fill("")
+    await end.click()
+    await expect(chat.get_by_role("status").filter(has_text="Chat ended")).to_be_visible()
+    await expect(chat.get_by_label("Message")).to_be_hidden()
+
+    async def abandoned() -> bool:
+        return await statuses(hub) == {first[0]: "abandoned"}
+
+    assert await eventually(abandoned)
+    key = f"switchboard:{urlsplit(hub.url).netloc}:web:token"
+    assert await page.evaluate(f"localStorage.getItem({json.dumps(key)})") is None
+
+    await chat.get_by_role("button", name="Start a new chat").click()
+    await expect(chat.locator(".msg")).to_have_count(0)
+    await write(chat, "A new question")
+    await expect(chat.locator(".msg.customer")).to_have_attribute("data-state", "sent")
+
+    async def second() -> dict[int, str] | None:
+        found = await statuses(hub)
+        return found if len(found) == 2 else None
+
+    found = await eventually(second)
+    assert found.pop(first[0]) == "abandoned"
+    assert list(found.values()) == ["queued"]
+    assert await page.evaluate("window.__pwned") is None
+    await expect(chat.locator(".msg.customer")).to_have_count(1)  # the old chat is gone
+    await expect(chat.locator(".msg.customer")).to_contain_text("A new question")
