@@ -204,6 +204,8 @@ async def _chat_client(
     async with websockets.connect(url, max_size=2**20) as ws:
         await ws.send(json.dumps({"type": "hello", "name": f"Visitor {n}"}))
         welcome = json.loads(await ws.recv())
+        while welcome.get("type") == "presence":  # may come first: agents online or not
+            welcome = json.loads(await ws.recv())
         if welcome.get("type") != "welcome":
             raise RuntimeError(f"chat refused the hello: {welcome}")
         while time.monotonic() < until:

@@ -197,6 +197,8 @@ async def _drive(plan: Plan, supervisors_ready: Any, done: Any) -> Result:
             ws = await http.ws_connect(url, heartbeat=None)
             await ws.send_json({"type": "hello", "token": token, "name": "Bench customer"})
             welcome = await ws.receive_json(timeout=30)
+            while welcome["type"] == "presence":  # may come first: agents online or not
+                welcome = await ws.receive_json(timeout=30)
             assert welcome["type"] == "welcome", welcome
             return ws
 
@@ -246,8 +248,14 @@ async def measure(name: str, plan: Plan) -> Result:
         loop = asyncio.get_running_loop()
         before = time.process_time()
         watching = loop.run_in_executor(pool, watch, plan, ready, done)
-        result: Result = await loop.run_in_executor(pool, drive, plan, ready, done)
-        result.supervisor_events = await watching
+        try:
+            result: Result = await loop.run_in_executor(pool, drive, plan, ready, done)
+        finally:
+            # Even when driving failed: let the supervisors close while this loop still
+            # serves them, rather than leaving the pool's shutdown to wait on them.
+            done.set()
+            supervisor_events = await watching
+        result.supervisor_events = supervisor_events
         result.server_cpu_seconds = time.process_time() - before
     result.name = name
     return result

@@ -305,14 +305,16 @@ async def agents_online(
         configured = await session.scalar(
             select(Inbox).where(Inbox.channel == CHANNEL, Inbox.address == inbox)
         )
-        query = select(Agent).where(Agent.id.in_(present), Agent.status == "available")
+        # Only the capacities column: a thousand agents online must not mean a thousand
+        # ORM objects for every visitor who says hello.
+        query = select(Agent.capacities).where(Agent.id.in_(present), Agent.status == "available")
         if configured is not None and configured.skill:
             query = query.join(AgentSkill, AgentSkill.agent_id == Agent.id).where(
                 AgentSkill.skill == configured.skill,
                 AgentSkill.level >= (configured.skill_level or 1),
             )
-        agents = list(await session.scalars(query))
-    return any(int((agent.capacities or {}).get(CHANNEL, 1)) > 0 for agent in agents)
+        capacities = list(await session.scalars(query))
+    return any(int((capacity or {}).get(CHANNEL, 1)) > 0 for capacity in capacities)
 
 
 async def online(app: web.Application, inbox: str) -> bool:
