@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.keys import ROUTER
 from agent_console.transfers import HANDBACK
-from agent_console.web import PAGE_HEADERS, _error, _json_body, _page, current_agent, require_agent
+from agent_console.web import _error, _json_body, page_for, require_agent
 from hub.auth import hash_password
 from hub.bus import make_event
 from hub.keys import BUS, SESSIONS
@@ -61,22 +61,8 @@ async def _require(request: web.Request, roles: tuple[str, ...]) -> Agent:
 
 
 async def admin_page(request: web.Request) -> web.Response:
-    agent = await current_agent(request)
-    if agent is None:
-        raise web.HTTPSeeOther("/console/login")
-    if agent.role not in WRITERS:
-        return web.Response(
-            status=403,
-            content_type="text/html",
-            headers=PAGE_HEADERS,
-            text=(
-                '<!doctype html><html lang="en"><meta charset="utf-8">'
-                "<title>Admins only</title>"
-                "<p>The settings page is for admins. "
-                '<a href="/console">Back to the console</a></p></html>'
-            ),
-        )
-    return _page(request, "admin.html")
+    reason = "The settings page is for admins."
+    return await page_for(request, WRITERS, "admin.html", "Admins only", reason)
 
 
 # --- agents ----------------------------------------------------------------------

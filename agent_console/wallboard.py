@@ -21,7 +21,7 @@ from agent_console.keys import ROUTER
 from agent_console.supervisor import require_supervisor
 from agent_console.teams import may_see_agent, may_see_conversation, team_of
 from agent_console.transfers import HANDBACK
-from agent_console.web import PAGE_HEADERS, PRESENCE, _error, _json_body, _page, current_agent
+from agent_console.web import PRESENCE, _error, _json_body, page_for
 from hub.bus import Subscription, make_event
 from hub.keys import BUS, QUEUE, SESSIONS
 from hub.keys import PRESENCE as PRESENCE_BOARD
@@ -72,22 +72,8 @@ def setup(app: web.Application) -> None:
 
 
 async def wallboard_page(request: web.Request) -> web.Response:
-    agent = await current_agent(request)
-    if agent is None:
-        raise web.HTTPSeeOther("/console/login")
-    if agent.role not in SUPERVISOR_ROLES:
-        return web.Response(
-            status=403,
-            content_type="text/html",
-            headers=PAGE_HEADERS,
-            text=(
-                '<!doctype html><html lang="en"><meta charset="utf-8">'
-                "<title>Supervisors only</title>"
-                "<p>The wallboard is for supervisors. "
-                '<a href="/console">Back to the console</a></p></html>'
-            ),
-        )
-    return _page(request, "wallboard.html")
+    reason = "The wallboard is for supervisors."
+    return await page_for(request, SUPERVISOR_ROLES, "wallboard.html", "Supervisors only", reason)
 
 
 async def agents(request: web.Request) -> web.Response:

@@ -215,6 +215,27 @@ def _page(request: web.Request, name: str, status: int = 200, **values: str) -> 
     return web.Response(text=page, content_type="text/html", status=status, headers=PAGE_HEADERS)
 
 
+async def page_for(
+    request: web.Request, roles: tuple[str, ...], name: str, title: str, reason: str
+) -> web.Response:
+    """A page only some roles may open: strangers go to the login, others get a plain 403."""
+    agent = await current_agent(request)
+    if agent is None:
+        raise web.HTTPSeeOther("/console/login")
+    if agent.role not in roles:
+        return web.Response(
+            status=403,
+            content_type="text/html",
+            headers=PAGE_HEADERS,
+            text=(
+                '<!doctype html><html lang="en"><meta charset="utf-8">'
+                f"<title>{html.escape(title)}</title><p>{html.escape(reason)} "
+                '<a href="/console">Back to the console</a></p></html>'
+            ),
+        )
+    return _page(request, name)
+
+
 async def console_page(request: web.Request) -> web.Response:
     if await current_agent(request) is None:
         raise web.HTTPSeeOther("/console/login")
