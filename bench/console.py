@@ -40,12 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 from aiohttp import WSMsgType, web
-from redis.asyncio import Redis
 from sqlalchemy import update
 
 from agent_console.keys import OFFERS
+from bench._scratch import scratch_database, scratch_prefix
 from channels.webchat import DEFAULT_INBOX, VisitorTokens
 from hub.app import create_app
 from hub.auth import COOKIE_NAME, hash_password
@@ -367,33 +366,10 @@ async def hub_settings(backend: str, postgres: str, redis_url: str) -> AsyncIter
                 {}, database_url=f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", **common
             )
             return
-        name = f"switchboard_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-        admin = await asyncpg.connect(postgres)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-        base = postgres.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        try:
+        async with scratch_database(postgres) as url, scratch_prefix(redis_url) as prefix:
             yield Settings.from_env(
-                {},
-                database_url=f"{base}/{name}",
-                redis_url=redis_url,
-                redis_prefix=prefix,
-                **common,
+                {}, database_url=url, redis_url=redis_url, redis_prefix=prefix, **common
             )
-        finally:
-            redis = Redis.from_url(redis_url)
-            keys = [k async for k in redis.scan_iter(match=prefix + "*")]
-            if keys:
-                await redis.delete(*keys)
-            await redis.aclose()
-            admin = await asyncpg.connect(postgres)
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin.close()
 
 
 async def staff(app: web.Application, agents: int, supervisors: int) -> tuple[list[int], list[int]]:

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bench._scratch import scratch_database, scratch_prefix
 from hub.bus import MemoryBus, RedisBus
 from hub.contacts import InboundContact
 from hub.db import open_engine, session_factory
@@ -151,31 +151,16 @@ async def sqlite_intake() -> AsyncIterator[Intake]:
 
 @asynccontextmanager
 async def postgres_redis_intake(postgres: str, redis_url: str) -> AsyncIterator[Intake]:
-    name = f"switchboard_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(postgres)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = postgres.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    engine = open_engine(f"{base}/{name}")
-    redis = Redis.from_url(redis_url)
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    try:
-        await upgrade(engine)
-        queue, bus = RedisQueue(redis, prefix), RedisBus(redis, prefix)
-        yield Intake(session_factory(engine), queue, bus, Metrics())
-    finally:
-        await engine.dispose()
-        keys = [k async for k in redis.scan_iter(match=prefix + "*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
-        admin = await asyncpg.connect(postgres)
+    async with scratch_database(postgres) as url, scratch_prefix(redis_url) as prefix:
+        engine = open_engine(url)
+        redis = Redis.from_url(redis_url)
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await upgrade(engine)
+            queue, bus = RedisQueue(redis, prefix), RedisBus(redis, prefix)
+            yield Intake(session_factory(engine), queue, bus, Metrics())
         finally:
-            await admin.close()
+            await engine.dispose()
+            await redis.aclose()
 
 
 async def run(clients: int, seconds: float, postgres: str, redis_url: str) -> list[Result]:
