@@ -67,8 +67,26 @@ window.SwitchboardPage = (() => {
     return data;
   }
 
+  /** Put one element per key in the container, in order, reusing those it already has
+   *  (and keeping the focus where it was, so a live update never steals the caret). */
+  function reconcile(container, keys, build) {
+    const focused = document.activeElement;
+    const existing = new Map([...container.children].map((el) => [el.dataset.key, el]));
+    let previous = null;
+    for (const key of keys) {
+      const el = build(key, existing.get(String(key)) || null);
+      el.dataset.key = String(key);
+      existing.delete(String(key));
+      const slot = previous ? previous.nextElementSibling : container.firstElementChild;
+      if (el !== slot) container.insertBefore(el, slot);
+      previous = el;
+    }
+    for (const el of existing.values()) el.remove();
+    if (focused && focused !== document.activeElement && focused.isConnected) focused.focus();
+  }
+
   const get = (path) => api("GET", path);
   const post = (path, body) => api("POST", path, body);
 
-  return Object.freeze({ $, h, show, initials, toast, ApiError, api, get, post });
+  return Object.freeze({ $, h, show, initials, reconcile, toast, ApiError, api, get, post });
 })();

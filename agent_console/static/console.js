@@ -6,7 +6,7 @@
 "use strict";
 
 (() => {
-  const { $, h, show, initials, toast, ApiError, api, get, post } = window.SwitchboardPage;
+  const { $, h, show, initials, reconcile, toast, ApiError, api, get, post } = window.SwitchboardPage;
   const RECONNECT_MIN_MS = 500;
   const RECONNECT_MAX_MS = 15000;
   const PING_MS = 25000;
@@ -50,23 +50,6 @@
   };
 
   // --- DOM --------------------------------------------------------------------
-
-  /** Put one element per key in the container, in order, reusing those it already has. */
-  function reconcile(container, keys, build) {
-    const focused = document.activeElement;
-    const existing = new Map([...container.children].map((el) => [el.dataset.key, el]));
-    let previous = null;
-    for (const key of keys) {
-      const el = build(key, existing.get(String(key)) || null);
-      el.dataset.key = String(key);
-      existing.delete(String(key));
-      const slot = previous ? previous.nextElementSibling : container.firstElementChild;
-      if (el !== slot) container.insertBefore(el, slot);
-      previous = el;
-    }
-    for (const el of existing.values()) el.remove();
-    if (focused && focused !== document.activeElement && focused.isConnected) focused.focus();
-  }
 
   /** fn, run now or, if a run is under way, once more after it: overlapping calls collapse. */
   function coalesce(fn) {

@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const { $, h, show, initials, toast, ApiError, api, get, post } = window.SwitchboardPage;
+  const { $, h, show, initials, reconcile, toast, ApiError, api, get, post } = window.SwitchboardPage;
   const RECONNECT_MIN_MS = 500;
   const RECONNECT_MAX_MS = 15000;
   const PING_MS = 25000;
@@ -26,21 +26,6 @@
     "offer.created", "offer.expired", "offer.rejected", "conversation.assigned",
     "conversation.closed", "conversation.reassigned", "agent.state",
   ]);
-
-  /** One element per key in the container, in order, reusing those it already has. */
-  function reconcile(container, keys, build) {
-    const existing = new Map([...container.children].map((el) => [el.dataset.key, el]));
-    let previous = null;
-    for (const key of keys) {
-      const el = build(key, existing.get(String(key)) || null);
-      el.dataset.key = String(key);
-      existing.delete(String(key));
-      const slot = previous ? previous.nextElementSibling : container.firstElementChild;
-      if (el !== slot) container.insertBefore(el, slot);
-      previous = el;
-    }
-    for (const el of existing.values()) el.remove();
-  }
 
   /** fn at most once per `ms`; calls in between collapse into one trailing run. */
   function throttle(fn, ms) {
