@@ -71,7 +71,10 @@ async def test_an_agent_is_told_when_the_caller_hung_up_first(
         "The caller hung up before Alice was connected."
     )
     await expect(page.locator("#conversations > li")).to_have_count(0)
-    assert alice.problems == []
+    # The conversation is abandoned while the console opens it: its requests for it may
+    # be answered 404 or 409 (and the browser logs those); nothing else may go wrong.
+    vanished = ("status of 404", "status of 409")
+    assert [p for p in alice.problems if not any(v in p for v in vanished)] == []
 
 
 async def _live(api: CallsApi) -> set[str]:
