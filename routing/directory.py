@@ -42,13 +42,17 @@ class CustomerDirectory:
         self._reload_interval = reload_interval
         self.resolver = IndexResolver(CustomerIndex(), region)
         self._seen = (0, 0, 0)  # the newest customer, address and merge id in the index
+        # How many customers the index held when learning last found too little to learn
+        # from: learning is worth another try (it costs a CPU-heavy pass) only once the
+        # index has grown by a tenth since.
+        self._unlearnable_at = 0
 
     async def load(self) -> int:
         """Build the index from every stored customer; how many it holds."""
         async with self._sessions() as session:
             seen = await _newest(session)
             index = await load_index(session, self._region)
-        await _learn(index)
+        self._unlearnable_at = 0 if await _learn(index) else len(index)
         self.resolver.index, self._seen = index, seen
         return len(index)
 
@@ -93,8 +97,10 @@ class CustomerDirectory:
                 index.add_keys(customer_id, [k for k in keys if k])
         for customer_id in merged:
             index.remove(customer_id)
-        if index.model is None and len(index) >= MIN_CUSTOMERS_TO_LEARN:
-            await _learn(index)
+        if index.model is None and len(index) >= max(
+            MIN_CUSTOMERS_TO_LEARN, self._unlearnable_at * 11 // 10 + 1
+        ):
+            self._unlearnable_at = 0 if await _learn(index) else len(index)
         self._seen = seen
         return len(customers) + len(merged)
 
@@ -127,11 +133,13 @@ async def _newest(session: AsyncSession) -> tuple[int, int, int]:
     return (row[0] or 0, row[1] or 0, row[2] or 0)
 
 
-async def _learn(index: CustomerIndex) -> None:
-    """Learn the match weights when there are enough customers to learn from."""
+async def _learn(index: CustomerIndex) -> bool:
+    """Learn the match weights when there are enough customers to learn from; whether
+    the index has a model now."""
     if len(index) < MIN_CUSTOMERS_TO_LEARN:
-        return
+        return False
     try:
         await asyncio.to_thread(index.estimate)
     except ValueError:
-        pass  # too little shared data to learn from yet: exact keys only
+        return False  # too little shared data to learn from yet: exact keys only
+    return True

@@ -4,6 +4,7 @@ merges them, and the merge can be undone."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from hub.app import DIRECTORY
@@ -166,3 +167,37 @@ async def test_new_customers_reach_every_hub_process_index(hub: Hub) -> None:
         texter = await session.scalar(select(Customer.id))
     # The same number calling is the same customer.
     assert directory.resolver.resolve("voice", "+1 (415) 555-0123", "").customer_id == texter
+
+
+async def test_an_index_too_thin_to_learn_from_tries_again_only_once_it_has_grown(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Learning is a CPU-heavy pass: a refresh that brought nothing new must not retry it
+    (every few seconds, on every hub process), but a tenth more customers should."""
+
+    async def chat_visitors(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            await hub.app[INTAKE].accept(
+                InboundContact(
+                    channel="chat", inbox="web", external_id=f"v{i}:1", sender=f"v{i}", text="hi"
+                )
+            )
+
+    directory = hub.app[DIRECTORY]
+    await chat_visitors(0, 60)  # no names, no shared data: nothing to learn weights from
+    assert await directory.load() == 60
+    index = directory.resolver.index
+    assert index.model is None
+    tries = []
+    estimate = index.estimate
+    monkeypatch.setattr(index, "estimate", lambda: tries.append(len(index)) or estimate())
+
+    assert await directory.refresh() == 0
+    await chat_visitors(60, 3)
+    assert await directory.refresh() == 3
+    assert tries == []  # 63 is not a tenth more than 60
+    await chat_visitors(63, 4)
+    assert await directory.refresh() == 4
+    assert tries == [67]
+    assert await directory.refresh() == 0
+    assert tries == [67]
