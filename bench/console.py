@@ -46,7 +46,7 @@ from sqlalchemy import update
 from agent_console.keys import OFFERS
 from bench._scratch import scratch_database, scratch_prefix
 from channels.webchat import DEFAULT_INBOX, VisitorTokens
-from hub.app import create_app
+from hub.app import create_app, freeze_at_start
 from hub.auth import COOKIE_NAME, hash_password
 from hub.contacts import InboundContact
 from hub.keys import INTAKE, QUEUE, SESSIONS, SETTINGS, SIGNER
@@ -443,6 +443,7 @@ async def run_hub(
 ) -> Result:
     async with hub_settings(backend, postgres, redis_url) as settings:
         app = create_app(settings)
+        freeze_at_start(app)  # as `switchboard serve` does
         async with listening(app) as base:
             agent_ids, supervisor_ids = await staff(app, agents, supervisors)
             progress(f"hub ({backend}): handing out {agents} conversations")

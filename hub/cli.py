@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.app import create_app
+from hub.app import create_app, freeze_at_start
 from hub.auth import hash_password
 from hub.db import open_engine, session_factory
 from hub.demo import DemoLogin, seed
@@ -164,8 +164,10 @@ def _base_url(settings: Settings) -> str:
 def _run(settings: Settings, banner: list[str]) -> None:
     _configure_logging()
     lines = [f"Switchboard console: {_base_url(settings)}/console", *banner]
+    app = create_app(settings)
+    freeze_at_start(app)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=lambda _default: print("\n".join(lines), flush=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -107,6 +108,9 @@ async def test_kill_minus_nine_loses_no_acknowledged_message(tmp_path: Path) -> 
                     break
                 await asyncio.sleep(0.1)
         assert "switchboard_queue_waiting 1" in body
+        # A served hub keeps what it started with out of full garbage collections.
+        frozen = re.search(r"^switchboard_gc_frozen_objects (\S+)$", body, re.M)
+        assert frozen is not None and float(frozen.group(1)) > 10_000
     finally:
         restarted.terminate()
         restarted.wait(timeout=10)
