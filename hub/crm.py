@@ -44,19 +44,21 @@ async def append(
     **data: Any,
 ) -> None:
     """Write a timeline event now as one plain INSERT (for hot paths that never read it back)."""
-    await session.execute(
-        insert(TimelineEvent),
-        [
-            {
-                "customer_id": customer_id,
-                "conversation_id": conversation_id,
-                "agent_id": agent_id,
-                "kind": kind,
-                "summary": summary[:500],
-                "data": data,
-            }
-        ],
+    connection = await session.connection()
+    await connection.execute(
+        _APPEND,
+        {
+            "customer_id": customer_id,
+            "conversation_id": conversation_id,
+            "agent_id": agent_id,
+            "kind": kind,
+            "summary": summary[:500],
+            "data": data,
+        },
     )
+
+
+_APPEND = insert(TimelineEvent)  # built once: building costs more than running it
 
 
 async def timeline(

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from hub import crm
 from hub.bus import EventBus, make_event
@@ -62,6 +63,13 @@ class Intake:
         self._metrics = metrics
         self._rules = rules
         self._resolver = resolver
+        # What intake needs of each inbox, read once: inboxes change only on the admin
+        # page, which announces it (`queue.updated`) so every hub process forgets them.
+        self._inboxes: dict[tuple[str, str], InboxInfo] = {}
+
+    def forget_inboxes(self) -> None:
+        """Read inboxes afresh from the database: their settings changed."""
+        self._inboxes.clear()
 
     async def accept(self, contact: InboundContact) -> Accepted:
         """Store a contact exactly once, thread it, queue it; committed when this returns."""
@@ -97,27 +105,30 @@ class Intake:
                 if stored is not None:
                     message_id, conversation_id, customer_id = stored
                     return Accepted(message_id, conversation_id, customer_id, duplicate=True), None
-            inbox = await _inbox(session, contact)
-            customer = await _customer(session, contact, self._resolver)
+            inbox = self._inboxes.get((contact.channel, contact.inbox))
+            if inbox is None:
+                inbox = await _inbox(session, contact)
+                self._inboxes[(contact.channel, contact.inbox)] = inbox
+            customer = await _customer(session, contact, inbox, self._resolver)
             conversation, is_new = await _conversation(
                 session, contact, inbox, customer, self._rules
             )
-            message_id = await session.scalar(
-                insert(Message)
-                .values(
-                    conversation_id=conversation.id,
-                    channel=contact.channel,
-                    direction="incoming",
-                    external_id=contact.external_id,
-                    sender=contact.sender,
-                    subject=contact.subject,
-                    text=contact.text,
-                    full_text=contact.full_text,
-                    attachments=[a.__dict__ for a in contact.attachments],
-                    raw=contact.raw,
-                    created_at=contact.received_at,
-                )
-                .returning(Message.id)
+            connection = await session.connection()
+            message_id = await connection.scalar(
+                _ADD_MESSAGE,
+                {
+                    "conversation_id": conversation.id,
+                    "channel": contact.channel,
+                    "direction": "incoming",
+                    "external_id": contact.external_id,
+                    "sender": contact.sender,
+                    "subject": contact.subject,
+                    "text": contact.text,
+                    "full_text": contact.full_text,
+                    "attachments": [a.__dict__ for a in contact.attachments],
+                    "raw": contact.raw,
+                    "created_at": contact.received_at,
+                },
             )
             assert message_id is not None
             await crm.append(
@@ -128,7 +139,10 @@ class Intake:
                 summary=contact.subject or contact.text,
                 channel=contact.channel,
             )
-            waiting = await _enqueue(session, conversation, inbox) if is_new else None
+            waiting = None
+            if is_new:
+                assert isinstance(conversation, Conversation)
+                waiting = await _enqueue(session, conversation)
             return Accepted(
                 message_id,
                 conversation.id,
@@ -158,8 +172,72 @@ class Intake:
         )
 
 
+@dataclass(frozen=True)
+class InboxInfo:
+    """What intake needs of an inbox: where contacts go, and what they ask of an agent."""
+
+    id: int
+    skill: str | None
+    skill_level: int | None
+    language: str
+
+
+@dataclass(frozen=True)
+class _Customer:
+    """Who wrote, and the conversation they have open on this inbox, if the lookup saw one."""
+
+    id: int
+    segment: str
+    open_conversation: int | None = None
+
+
+@dataclass(frozen=True)
+class _Ongoing:
+    """An open conversation the contact goes on with."""
+
+    id: int
+    agent_id: int | None
+
+
+def _open_conversation(
+    customer: ColumnElement[int] | QueryableAttribute[int],
+) -> Select[tuple[int]]:
+    """The open conversation a contact on `inbox_id` goes on with. Chat visitors who gave
+    the same email are one customer, but each goes on only in the one they wrote in."""
+    return (
+        select(Conversation.id)
+        .where(
+            Conversation.customer_id == customer,
+            Conversation.channel == bindparam("channel"),
+            Conversation.inbox_id == bindparam("inbox_id"),
+            Conversation.status.in_(OPEN_STATES),
+            or_(
+                Conversation.channel.not_in(PER_ADDRESS_CHANNELS),
+                select(Message.id)
+                .where(
+                    Message.conversation_id == Conversation.id,
+                    Message.direction == "incoming",
+                    Message.sender == bindparam("address"),
+                )
+                .exists(),
+            ),
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+
+
+_OPEN_CONVERSATION = _open_conversation(bindparam("customer"))
+# The hot path's one lookup: the customer behind an address, locked (see `_customer`),
+# with their open conversation. Statements built once: building one costs more CPU
+# than running it.
 _CUSTOMER_BY_ADDRESS = (
-    select(Customer)
+    select(
+        Customer.id,
+        Customer.name,
+        Customer.segment,
+        _open_conversation(Customer.id).correlate(Customer).scalar_subquery(),
+    )
     .join(CustomerAddress, CustomerAddress.customer_id == Customer.id)
     .where(
         CustomerAddress.channel == bindparam("channel"),
@@ -167,12 +245,19 @@ _CUSTOMER_BY_ADDRESS = (
     )
     .with_for_update(of=Customer, key_share=True)  # PostgreSQL: FOR NO KEY UPDATE
 )
+_NAME = (
+    update(Customer)
+    .where(Customer.id == bindparam("customer"))
+    .values(name=bindparam("name"))
+    .execution_options(synchronize_session=False)
+)
 _TOUCH = (
     update(Conversation)
     .where(Conversation.id == bindparam("conversation"))
     .values(updated_at=bindparam("touched_at"))
-    .execution_options(synchronize_session=False)
+    .returning(Conversation.agent_id)
 )
+_ADD_MESSAGE = insert(Message).returning(Message.id)
 _STORED = (
     select(Message.id, Message.conversation_id, Conversation.customer_id)
     .join(Conversation, Conversation.id == Message.conversation_id)
@@ -184,7 +269,7 @@ def _key(contact: InboundContact) -> dict[str, str]:
     return {"channel": contact.channel, "external_id": contact.external_id}
 
 
-async def _inbox(session: AsyncSession, contact: InboundContact) -> Inbox:
+async def _inbox(session: AsyncSession, contact: InboundContact) -> InboxInfo:
     inbox = await session.scalar(
         select(Inbox).where(Inbox.channel == contact.channel, Inbox.address == contact.inbox)
     )
@@ -192,31 +277,39 @@ async def _inbox(session: AsyncSession, contact: InboundContact) -> Inbox:
         inbox = Inbox(channel=contact.channel, address=contact.inbox, name=contact.inbox)
         session.add(inbox)
         await session.flush()
-    return inbox
+    return InboxInfo(inbox.id, inbox.skill, inbox.skill_level, inbox.language)
 
 
 async def _customer(
-    session: AsyncSession, contact: InboundContact, resolver: CustomerResolver | None = None
-) -> Customer:
+    session: AsyncSession,
+    contact: InboundContact,
+    inbox: InboxInfo,
+    resolver: CustomerResolver | None = None,
+) -> _Customer:
     # Contacts from one customer take turns until commit (a row lock on PostgreSQL,
     # the write lock on SQLite), so two at once cannot both open a conversation. The
     # lock is FOR NO KEY UPDATE, as an UPDATE takes: a plain FOR UPDATE would also block
     # the key-share locks every foreign key check on the customer takes, and deadlock
     # with an agent's reply that holds the conversation and writes the timeline.
-    customer = await session.scalar(
-        _CUSTOMER_BY_ADDRESS, {"channel": contact.channel, "address": contact.sender}
-    )
-    if customer is not None:
-        if contact.sender_name and not customer.name:
-            customer.name = contact.sender_name
-        return customer
+    connection = await session.connection()
+    known = (
+        await connection.execute(
+            _CUSTOMER_BY_ADDRESS,
+            {"channel": contact.channel, "address": contact.sender, "inbox_id": inbox.id},
+        )
+    ).first()
+    if known is not None:
+        customer_id, name, segment, open_conversation = known
+        if contact.sender_name and not name:
+            await connection.execute(_NAME, {"customer": customer_id, "name": contact.sender_name})
+        return _Customer(customer_id, segment, open_conversation)
     # An address not seen before: maybe someone known (by another address, or by name).
     identity = Identity()
     if resolver is not None:
         identity = resolver.resolve(contact.channel, contact.sender, contact.sender_name)
-        known = await link_known(session, contact, identity)
-        if known is not None:
-            return known
+        linked = await link_known(session, contact, identity)
+        if linked is not None:
+            return _Customer(linked.id, linked.segment)
     customer = Customer(name=contact.sender_name)
     session.add(customer)
     await session.flush()
@@ -232,25 +325,39 @@ async def _customer(
         channel=contact.channel,
     )
     await session.flush()
-    return customer
+    return _Customer(customer.id, customer.segment)
 
 
 async def _conversation(
     session: AsyncSession,
     contact: InboundContact,
-    inbox: Inbox,
-    customer: Customer,
+    inbox: InboxInfo,
+    customer: _Customer,
     rules: RequirementRules | None = None,
-) -> tuple[Conversation, bool]:
+) -> tuple[Conversation | _Ongoing, bool]:
+    ongoing: int | None
     if contact.channel in THREADED_CHANNELS:
-        conversation = await _thread(session, contact, customer)
+        ongoing = await _thread(session, contact, customer.id)
+    elif customer.open_conversation is not None:
+        ongoing = customer.open_conversation
     else:
-        conversation = await _open_conversation(session, contact, inbox, customer)
-    if conversation is not None:
-        await session.execute(
-            _TOUCH, {"conversation": conversation.id, "touched_at": contact.received_at}
+        # Looked for again, now that the customer is locked: on PostgreSQL, the lookup's
+        # snapshot predates the lock, and so any conversation the previous holder opened.
+        ongoing = await (await session.connection()).scalar(
+            _OPEN_CONVERSATION,
+            {
+                "customer": customer.id,
+                "channel": contact.channel,
+                "inbox_id": inbox.id,
+                "address": contact.sender,
+            },
         )
-        return conversation, False
+    if ongoing is not None:
+        connection = await session.connection()
+        agent_id = await connection.scalar(
+            _TOUCH, {"conversation": ongoing, "touched_at": contact.received_at}
+        )
+        return _Ongoing(ongoing, agent_id), False
     if not contact.needs_agent:
         return await _closed_conversation(session, contact, inbox, customer), False
     needs = _requirements(contact, inbox, customer, rules)
@@ -277,7 +384,7 @@ async def _conversation(
 
 
 def _requirements(
-    contact: InboundContact, inbox: Inbox, customer: Customer, rules: RequirementRules | None
+    contact: InboundContact, inbox: InboxInfo, customer: _Customer, rules: RequirementRules | None
 ) -> Requirements:
     """The inbox's skill and level, unless routing's rules (keywords, segment) say more."""
     asked = Requirements(inbox.skill, inbox.skill_level or 1)
@@ -287,36 +394,7 @@ def _requirements(
     return rules.requirements(f"{contact.subject}\n{contact.text}", customer.segment, asked)
 
 
-async def _open_conversation(
-    session: AsyncSession, contact: InboundContact, inbox: Inbox, customer: Customer
-) -> Conversation | None:
-    conversation: Conversation | None = await session.scalar(
-        select(Conversation)
-        .where(
-            Conversation.customer_id == customer.id,
-            Conversation.channel == contact.channel,
-            Conversation.inbox_id == inbox.id,
-            Conversation.status.in_(OPEN_STATES),
-            or_(
-                Conversation.channel.not_in(PER_ADDRESS_CHANNELS),
-                select(Message.id)
-                .where(
-                    Message.conversation_id == Conversation.id,
-                    Message.direction == "incoming",
-                    Message.sender == contact.sender,
-                )
-                .exists(),
-            ),
-        )
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    return conversation
-
-
-async def _thread(
-    session: AsyncSession, contact: InboundContact, customer: Customer
-) -> Conversation | None:
+async def _thread(session: AsyncSession, contact: InboundContact, customer_id: int) -> int | None:
     """The customer's open conversation the contact continues: the one the channel verified,
     else one its thread hints name, else the one the sender named. Never someone else's."""
     for choice in (
@@ -326,11 +404,11 @@ async def _thread(
     ):
         if choice is None:
             continue
-        conversation: Conversation | None = await session.scalar(
-            select(Conversation)
+        conversation: int | None = await session.scalar(
+            select(Conversation.id)
             .where(
                 choice,
-                Conversation.customer_id == customer.id,
+                Conversation.customer_id == customer_id,
                 # A web chat that went on by email takes the customer's answers too.
                 or_(
                     Conversation.channel == contact.channel,
@@ -401,7 +479,7 @@ def _thread_key(contact: InboundContact) -> str | None:
 
 
 async def _closed_conversation(
-    session: AsyncSession, contact: InboundContact, inbox: Inbox, customer: Customer
+    session: AsyncSession, contact: InboundContact, inbox: InboxInfo, customer: _Customer
 ) -> Conversation:
     """A conversation that starts and ends with one message nobody needs to answer."""
     conversation = Conversation(
@@ -420,9 +498,7 @@ async def _closed_conversation(
     return conversation
 
 
-async def _enqueue(
-    session: AsyncSession, conversation: Conversation, inbox: Inbox
-) -> WaitingContact:
+async def _enqueue(session: AsyncSession, conversation: Conversation) -> WaitingContact:
     entry = QueueEntry(
         conversation_id=conversation.id,
         channel=conversation.channel,

@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from agent_console.keys import ROUTER
 from hub.auth import verify_password
+from hub.contacts import InboundContact
+from hub.keys import INTAKE
 from hub.models import Agent, Conversation, Inbox
+from hub.settings import Settings
+from tests.conftest import start_hub
 from tests.support import AgentClient, ChatCustomer, Hub, eventually
 
 NEW_AGENT = {
@@ -265,3 +270,41 @@ async def test_queue_limits_set_by_an_admin_apply_to_the_next_contact(hub: Hub) 
         await chat.close()
     for client in (ada, sam):
         await client.close()
+
+
+@pytest.mark.parametrize("backend", ["redis"])
+async def test_a_queue_change_reaches_the_next_contact_on_every_hub_process(
+    settings_for: Settings,
+) -> None:
+    """Intake keeps what it read of each inbox; a change on the admin page, on any hub
+    process, makes every process read it afresh."""
+    async with start_hub(settings_for, clean=True) as one, start_hub(settings_for) as two:
+        await one.add_agent("ada", role="admin")
+        ada = await one.login("ada")
+
+        async def contact(n: int) -> Conversation:
+            accepted = await two.app[INTAKE].accept(
+                InboundContact(
+                    channel="chat", inbox="web", external_id=f"v{n}:1", sender=f"v{n}", text="hi"
+                )
+            )
+            async with two.sessions() as session:
+                conversation = await session.get(Conversation, accepted.conversation_id)
+                assert conversation is not None
+                return conversation
+
+        assert (await contact(0)).required_skill is None  # hub two has read the inbox now
+        (web,) = await ada.get("/api/admin/queues")
+        status, _ = await patch(
+            ada, f"/api/admin/queues/{web['id']}", {"skill": "billing", "skill_level": 6}
+        )
+        assert status == 200
+
+        tries = iter(range(1, 1000))
+
+        async def next_contact_asks_for_billing() -> bool:
+            conversation = await contact(next(tries))
+            return (conversation.required_skill, conversation.min_level) == ("billing", 6)
+
+        assert await eventually(next_contact_asks_for_billing)
+        await ada.close()

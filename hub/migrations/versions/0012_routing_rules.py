@@ -16,9 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("min_level", sa.Integer(), server_default="1", nullable=False))
-        batch.add_column(
-            sa.Column("routing_rules", sa.JSON(), server_default="[]", nullable=False)
-        )
+        batch.add_column(sa.Column("routing_rules", sa.JSON(), server_default="[]", nullable=False))
     with op.batch_alter_table("queue_entries") as batch:
         batch.add_column(sa.Column("rules", sa.JSON(), server_default="[]", nullable=False))
 
