@@ -28,11 +28,11 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 
-from channels._attachments import AttachmentStore
 from channels._imap import ImapAccount, MailboxPoller
 from channels._mime import MESSAGE_ID, Mail, UnreadableMail, read_mail
 from channels._quotes import new_part
 from channels._reply_token import ReplyAddresses, inbox_of
+from hub.attachments import AttachmentStore
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
 from hub.intake import Accepted, Intake

@@ -27,7 +27,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels._twilio import bad_request, signed_form, storable
+from channels._twilio import TwilioMedia, bad_request, signed_form, storable
 from hub import crm
 from hub.bus import make_event
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
@@ -368,4 +368,4 @@ async def _advance(sessions: Sessions, message_id: str, sid: str, status: str) -
         return message
 
 
-__all__ = ["SmsAdapter", "e164", "parse_inbound", "setup", "twilio_client"]
+__all__ = ["SmsAdapter", "TwilioMedia", "e164", "parse_inbound", "setup", "twilio_client"]

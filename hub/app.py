@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -14,6 +15,7 @@ from sqlalchemy import text
 
 import agent_console.admin
 import agent_console.articles
+import agent_console.attachments
 import agent_console.canned
 import agent_console.customers
 import agent_console.supervisor
@@ -26,6 +28,7 @@ import channels.voice
 import channels.webchat
 import insights.web
 from agent_console.keys import ARTICLES, KNOWLEDGE, OFFERS, ROUTER
+from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus, MemoryBus, RedisBus
 from hub.contacts import ChannelAdapter
@@ -33,12 +36,14 @@ from hub.conversations import Conversations
 from hub.db import open_engine, session_factory
 from hub.intake import Intake
 from hub.keys import (
+    ATTACHMENTS,
     BUS,
     CONVERSATIONS,
     INTAKE,
     METRICS,
     PRESENCE,
     QUEUE,
+    REMOTE_ATTACHMENTS,
     SESSIONS,
     SETTINGS,
     SIGNER,
@@ -79,6 +84,9 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[SIGNER] = SessionSigner(settings.secret_key, settings.session_max_age)
+    app[ATTACHMENTS] = AttachmentStore(Path(settings.attachments_dir))
+    remote: list[RemoteAttachments] = [channels.sms.TwilioMedia(settings)]  # recordings, MMS
+    app[REMOTE_ATTACHMENTS] = remote
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_live_state)
     app.cleanup_ctx.append(_sms)
@@ -97,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
     agent_console.wallboard.setup(app)
+    agent_console.attachments.setup(app)
     insights.web.setup(app, REDIS)
     app.on_shutdown.append(_close_sockets)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus
 from hub.conversations import Conversations
@@ -23,3 +24,6 @@ PRESENCE = web.AppKey("presence", PresenceBoard)
 INTAKE = web.AppKey("intake", Intake)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 SIGNER = web.AppKey("signer", SessionSigner)
+# Where attachments live: the hub's own store, and the channels that fetch from providers.
+ATTACHMENTS = web.AppKey("attachments", AttachmentStore)
+REMOTE_ATTACHMENTS = web.AppKey("remote_attachments", list[RemoteAttachments])

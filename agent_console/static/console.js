@@ -443,6 +443,46 @@
     return parts.join(" · ");
   }
 
+  // Pictures and sound the hub serves with their own type are shown in place; anything
+  // else is a download (the hub never serves a customer's file as a page).
+  const PICTURE_TYPES = /^image\/(png|jpeg|gif|webp)$/;
+  const SOUND_TYPES = /^audio\/(wav|x-wav|mpeg|ogg)$/;
+
+  function fileSize(bytes) {
+    if (!bytes) return "";
+    if (bytes < 1024) return `${bytes} B`;
+    if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+    return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  }
+
+  /** What the customer attached: a link to each, with a preview or a player where it helps. */
+  function attachmentList(conversationId, message) {
+    const attachments = message.attachments || [];
+    if (!attachments.length) return null;
+    return h("ul", { class: "attachments", "aria-label": "Attachments" },
+      attachments.map((attachment, index) => {
+        const url = `/api/conversations/${conversationId}/messages/${message.id}/attachments/${index}`;
+        const type = String(attachment.content_type || "").toLowerCase();
+        const name = String(attachment.name || "attachment");
+        return h("li", { class: "attachment" },
+          PICTURE_TYPES.test(type)
+            ? h("img", { class: "attachment-preview", src: url, alt: name, loading: "lazy" })
+            : null,
+          SOUND_TYPES.test(type) ? h("audio", { controls: true, preload: "none", src: url }) : null,
+          h("a", { class: "attachment-link", href: url, download: name }, name),
+          attachment.size ? h("span", { class: "attachment-size" }, fileSize(attachment.size)) : null);
+      }));
+  }
+
+  /** An email's quoted earlier mail, folded away: the thread already shows it. */
+  function quotedText(message) {
+    const full = message.full_text || "";
+    if (!full || full.trim() === (message.text || "").trim()) return null;
+    return h("details", { class: "message-quoted" },
+      h("summary", {}, "Show quoted text"),
+      h("div", { class: "message-quoted-text" }, full));
+  }
+
   function messageItem(detail, id, el) {
     const message = detail.messages.find((m) => m.id === id);
     if (!el) {
@@ -454,6 +494,8 @@
             : null,
           h("time", { class: "message-time" })),
         h("div", { class: "message-text" }),
+        quotedText(message),
+        attachmentList(detail.id, message),
         message.direction === "outgoing" ? h("div", { class: "message-status" }) : null);
     }
     let sender = message.sender;

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ from sqlalchemy import select
 
 from agent_console.web import AGENT_SOCKETS
 from hub.models import ArticleFeedback, Conversation, KnowledgeArticle, Offer
+from tests.channels.email_side import mail, send
 from tests.support import PASSWORD, ChatCustomer, Hub, eventually
 
 CHROMIUM = "/usr/bin/chromium"
@@ -396,3 +399,70 @@ async def test_the_console_is_usable_from_the_keyboard(hub: Hub, browser: Browse
     await page.get_by_role("button", name="Sign out").focus()
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(re.compile(r"/console/login$"))
+
+
+def tiny_png(width: int = 3, height: int = 2) -> bytes:
+    """A real PNG (red pixels), so the browser can decode the preview."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def test_an_email_shows_its_attachments_and_folds_its_quoted_text(
+    hub: Hub, browser: Browser
+) -> None:
+    await hub.add_agent("alice")
+    alice = await sign_in(browser, hub, "alice")
+    page = alice.page
+    await alice.set_status("available")
+
+    picture = tiny_png()
+    message = mail(
+        "Cracked screen",
+        "Here is a photo of the screen.\n\nOn Mon, 2 Nov 2026 at 09:00, Support wrote:\n"
+        "> Could you send us a photo?\n",
+    )
+    message.add_attachment(picture, maintype="image", subtype="png", filename="screen.png")
+    message.add_attachment(
+        b"<html><script>window.__pwned=1</script></html>",
+        maintype="text",
+        subtype="html",
+        filename="<img src=x onerror=window.__pwned=1>.html",
+    )
+    await send(hub, message)
+    await page.locator("#offers > li").get_by_role("button", name="Accept").click()
+
+    incoming = page.locator(".message-incoming")
+    await expect(incoming.locator(".message-text")).to_have_text("Here is a photo of the screen.")
+    quoted = incoming.locator(".message-quoted")
+    await expect(quoted.locator(".message-quoted-text")).to_be_hidden()
+    await quoted.get_by_text("Show quoted text").click()
+    await expect(quoted.locator(".message-quoted-text")).to_contain_text(
+        "> Could you send us a photo?"
+    )
+
+    links = incoming.locator(".attachment-link")
+    await expect(links).to_have_text(["screen.png", "<img src=x onerror=window.__pwned=1>.html"])
+    preview = incoming.locator("img.attachment-preview")
+    await expect(preview).to_have_count(1)  # only the picture is shown in place
+    assert await eventually(lambda: preview.evaluate("img => img.complete && img.naturalWidth"))
+    assert await preview.evaluate("img => img.naturalWidth") == 3
+    async with page.expect_download() as downloading:
+        await links.first.click()
+    download = await downloading.value
+    assert download.suggested_filename == "screen.png"
+    saved = Path(await download.path())
+    assert await asyncio.to_thread(saved.read_bytes) == picture
+
+    assert await page.evaluate("typeof window.__pwned") == "undefined"
+    assert alice.problems == []

@@ -7,7 +7,6 @@ hub, its SMS and email adapters, the SMTP relay (aiosmtpd) and the chat are real
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,7 +18,7 @@ from hub.models import Conversation, CustomerAddress, Inbox, Message, TimelineEv
 from hub.settings import Settings
 from tests.channels.email_side import JANE, SUPPORT, capturing_relay, email_hub
 from tests.channels.test_sms import FakeTwilio
-from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
+from tests.channels.twilio_side import with_twilio
 from tests.conftest import start_hub
 from tests.support import AgentClient, ChatCustomer, Hub, eventually
 
@@ -40,14 +39,7 @@ async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
 
 @pytest.fixture
 async def hub(settings_for: Settings, twilio: tuple[FakeTwilio, str]) -> AsyncIterator[Hub]:
-    settings = dataclasses.replace(
-        settings_for,
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,
-        twilio_api_url=twilio[1],
-        public_url=PUBLIC_URL,
-    )
-    async with start_hub(settings, clean=True) as running:
+    async with start_hub(with_twilio(settings_for, twilio[1]), clean=True) as running:
         yield running
 
 

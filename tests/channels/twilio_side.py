@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,12 +14,24 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
+from hub.settings import Settings
 from tests.support import Hub
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "twilio-auth-token-for-tests"
 # Twilio signs the URL it was given, which is the hub's public one (behind a proxy).
 PUBLIC_URL = "https://hub.example.test"
+
+
+def with_twilio(settings: Settings, api_url: str) -> Settings:
+    """Settings for a hub that talks to the local Twilio API at `api_url`."""
+    return dataclasses.replace(
+        settings,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_api_url=api_url,
+        public_url=PUBLIC_URL,
+    )
 
 
 @dataclass
@@ -60,6 +73,7 @@ class CallsApi:
 
     live: set[str] = field(default_factory=set)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    recordings: dict[str, bytes] = field(default_factory=dict)  # RecordingSid -> WAV
     refuse_with: tuple[int, int, str] | None = None  # (HTTP status, Twilio code, message)
 
     @asynccontextmanager
@@ -68,6 +82,7 @@ class CallsApi:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account}/Calls.json", self.create)
         app.router.add_post("/2010-04-01/Accounts/{account}/Calls/{sid}.json", self.update)
+        app.router.add_get("/2010-04-01/Accounts/{account}/Recordings/{sid}", self.recording)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         try:
@@ -101,6 +116,20 @@ class CallsApi:
             }
             return web.json_response(body, status=404)
         return web.json_response(self._call(request, sid, "in-progress"))
+
+    async def recording(self, request: web.Request) -> web.Response:
+        """A recording's media: WAV when the URL has no extension; HTTP basic auth with the
+        account SID and auth token, as for the rest of the API."""
+        account, sid = request.match_info["account"], request.match_info["sid"]
+        self.requests.append({"action": "recording", "account": account, "sid": sid})
+        expected = aiohttp.encode_basic_auth(ACCOUNT_SID, AUTH_TOKEN)
+        if account != ACCOUNT_SID or request.headers.get("Authorization") != expected:
+            body = {"code": 20003, "message": "Authenticate", "status": 401}
+            return web.json_response(body, status=401)
+        if sid not in self.recordings:
+            body = {"code": 20404, "message": f"Recording {sid} was not found", "status": 404}
+            return web.json_response(body, status=404)
+        return web.Response(body=self.recordings[sid], content_type="audio/x-wav")
 
     def updates(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["action"] == "update"]

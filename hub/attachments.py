@@ -1,4 +1,6 @@
-"""Attachment content, stored once by its SHA-256 and referred to by that name."""
+"""Attachment content: what the hub keeps itself, stored once by its SHA-256 and referred
+to by that name; and what a provider keeps (a voicemail recording, an MMS picture), which
+the channel that received it knows how to fetch."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ import asyncio
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 REF_PREFIX = "sha256:"
 
@@ -46,3 +50,19 @@ class AttachmentStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+@dataclass(frozen=True)
+class Fetched:
+    content: bytes
+    content_type: str
+
+
+class RemoteAttachments(Protocol):
+    """A channel's way to fetch content its provider holds, by the reference it stored."""
+
+    def knows(self, ref: str) -> bool:
+        """Whether `ref` names content this provider holds (and may be fetched at all)."""
+
+    async def fetch(self, ref: str) -> Fetched | None:
+        """The content behind `ref`; None when the provider no longer has it."""
