@@ -6,7 +6,10 @@ endpoint that calls `Intake.accept`: deduplicate, store, thread, commit, queue,
 publish. The same run measures a bare handler that only parses the same JSON
 and answers 200, which is the ceiling aiohttp itself sets on this machine.
 Backends: SQLite with the in-process queue and bus, then PostgreSQL (a fresh
-database, dropped afterwards) with Redis (a key prefix of its own, deleted).
+database, dropped afterwards) with Redis (a key prefix of its own, deleted). Last, the
+whole hub on PostgreSQL + Redis with nobody to answer, so every contact joins a backlog
+and wakes the router: once with its passes back to back (the naive router), once spaced
+as the hub runs them (`routing.engine.PASS_SPACING`).
 
     python -m bench.intake [--seconds 3] [--clients 16] [--postgres URL] [--redis URL]
 """
@@ -31,13 +34,18 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bench._scratch import scratch_database, scratch_prefix
+from bench.console import hub_settings
+from hub.app import create_app
 from hub.bus import MemoryBus, RedisBus
 from hub.contacts import InboundContact
 from hub.db import open_engine, session_factory
 from hub.intake import Intake
+from hub.keys import INTAKE
 from hub.metrics import Metrics
 from hub.migrate import upgrade
 from hub.queue import MemoryQueue, RedisQueue
+from routing import engine
+from routing.engine import PASS_SPACING
 
 POSTGRES = os.environ.get("SWITCHBOARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -163,6 +171,19 @@ async def postgres_redis_intake(postgres: str, redis_url: str) -> AsyncIterator[
             await redis.aclose()
 
 
+@asynccontextmanager
+async def whole_hub(postgres: str, redis_url: str) -> AsyncIterator[Intake]:
+    """The real hub on PostgreSQL + Redis, router and all, with no agent signed in: every
+    new customer joins a backlog, and wakes the router, whose passes read the backlog."""
+    async with hub_settings("redis", postgres, redis_url) as settings:
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()  # starts the router, the identity index and the rest
+        try:
+            yield runner.app[INTAKE]
+        finally:
+            await runner.cleanup()
+
+
 async def run(clients: int, seconds: float, postgres: str, redis_url: str) -> list[Result]:
     spawn = multiprocessing.get_context("spawn")
     results: list[Result] = []
@@ -175,6 +196,19 @@ async def run(clients: int, seconds: float, postgres: str, redis_url: str) -> li
             async with postgres_redis_intake(postgres, redis_url) as intake:
                 name = "intake: PostgreSQL + Redis"
                 results.append(await measure(name, accepting(intake), pool, clients, seconds))
+            # The naive router runs its passes back to back while contacts pour in.
+            for spacing, name in (
+                (0.0, "backlog, passes back to back"),
+                (PASS_SPACING, "backlog, passes spaced"),
+            ):
+                engine.PASS_SPACING = spacing
+                try:
+                    async with whole_hub(postgres, redis_url) as intake:
+                        results.append(
+                            await measure(name, accepting(intake), pool, clients, seconds)
+                        )
+                finally:
+                    engine.PASS_SPACING = PASS_SPACING
     return results
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from datetime import timedelta
 
 from sqlalchemy import or_, select
@@ -40,6 +41,15 @@ def plan(
             matcher.assigned(decision.agent_id, contact.channel)
             decisions.append((contact, decision))
     return decisions
+
+
+# A woken pass comes no sooner than this many times as long as the last pass took after
+# it: while contacts pour in (each one wakes the router) and the queue is long (each pass
+# costs more), routing keeps to about a fifth of the process's time and intake keeps
+# the rest. Quick passes wait only milliseconds, and none waits longer than MAX_SPACING
+# (a pass slowed by a busy database is no reason to keep agents waiting).
+PASS_SPACING = 4.0
+MAX_SPACING = 0.25  # seconds
 
 
 class Router:
@@ -72,10 +82,13 @@ class Router:
 
     async def run(self) -> None:
         while True:
+            started = time.monotonic()
             try:
                 await self.tick()
             except Exception:
                 log.exception("routing tick failed; retrying")
+            spent = time.monotonic() - started
+            await asyncio.sleep(min(PASS_SPACING * spent, MAX_SPACING, self._tick))
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
             # arrives as the wake-up fires, and the hub then never shuts down.
             with contextlib.suppress(TimeoutError):
@@ -95,21 +108,22 @@ class Router:
             self._rebuilds += 1
         await self._offers.expire_due(self.policy.max_missed_offers)
         await self._hand_back_departed()
-        made = await self._route()
+        made, still_waiting = await self._route()
         if self._limits is not None:
             # After matching, so a contact an agent could take at once never counts as
             # one too many.
-            await self._limits.enforce(await self._queue.waiting(), utcnow().timestamp())
+            await self._limits.enforce(still_waiting, utcnow().timestamp())
         return made
 
-    async def _route(self) -> int:
+    async def _route(self) -> tuple[int, list[WaitingContact]]:
+        """Offers made, and the contacts still waiting."""
         waiting = await self._queue.waiting()
         if not waiting:
-            return 0
+            return 0, []
         now = utcnow()
         matcher = Matcher(await self._available_agents(), self.policy, now.timestamp())
         if not matcher.agents:
-            return 0
+            return 0, waiting
         sticky = await self._recent_agents(waiting)
         decisions = plan(matcher, waiting, sticky)
         outcomes = await self._queue.reserve_many(
@@ -124,18 +138,19 @@ class Router:
                 if d.agent_id is not None
             ]
         )
-        made = 0
+        made, taken = 0, set()
         for (contact, decision), reserved in zip(decisions, outcomes, strict=True):
             assert decision.agent_id is not None
             if not reserved:
                 # Another hub process took the contact or filled the agent first.
                 self.wake()
                 continue
+            taken.add(contact.conversation_id)
             explanation = decision.explain(contact)
             log.info("routing decision %s", json.dumps(explanation))
             if await self._offers.create(contact, decision.agent_id, explanation):
                 made += 1
-        return made
+        return made, [c for c in waiting if c.conversation_id not in taken]
 
     async def _hand_back_departed(self) -> None:
         """Agents whose console went away longer than the grace period: their work returns."""
