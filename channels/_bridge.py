@@ -14,6 +14,7 @@ voicemail, once per call however many hub processes hear the event.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -43,6 +44,10 @@ from hub.queue import ContactQueue
 from hub.settings import Settings
 
 NOT_FOUND, NOT_IN_PROGRESS = 20404, 21220  # Twilio's codes for a call that is over
+# Putting a call through sets the same TwiML however often it is sent, so a hiccup at
+# Twilio (too many requests, a 5xx, a dropped connection) is worth another try or two.
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
+RETRY_DELAYS = (0.2, 0.8)  # seconds before the second and the third try
 CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 DIAL_SECONDS = 30  # how long the agent's softphone rings
 # Routing's events for a contact it turned away, and the status that follows.
@@ -304,17 +309,31 @@ class CallBridge:
         if self._twilio is None:
             await self._failed(conversation_id, agent.id, name, "Twilio is not configured.")
             return
-        try:
-            await self._twilio.calls(sid).update_async(twiml=str(self._dial(agent)))
-        except TwilioRestException as exc:
-            if exc.status == 404 or exc.code in (NOT_FOUND, NOT_IN_PROGRESS):
-                await self._missed(conversation_id, agent.id, name, reached)
-            else:
+        twiml = str(self._dial(agent))
+        for retry_in in (*RETRY_DELAYS, None):
+            try:
+                await self._twilio.calls(sid).update_async(twiml=twiml)
+                break
+            except TwilioRestException as exc:
+                if exc.status == 404 or exc.code in (NOT_FOUND, NOT_IN_PROGRESS):
+                    await self._missed(conversation_id, agent.id, name, reached)
+                    return
+                if exc.status in TRANSIENT and retry_in is not None:
+                    log.warning("Twilio answered %s putting %s through; retrying", exc.status, sid)
+                    await asyncio.sleep(retry_in)
+                    continue
                 await self._failed(conversation_id, agent.id, name, f"{exc.code} {exc.msg}")
-            return
-        except (TwilioException, aiohttp.ClientError, TimeoutError) as exc:
-            await self._failed(conversation_id, agent.id, name, type(exc).__name__)
-            return
+                return
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                if retry_in is not None:
+                    log.warning("could not reach Twilio putting %s through; retrying", sid)
+                    await asyncio.sleep(retry_in)
+                    continue
+                await self._failed(conversation_id, agent.id, name, type(exc).__name__)
+                return
+            except TwilioException as exc:
+                await self._failed(conversation_id, agent.id, name, type(exc).__name__)
+                return
         summary = f"Call connected to {name}"
         await self._note(conversation_id, agent.id, "call.connected", summary, sid=sid)
         await announce(self._bus, conversation_id, agent.id, summary)

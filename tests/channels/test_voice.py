@@ -470,6 +470,38 @@ async def test_a_call_twilio_will_not_redirect_stays_with_the_agent_and_says_why
     failure = "Could not put the call through to Alice: 20500 Unable to update record"
     assert ("call.failed", f"{failure}: Internal Server Error") in events
     assert (await conversation_of(hub, sid)).status == "assigned"
+    assert len(api.updates()) == 3  # a 5xx is tried three times before giving up
+
+
+async def test_a_hiccup_at_twilio_is_retried_and_the_call_is_put_through(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    api.refuse_next = [(503, 20503, "Service Unavailable"), (429, 20429, "Too Many Requests")]
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(Twilio(hub), sid)
+
+    conversation_id = await accept_next_offer(alice)
+
+    events = await eventually(lambda: _has(hub, conversation_id, "call.connected"))
+    assert not [kind for kind, _summary in events if kind == "call.failed"]
+    assert len(api.updates()) == 3
+
+
+async def test_a_refusal_that_will_not_change_is_not_retried(
+    hub: Hub, alice: AgentClient, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    api.refuse_next = [(400, 21218, "Invalid ApplicationSid")]
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(Twilio(hub), sid)
+
+    conversation_id = await accept_next_offer(alice)
+
+    await eventually(lambda: _has(hub, conversation_id, "call.failed"))
+    assert len(api.updates()) == 1
 
 
 async def test_a_caller_who_hangs_up_in_the_queue_abandons_it_once(hub: Hub) -> None:

@@ -68,13 +68,15 @@ class CallsApi:
     """Twilio's Calls resource as documented: form in, JSON out; remembers each request.
 
     `live` holds the SIDs of calls in progress: updating any other answers as Twilio does
-    for a call that is over (404, code 20404), or `refuse_with` forces an error.
+    for a call that is over (404, code 20404); `refuse_with` forces an error every time,
+    `refuse_next` once per request, first to last.
     """
 
     live: set[str] = field(default_factory=set)
     requests: list[dict[str, Any]] = field(default_factory=list)
     recordings: dict[str, bytes] = field(default_factory=dict)  # RecordingSid -> WAV
     refuse_with: tuple[int, int, str] | None = None  # (HTTP status, Twilio code, message)
+    refuse_next: list[tuple[int, int, str]] = field(default_factory=list)  # one per request
 
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[str]:
@@ -104,7 +106,7 @@ class CallsApi:
     async def update(self, request: web.Request) -> web.Response:
         await self._remember(request, "update")
         sid = request.match_info["sid"]
-        if self.refuse_with is not None:
+        if self.refuse_with is not None or self.refuse_next:
             return self._refusal()
         if sid not in self.live:
             body = {
@@ -151,8 +153,9 @@ class CallsApi:
         return form
 
     def _refusal(self) -> web.Response:
-        assert self.refuse_with is not None
-        status, code, message = self.refuse_with
+        refusal = self.refuse_next.pop(0) if self.refuse_next else self.refuse_with
+        assert refusal is not None
+        status, code, message = refusal
         return web.json_response(
             {"code": code, "message": message, "status": status}, status=status
         )
