@@ -184,6 +184,7 @@
       .then((detail) => {
         entry.detail = detail;
         renderOffers();
+        if (announcedAt && state.offers.has(id)) notifyOffer(entry); // new, not a reload
       })
       .catch(() => {}); // the offer may already be gone; its card says so when it ends
   }
@@ -199,6 +200,93 @@
     show($("offers-empty"), ids.length === 0);
     updateTitle();
     tick();
+  }
+
+  // --- ringing --------------------------------------------------------------------
+  // An open offer rings, a short two-tone chirp every few seconds, until it is taken,
+  // turned down or gone: an agent in another tab or window still hears it. With the
+  // page hidden, a desktop notification says who it is (if the agent allowed them).
+  // The bell in the Offers heading silences both, remembered on this browser.
+
+  const RING_EVERY_MS = 3000;
+  const RING_KEY = "switchboard.ring";
+  const ring = { timer: null, audio: null, muted: localStorage.getItem(RING_KEY) === "off" };
+
+  /** The page's sound output, woken up (browsers start it only after a click or key). */
+  function soundOutput() {
+    const Output = window.AudioContext || window.webkitAudioContext;
+    if (!Output) return null;
+    if (!ring.audio) ring.audio = new Output();
+    if (ring.audio.state === "suspended") ring.audio.resume().catch(() => {});
+    return ring.audio;
+  }
+
+  function chirp() {
+    const output = soundOutput();
+    if (!output) return;
+    const start = output.currentTime;
+    for (const [offset, frequency] of [[0, 880], [0.18, 660]]) {
+      const tone = output.createOscillator();
+      const volume = output.createGain();
+      tone.frequency.value = frequency;
+      volume.gain.setValueAtTime(0.0001, start + offset);
+      volume.gain.exponentialRampToValueAtTime(0.2, start + offset + 0.02);
+      volume.gain.exponentialRampToValueAtTime(0.0001, start + offset + 0.16);
+      tone.connect(volume).connect(output.destination);
+      tone.start(start + offset);
+      tone.stop(start + offset + 0.17);
+    }
+  }
+
+  function updateRing() {
+    const now = serverNow();
+    const open = [...state.offers.values()].some((entry) => entry.expires > now && !entry.busy);
+    const ringing = open && !ring.muted;
+    $("offers").dataset.ringing = String(ringing);
+    if (ringing && ring.timer === null) {
+      chirp();
+      ring.timer = setInterval(chirp, RING_EVERY_MS);
+    } else if (!ringing && ring.timer !== null) {
+      clearInterval(ring.timer);
+      ring.timer = null;
+    }
+  }
+
+  function renderRingToggle() {
+    const button = $("ring-toggle");
+    button.setAttribute("aria-pressed", String(!ring.muted));
+    button.textContent = ring.muted ? "Sound off" : "Sound on";
+    button.title = ring.muted ? "Offers are silent: click to ring" : "Offers ring: click to silence";
+  }
+
+  function toggleRing() {
+    ring.muted = !ring.muted;
+    localStorage.setItem(RING_KEY, ring.muted ? "off" : "on");
+    if (!ring.muted) {
+      soundOutput();
+      if (window.Notification && Notification.permission === "default") {
+        Notification.requestPermission().catch(() => {});
+      }
+    }
+    renderRingToggle();
+    updateRing();
+  }
+
+  /** A desktop notification for an offer that arrives while the console is out of sight. */
+  function notifyOffer(entry) {
+    if (ring.muted || !document.hidden || !window.Notification) return;
+    if (Notification.permission !== "granted") return;
+    const detail = entry.detail;
+    const name = detail ? customerName(detail) : "A customer";
+    const channel = detail ? detail.channel : entry.offer.channel || "contact";
+    const note = new Notification(`New ${channel} offer`, {
+      body: name,
+      tag: `offer-${entry.offer.offer_id}`,
+    });
+    note.onclick = () => {
+      window.focus();
+      note.close();
+    };
   }
 
   function offerCard(entry, el) {
@@ -251,6 +339,7 @@
 
   /** Countdowns: one timer for every offer card. */
   function tick() {
+    updateRing();
     const now = serverNow();
     for (const [id, entry] of state.offers) {
       const left = entry.expires - now;
@@ -1033,6 +1122,11 @@
     });
     window.addEventListener("online", reconnectNow);
     document.addEventListener("visibilitychange", () => state.open && reportSeen(state.open));
+    $("ring-toggle").addEventListener("click", toggleRing);
+    renderRingToggle();
+    for (const kind of ["pointerdown", "keydown"]) {
+      document.addEventListener(kind, () => ring.muted || soundOutput(), { once: true });
+    }
     setInterval(tick, TICK_MS);
     connect();
   }

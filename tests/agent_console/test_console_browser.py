@@ -76,9 +76,12 @@ class AgentTab:
         assert (await answer.value).status == 200
 
 
-async def sign_in(browser: Browser, hub: Hub, username: str) -> AgentTab:
-    """Open /console, get sent to the login form, sign in through it, wait for the live socket."""
+async def sign_in(browser: Browser, hub: Hub, username: str, init: str = "") -> AgentTab:
+    """Open /console, get sent to the login form, sign in through it, wait for the live socket.
+    `init` runs in every page before its own scripts."""
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    if init:
+        await context.add_init_script(init)
     tab = AgentTab(await context.new_page())
     tab.watch()
     page = tab.page
@@ -466,3 +469,55 @@ async def test_an_email_shows_its_attachments_and_folds_its_quoted_text(
 
     assert await page.evaluate("typeof window.__pwned") == "undefined"
     assert alice.problems == []
+
+
+# Counts the tones the page plays, at the browser's own Web Audio API.
+TONE_COUNTER = """
+window.__tones = 0;
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) {
+  window.__tones += 1;
+  return start.apply(this, args);
+};
+"""
+
+
+async def test_an_offer_rings_until_it_is_taken_and_the_bell_silences_it(
+    hub: Hub, browser: Browser
+) -> None:
+    await hub.add_agent("alice")
+    alice = await sign_in(browser, hub, "alice", init=TONE_COUNTER)
+    page = alice.page
+    offers = page.locator("#offers")
+    bell = page.locator("#ring-toggle")
+    await expect(bell).to_have_attribute("aria-pressed", "true")
+    await alice.set_status("available")
+
+    first = await ChatCustomer.connect(hub, name="Jane Doe")
+    await first.say("Hello?")
+    await expect(offers).to_have_attribute("data-ringing", "true")
+    assert await eventually(lambda: page.evaluate("window.__tones >= 2"))  # a two-tone chirp
+    await expect(page).to_have_title("(1) Switchboard console")
+    await offers.get_by_role("button", name="Accept").click()
+    await expect(offers).to_have_attribute("data-ringing", "false")
+
+    await bell.click()
+    await expect(bell).to_have_attribute("aria-pressed", "false")
+    await expect(bell).to_have_text("Sound off")
+    tones = await page.evaluate("window.__tones")
+    second = await ChatCustomer.connect(hub, name="John Roe")
+    await second.say("Anyone there?")
+    await expect(offers.locator("> li")).to_have_count(1)
+    await expect(offers).to_have_attribute("data-ringing", "false")
+    assert await page.evaluate("window.__tones") == tones  # silenced: not one more tone
+
+    await page.reload()  # the choice stays with this browser
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    await expect(bell).to_have_attribute("aria-pressed", "false")
+    await expect(offers.locator("> li")).to_have_count(1)
+    await expect(offers).to_have_attribute("data-ringing", "false")
+    await bell.click()
+    await expect(offers).to_have_attribute("data-ringing", "true")
+    assert alice.problems == []
+    await first.close()
+    await second.close()
