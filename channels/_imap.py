@@ -1,15 +1,21 @@
 """Polling a mailbox kept elsewhere (IMAP) for companies whose mail does not reach our SMTP.
 
-Each round fetches the UNSEEN messages without marking them (BODY.PEEK), hands each to
-the same path SMTP mail takes, and flags it \\Seen only once that has committed. A hub
-that dies in between fetches the message again next time, and intake's Message-ID
-deduplication stores it once. Rounds never overlap.
+The hub remembers, in the database, the UID of the last message it handled in each
+mailbox (`MailboxCursor`), so each round fetches what arrived since, whether or not
+someone has read it in their mail client meanwhile. The first round in a mailbox (or
+after its UIDVALIDITY changed) takes only the UNSEEN messages: mail read before the hub
+looked is not its business. Messages are fetched without marking them (BODY.PEEK),
+handed to the same path SMTP mail takes, and flagged \\Seen once that has committed; the
+cursor moves only past messages handled. A hub that dies in between fetches the message
+again next time, and intake's Message-ID deduplication stores it once. Rounds never
+overlap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,8 +25,12 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 
 import aioimaplib
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from channels._mime import UnreadableMail, header
+from hub.db import Sessions
+from hub.models import MailboxCursor, utcnow
 from hub.settings import Settings
 
 # Hands one message to the inbound path: raw bytes, envelope sender, recipients.
@@ -28,6 +38,8 @@ Receive = Callable[[bytes, str, list[str]], Awaitable[object]]
 # Headers where delivering servers record the envelope recipient, then the visible ones.
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
 MAX_PER_ROUND = 200
+_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
+_UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 log = logging.getLogger(__name__)
 
 
@@ -48,6 +60,11 @@ class ImapAccount:
     interval: float = 60.0
     timeout: float = 30.0
 
+    @property
+    def key(self) -> str:
+        """The mailbox's name in the hub's records."""
+        return f"{self.user}@{self.host}:{self.port}/{self.mailbox}"
+
     @classmethod
     def from_settings(cls, settings: Settings) -> ImapAccount | None:
         if not settings.imap_host:
@@ -64,6 +81,14 @@ class ImapAccount:
 
 
 @dataclass(frozen=True)
+class Folder:
+    """What SELECT said of the folder: its UIDVALIDITY and the UID the next message gets."""
+
+    uid_validity: int
+    uid_next: int | None
+
+
+@dataclass(frozen=True)
 class Round:
     """What one poll did: messages stored (or found already stored), and left unseen."""
 
@@ -72,11 +97,12 @@ class Round:
 
 
 class MailboxPoller:
-    """Fetches a mailbox's unseen messages into the hub, one round every `interval`."""
+    """Fetches a mailbox's new messages into the hub, one round every `interval`."""
 
-    def __init__(self, account: ImapAccount, receive: Receive) -> None:
+    def __init__(self, account: ImapAccount, receive: Receive, sessions: Sessions) -> None:
         self._account = account
         self._receive = receive
+        self._sessions = sessions
         self._lock = asyncio.Lock()
         self.last_error = ""  # why the last round failed; "" after a good one
 
@@ -92,15 +118,15 @@ class MailboxPoller:
             await asyncio.sleep(self._account.interval)
 
     async def poll(self) -> Round:
-        """One round: every unseen message stored, then flagged \\Seen."""
+        """One round: every new message stored, then flagged \\Seen."""
         async with self._lock:
-            client = await self._connect()
+            client, folder = await self._connect()
             try:
-                return await self._fetch_unseen(client)
+                return await self._fetch_new(client, folder)
             finally:
                 await _logout(client)
 
-    async def _connect(self) -> aioimaplib.IMAP4:
+    async def _connect(self) -> tuple[aioimaplib.IMAP4, Folder]:
         account = self._account
         client: aioimaplib.IMAP4
         if account.tls:
@@ -113,24 +139,71 @@ class MailboxPoller:
         try:
             await client.wait_hello_from_server()
             _expect_ok(await client.login(account.user, account.password), "login")
-            _expect_ok(await client.select(account.mailbox), f"select {account.mailbox}")
+            selected = _expect_ok(await client.select(account.mailbox), f"select {account.mailbox}")
         except BaseException:
             await _logout(client)
             raise
-        return client
+        return client, _folder(selected)
 
-    async def _fetch_unseen(self, client: aioimaplib.IMAP4) -> Round:
-        found = _expect_ok(await client.uid_search("UNSEEN"), "search")
-        uids = [uid for line in found[:1] for uid in line.decode().split() if uid.isdigit()]
-        stored = left = 0
-        for uid in uids[:MAX_PER_ROUND]:
-            raw = _message_bytes(_expect_ok(await client.uid("fetch", uid, "(BODY.PEEK[])"), uid))
-            if raw is None or not await self._store(uid, raw):
-                left += 1
+    async def _fetch_new(self, client: aioimaplib.IMAP4, folder: Folder) -> Round:
+        last = await self._last_uid(folder.uid_validity)
+        query = "UNSEEN" if last is None else f"UID {last + 1}:*"
+        found = _expect_ok(await client.uid_search(query), "search")
+        # "n:*" always names the newest message, even one below n: keep only what is new.
+        uids = sorted(int(u) for line in found[:1] for u in line.decode().split() if u.isdigit())
+        uids = [uid for uid in uids if last is None or uid > last]
+        batch, first_left, stored = uids[:MAX_PER_ROUND], None, 0
+        for uid in batch:
+            fetched = await client.uid("fetch", str(uid), "(BODY.PEEK[])")
+            raw = _message_bytes(_expect_ok(fetched, str(uid)))
+            if raw is None or not await self._store(str(uid), raw):
+                first_left = first_left or uid
                 continue
-            _expect_ok(await client.uid("store", uid, "+FLAGS.SILENT (\\Seen)"), f"flag {uid}")
+            _expect_ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"), f"flag {uid}")
             stored += 1
-        return Round(stored, left + max(0, len(uids) - MAX_PER_ROUND))
+        left = len(uids) - stored
+        if last is None:
+            # First look: once every unseen message is in, the mailbox counts as read up
+            # to where it stood when selected; until then, the next round looks again.
+            if left == 0:
+                await self._save(folder.uid_validity, (folder.uid_next or 1) - 1, uids)
+        else:
+            done = first_left - 1 if first_left is not None else (batch[-1] if batch else last)
+            if done > last:
+                await self._save(folder.uid_validity, done, [])
+        return Round(stored, left)
+
+    async def _last_uid(self, uid_validity: int) -> int | None:
+        """The last UID handled in this mailbox, if known for its current UIDVALIDITY."""
+        async with self._sessions() as session:
+            cursor = await session.scalar(
+                select(MailboxCursor).where(MailboxCursor.mailbox == self._account.key)
+            )
+        if cursor is None or cursor.uid_validity != uid_validity:
+            return None
+        return cursor.last_uid
+
+    async def _save(self, uid_validity: int, last_uid: int, seen: list[int]) -> None:
+        """Move the cursor forward (hub processes polling side by side never move it back)."""
+        last_uid = max([last_uid, *seen])
+        try:
+            async with self._sessions() as session, session.begin():
+                cursor = await session.scalar(
+                    select(MailboxCursor)
+                    .where(MailboxCursor.mailbox == self._account.key)
+                    .with_for_update()
+                )
+                if cursor is None:
+                    session.add(
+                        MailboxCursor(
+                            mailbox=self._account.key, uid_validity=uid_validity, last_uid=last_uid
+                        )
+                    )
+                elif cursor.uid_validity != uid_validity or cursor.last_uid < last_uid:
+                    cursor.uid_validity, cursor.last_uid = uid_validity, last_uid
+                    cursor.updated_at = utcnow()
+        except IntegrityError:
+            pass  # another hub process wrote it first; the next round reads theirs
 
     async def _store(self, uid: str, raw: bytes) -> bool:
         """True once the message is committed, or can never be (it stays in the mailbox)."""
@@ -167,6 +240,14 @@ def _recipients(headers: Message) -> list[str]:
         values = [str(v) for v in headers.get_all(name, [])]
         found += [address.lower() for _, address in getaddresses(values) if "@" in address]
     return list(dict.fromkeys(found))
+
+
+def _folder(selected: list[bytes | bytearray]) -> Folder:
+    text = b" ".join(bytes(line) for line in selected)
+    validity, following = _UIDVALIDITY.search(text), _UIDNEXT.search(text)
+    if validity is None:
+        raise MailboxUnavailable("select: the server gave no UIDVALIDITY")
+    return Folder(int(validity.group(1)), int(following.group(1)) if following else None)
 
 
 def _message_bytes(response: list[bytes | bytearray]) -> bytes | None:

@@ -92,7 +92,7 @@ async def _imap_poller(app: web.Application) -> AsyncIterator[None]:
     if account is None:
         yield
         return
-    poller = MailboxPoller(account, _inbound_mail(app).receive)
+    poller = MailboxPoller(account, _inbound_mail(app).receive, app[SESSIONS])
     app[IMAP_POLLER] = poller
     task = asyncio.create_task(poller.run())
     log.info("polling IMAP %s:%d %s", account.host, account.port, account.mailbox)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -397,4 +398,17 @@ class Call(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     offer_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailboxCursor(Base):
+    """How far the hub has read an IMAP mailbox: the UID of the last message it handled,
+    valid while the folder's UIDVALIDITY stays the same."""
+
+    __tablename__ = "mailbox_cursors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(500), unique=True)  # user@host/folder
+    uid_validity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -42,9 +42,10 @@ class Dovecot:
         assert (await client.create(mailbox)).result == "OK"
         await client.logout()
 
-    async def append(self, mailbox: str, raw: bytes) -> None:
+    async def append(self, mailbox: str, raw: bytes, flags: str | None = None) -> None:
+        """File a message, e.g. with flags="(\\Seen)" as if someone had read it already."""
         client = await self.client()
-        assert (await client.append(raw, mailbox=mailbox)).result == "OK"
+        assert (await client.append(raw, mailbox=mailbox, flags=flags)).result == "OK"
         await client.logout()
 
     async def unseen(self, mailbox: str) -> int:

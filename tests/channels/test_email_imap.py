@@ -30,6 +30,7 @@ from tests.channels.email_side import (
     stored,
 )
 from tests.channels.imap_side import DOVECOT, PASSWORD, USER, Dovecot, running_dovecot
+from tests.conftest import start_hub
 from tests.support import Hub, eventually
 
 pytestmark = pytest.mark.skipif(
@@ -210,3 +211,29 @@ async def _none_unseen(dovecot: Dovecot, mailbox: str) -> bool | None:
 async def _at_least(hub: Hub, count: int) -> list[Message] | None:
     messages = await stored(hub)
     return messages if len(messages) >= count else None
+
+
+async def test_mail_read_elsewhere_is_still_fetched_and_a_restart_goes_on_from_there(
+    settings_for: Settings, relay: CapturingRelay, dovecot: Dovecot, mailbox: str
+) -> None:
+    """The hub keeps its place in the mailbox (the last UID it handled), not the \\Seen
+    flags a person in a mail client may set first; mail read before the hub first
+    looked is left alone."""
+    read = "(\\Seen)"
+    await dovecot.append(mailbox, delivered(mail("Old", "Read long ago.")), flags=read)
+    settings = polling(settings_for, dovecot, mailbox, 3600)
+    async with email_hub(settings, relay) as hub:
+        poller = hub.app[IMAP_POLLER]
+        await poller.poll()
+        assert await stored(hub) == []  # read before the hub first looked
+
+        await dovecot.append(mailbox, delivered(mail("Card declined", "Declined.")), flags=read)
+        assert (await poller.poll()).stored == 1
+        assert [m.subject for m in await stored(hub)] == ["Card declined"]
+        assert (await poller.poll()).stored == 0  # nothing new since
+        settings = hub.app[SETTINGS]
+
+    await dovecot.append(mailbox, delivered(mail("While down", "Anyone?")), flags=read)
+    async with start_hub(settings) as restarted:  # the same database, so the same place
+        await restarted.app[IMAP_POLLER].poll()  # after the round it runs as it starts
+        assert sorted(m.subject for m in await stored(restarted)) == ["Card declined", "While down"]
