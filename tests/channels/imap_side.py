@@ -42,6 +42,13 @@ class Dovecot:
         assert (await client.create(mailbox)).result == "OK"
         await client.logout()
 
+    async def recreate(self, mailbox: str) -> None:
+        """Delete the folder and make it anew: its UIDs start again, under a new UIDVALIDITY."""
+        client = await self.client()
+        assert (await client.delete(mailbox)).result == "OK"
+        assert (await client.create(mailbox)).result == "OK"
+        await client.logout()
+
     async def append(self, mailbox: str, raw: bytes, flags: str | None = None) -> None:
         """File a message, e.g. with flags="(\\Seen)" as if someone had read it already."""
         client = await self.client()

@@ -237,3 +237,23 @@ async def test_mail_read_elsewhere_is_still_fetched_and_a_restart_goes_on_from_t
     async with start_hub(settings) as restarted:  # the same database, so the same place
         await restarted.app[IMAP_POLLER].poll()  # after the round it runs as it starts
         assert sorted(m.subject for m in await stored(restarted)) == ["Card declined", "While down"]
+
+
+async def test_a_mailbox_made_anew_is_looked_at_afresh(
+    hand_polled_hub: Hub, dovecot: Dovecot, mailbox: str
+) -> None:
+    """New UIDVALIDITY, new UIDs from 1: the old place means nothing there. The hub reads
+    it as on its first look, taking only the unseen mail."""
+    hub = hand_polled_hub
+    poller = hub.app[IMAP_POLLER]
+    for n in range(3):
+        await dovecot.append(mailbox, delivered(mail(f"Before {n}", "Hello.")))
+    await poller.poll()
+    assert len(await stored(hub)) == 3
+
+    await dovecot.recreate(mailbox)
+    await dovecot.append(mailbox, delivered(mail("Archived", "Old.")), flags="(\\Seen)")
+    await dovecot.append(mailbox, delivered(mail("After", "New.")))
+    assert (await poller.poll()).stored == 1
+    subjects = [m.subject for m in await stored(hub)]
+    assert subjects == ["Before 0", "Before 1", "Before 2", "After"]
