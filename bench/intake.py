@@ -9,7 +9,7 @@ Backends: SQLite with the in-process queue and bus, then PostgreSQL (a fresh
 database, dropped afterwards) with Redis (a key prefix of its own, deleted). Last, the
 whole hub on PostgreSQL + Redis with nobody to answer, so every contact joins a backlog
 and wakes the router: once with its passes back to back (the naive router), once spaced
-as the hub runs them (`routing.engine.PASS_SPACING`).
+as the hub runs them (`SWITCHBOARD_ROUTING_PASS_SPACING`).
 
     python -m bench.intake [--seconds 3] [--clients 16] [--postgres URL] [--redis URL]
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import tempfile
@@ -44,8 +45,7 @@ from hub.keys import INTAKE
 from hub.metrics import Metrics
 from hub.migrate import upgrade
 from hub.queue import MemoryQueue, RedisQueue
-from routing import engine
-from routing.engine import PASS_SPACING
+from hub.settings import Settings
 
 POSTGRES = os.environ.get("SWITCHBOARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -172,10 +172,11 @@ async def postgres_redis_intake(postgres: str, redis_url: str) -> AsyncIterator[
 
 
 @asynccontextmanager
-async def whole_hub(postgres: str, redis_url: str) -> AsyncIterator[Intake]:
+async def whole_hub(postgres: str, redis_url: str, spacing: float) -> AsyncIterator[Intake]:
     """The real hub on PostgreSQL + Redis, router and all, with no agent signed in: every
     new customer joins a backlog, and wakes the router, whose passes read the backlog."""
     async with hub_settings("redis", postgres, redis_url) as settings:
+        settings = dataclasses.replace(settings, routing_pass_spacing=spacing)
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()  # starts the router, the identity index and the rest
         try:
@@ -199,16 +200,10 @@ async def run(clients: int, seconds: float, postgres: str, redis_url: str) -> li
             # The naive router runs its passes back to back while contacts pour in.
             for spacing, name in (
                 (0.0, "backlog, passes back to back"),
-                (PASS_SPACING, "backlog, passes spaced"),
+                (Settings.routing_pass_spacing, "backlog, passes spaced"),
             ):
-                engine.PASS_SPACING = spacing
-                try:
-                    async with whole_hub(postgres, redis_url) as intake:
-                        results.append(
-                            await measure(name, accepting(intake), pool, clients, seconds)
-                        )
-                finally:
-                    engine.PASS_SPACING = PASS_SPACING
+                async with whole_hub(postgres, redis_url, spacing) as intake:
+                    results.append(await measure(name, accepting(intake), pool, clients, seconds))
     return results
 
 

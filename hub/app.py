@@ -198,7 +198,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[agent_console.transfers.HANDBACK] = handback
     limits = QueueLimits(sessions, queue, bus, app[CONVERSATIONS])
     router = Router(
-        sessions, queue, offers, settings.routing_tick, policy, app[PRESENCE], handback, limits
+        sessions,
+        queue,
+        offers,
+        settings.routing_tick,
+        policy,
+        app[PRESENCE],
+        handback,
+        limits,
+        settings.routing_pass_spacing,
     )
     app[OFFERS] = offers
     app[ROUTER] = router

@@ -38,6 +38,9 @@ class Settings:
     secret_key: str = ""
     offer_timeout: float = 30.0
     routing_tick: float = 0.5
+    # A woken routing pass waits this many times as long as the last one took (see
+    # routing.engine); 0 runs passes back to back.
+    routing_pass_spacing: float = 4.0
     chat_max_frame: int = 16 * 1024
     chat_max_text: int = 4000
     # A chat visitor gone this long (seconds) while still waiting has abandoned the chat.

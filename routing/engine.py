@@ -43,12 +43,11 @@ def plan(
     return decisions
 
 
-# A woken pass comes no sooner than this many times as long as the last pass took after
-# it: while contacts pour in (each one wakes the router) and the queue is long (each pass
-# costs more), routing keeps to about a fifth of the process's time and intake keeps
-# the rest. Quick passes wait only milliseconds, and none waits longer than MAX_SPACING
-# (a pass slowed by a busy database is no reason to keep agents waiting).
-PASS_SPACING = 4.0
+# A woken pass comes no sooner than `pass_spacing` times as long as the last pass took
+# after it: while contacts pour in (each one wakes the router) and the queue is long (each
+# pass costs more), routing keeps to about a fifth of the process's time at 4 and intake
+# keeps the rest. Quick passes wait only milliseconds, and none waits longer than
+# MAX_SPACING (a pass slowed by a busy database is no reason to keep agents waiting).
 MAX_SPACING = 0.25  # seconds
 
 
@@ -65,6 +64,7 @@ class Router:
         presence: PresenceBoard | None = None,
         handback: Handback | None = None,
         limits: QueueLimits | None = None,
+        pass_spacing: float = 4.0,
     ) -> None:
         self._sessions = sessions
         self._queue = queue
@@ -76,6 +76,7 @@ class Router:
         self._presence = presence
         self._handback = handback
         self._limits = limits
+        self._pass_spacing = pass_spacing
 
     def wake(self) -> None:
         self._wake.set()
@@ -88,7 +89,7 @@ class Router:
             except Exception:
                 log.exception("routing tick failed; retrying")
             spent = time.monotonic() - started
-            await asyncio.sleep(min(PASS_SPACING * spent, MAX_SPACING, self._tick))
+            await asyncio.sleep(min(self._pass_spacing * spent, MAX_SPACING, self._tick))
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
             # arrives as the wake-up fires, and the hub then never shuts down.
             with contextlib.suppress(TimeoutError):
