@@ -35,7 +35,7 @@ def add_report_command(commands: Any) -> None:
     voc.add_argument(
         "--embeddings",
         action="store_true",
-        help="cluster sentence embeddings (the `embeddings` extra; slower) instead of NMF",
+        help="cluster sentence embeddings (the `embeddings` extra; slower) instead of TF-IDF",
     )
     env = os.environ
     voc.add_argument("--webhook", default=env.get(ENV + "WEBHOOK"), help="alert by POST here")
