@@ -16,24 +16,20 @@ import pytest
 from hub.keys import ATTACHMENTS
 from hub.settings import Settings
 from tests.channels.email_side import accept_next_offer, mail, send
+from tests.channels.test_voice import calls_api
 from tests.channels.twilio_side import ACCOUNT_SID, CallsApi, TwilioSide, with_twilio
 from tests.conftest import start_hub
 from tests.support import AgentClient, Hub
+
+__all__ = ["calls_api"]  # a fixture used here
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PAGE = b"<html><script>alert(document.cookie)</script></html>"
 
 
 @pytest.fixture
-async def twilio_api() -> AsyncIterator[tuple[CallsApi, str]]:
-    api = CallsApi()
-    async with api.serving() as url:
-        yield api, url
-
-
-@pytest.fixture
-async def hub(settings_for: Settings, twilio_api: tuple[CallsApi, str]) -> AsyncIterator[Hub]:
-    async with start_hub(with_twilio(settings_for, twilio_api[1]), clean=True) as running:
+async def hub(settings_for: Settings, calls_api: tuple[CallsApi, str]) -> AsyncIterator[Hub]:
+    async with start_hub(with_twilio(settings_for, calls_api[1]), clean=True) as running:
         yield running
 
 
@@ -136,9 +132,9 @@ async def test_only_agents_who_may_see_the_conversation_get_its_attachments(hub:
 
 
 async def test_a_voicemail_recording_is_fetched_from_twilio_with_the_account_key(
-    hub: Hub, twilio_api: tuple[CallsApi, str]
+    hub: Hub, calls_api: tuple[CallsApi, str]
 ) -> None:
-    api, api_url = twilio_api
+    api, api_url = calls_api
     await hub.add_agent("alice", status="available")
     alice = await hub.login("alice")
     recording = "RE" + uuid.uuid4().hex
@@ -160,11 +156,11 @@ async def test_a_voicemail_recording_is_fetched_from_twilio_with_the_account_key
 
 
 async def test_a_stored_url_outside_the_twilio_account_is_never_fetched(
-    hub: Hub, twilio_api: tuple[CallsApi, str]
+    hub: Hub, calls_api: tuple[CallsApi, str]
 ) -> None:
     """A reference that points elsewhere (another account, another host) must not make
     the hub send Twilio credentials there, or fetch anything at all."""
-    api, api_url = twilio_api
+    api, api_url = calls_api
     await hub.add_agent("alice", status="available")
     alice = await hub.login("alice")
     other = "AC" + "f" * 32
