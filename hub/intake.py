@@ -107,8 +107,9 @@ class Intake:
                     return Accepted(message_id, conversation_id, customer_id, duplicate=True), None
             inbox = self._inboxes.get((contact.channel, contact.inbox))
             if inbox is None:
-                inbox = await _inbox(session, contact)
-                self._inboxes[(contact.channel, contact.inbox)] = inbox
+                inbox, created = await _inbox(session, contact)
+                if not created:  # a new one exists only once this commits: not yet
+                    self._inboxes[(contact.channel, contact.inbox)] = inbox
             customer = await _customer(session, contact, inbox, self._resolver)
             conversation, is_new = await _conversation(
                 session, contact, inbox, customer, self._rules
@@ -269,15 +270,17 @@ def _key(contact: InboundContact) -> dict[str, str]:
     return {"channel": contact.channel, "external_id": contact.external_id}
 
 
-async def _inbox(session: AsyncSession, contact: InboundContact) -> InboxInfo:
+async def _inbox(session: AsyncSession, contact: InboundContact) -> tuple[InboxInfo, bool]:
+    """The inbox the contact reached, and whether this transaction created it."""
     inbox = await session.scalar(
         select(Inbox).where(Inbox.channel == contact.channel, Inbox.address == contact.inbox)
     )
+    created = inbox is None
     if inbox is None:
         inbox = Inbox(channel=contact.channel, address=contact.inbox, name=contact.inbox)
         session.add(inbox)
         await session.flush()
-    return InboxInfo(inbox.id, inbox.skill, inbox.skill_level, inbox.language)
+    return InboxInfo(inbox.id, inbox.skill, inbox.skill_level, inbox.language), created
 
 
 async def _customer(

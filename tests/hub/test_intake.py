@@ -18,7 +18,7 @@ from hub.contacts import RAW_LIMIT, InboundContact
 from hub.db import open_engine, session_factory
 from hub.intake import Intake
 from hub.keys import CONVERSATIONS, INTAKE, QUEUE, SETTINGS
-from hub.models import Conversation, Customer, CustomerAddress, Message, QueueEntry
+from hub.models import Conversation, Customer, CustomerAddress, Inbox, Message, QueueEntry
 from tests.support import Hub, eventually
 
 
@@ -74,6 +74,28 @@ async def test_a_new_customers_first_messages_at_once_share_one_conversation(hub
     assert sum(r.queued for r in results) == 1
     assert await count(hub, Message) == 5
     assert await hub.app[QUEUE].size() == 1
+
+
+async def test_an_inbox_first_seen_in_a_contact_that_rolled_back_is_made_again(
+    hub: Hub,
+) -> None:
+    """A copy of a stored contact names an inbox nobody wrote to before: the pass that
+    creates the inbox rolls back (the copy is refused), so no trace of that inbox may
+    outlive it, and the next contact to it is stored."""
+
+    def to(inbox: str, sender: str, external_id: str) -> InboundContact:
+        return InboundContact("chat", inbox, external_id=external_id, sender=sender, text="Hi")
+
+    stored = await intake(hub).accept(to("website", "visitor-1", "m-1"))
+    copy = await intake(hub).accept(to("new-widget", "visitor-1", "m-1"))
+    assert copy.duplicate and copy.message_id == stored.message_id
+
+    fresh = await intake(hub).accept(to("new-widget", "visitor-2", "m-2"))
+    async with hub.sessions() as session:
+        conversation = await session.get(Conversation, fresh.conversation_id)
+        assert conversation is not None
+        inbox = await session.scalar(select(Inbox).where(Inbox.id == conversation.inbox_id))
+        assert inbox is not None and inbox.address == "new-widget"
 
 
 async def test_the_same_external_id_on_another_channel_is_another_contact(hub: Hub) -> None:
