@@ -152,16 +152,18 @@ class MailboxPoller:
         # "n:*" always names the newest message, even one below n: keep only what is new.
         uids = sorted(int(u) for line in found[:1] for u in line.decode().split() if u.isdigit())
         uids = [uid for uid in uids if last is None or uid > last]
-        batch, first_left, stored = uids[:MAX_PER_ROUND], None, 0
+        batch, first_left, stored, failed = uids[:MAX_PER_ROUND], None, 0, 0
         for uid in batch:
             fetched = await client.uid("fetch", str(uid), "(BODY.PEEK[])")
             raw = _message_bytes(_expect_ok(fetched, str(uid)))
-            if raw is None or not await self._store(str(uid), raw):
-                first_left = first_left or uid
+            if raw is None:
+                continue  # moved or deleted since the search: nothing left to store
+            if not await self._store(str(uid), raw):
+                first_left, failed = first_left or uid, failed + 1
                 continue
             _expect_ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"), f"flag {uid}")
             stored += 1
-        left = len(uids) - stored
+        left = failed + len(uids) - len(batch)
         if last is None:
             # First look: once every unseen message is in, the mailbox counts as read up
             # to where it stood when selected; until then, the next round looks again.
