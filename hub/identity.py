@@ -9,7 +9,7 @@ customer, linked to the likely ones as "possibly the same as" for an agent to me
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,19 +43,38 @@ async def link_known(
     customer = await session.get(Customer, identity.customer_id)
     if customer is None or customer.merged_into_id is not None:
         return None  # the index was behind: merged or gone meanwhile
+    await add_address(
+        session,
+        customer,
+        contact,
+        "customer.recognised",
+        f"Recognised on {contact.channel} from {contact.sender} ({identity.reason})",
+        address=contact.sender,
+    )
+    return customer
+
+
+async def add_address(
+    session: AsyncSession,
+    customer: Customer,
+    contact: InboundContact,
+    kind: str,
+    summary: str,
+    **data: Any,
+) -> None:
+    """Give the customer the address the contact came from, and say so on the timeline."""
     session.add(
         CustomerAddress(customer_id=customer.id, channel=contact.channel, address=contact.sender)
     )
     crm.record(
         session,
         customer_id=customer.id,
-        kind="customer.recognised",
-        summary=f"Recognised on {contact.channel} from {contact.sender} ({identity.reason})",
+        kind=kind,
+        summary=summary,
         channel=contact.channel,
-        address=contact.sender,
+        **data,
     )
     await session.flush()
-    return customer
 
 
 def note_possible(session: AsyncSession, customer: Customer, identity: Identity) -> None:

@@ -18,7 +18,7 @@ from hub import crm
 from hub.bus import EventBus, make_event
 from hub.contacts import InboundContact
 from hub.db import Sessions
-from hub.identity import CustomerResolver, Identity, link_known, note_possible
+from hub.identity import CustomerResolver, Identity, add_address, link_known, note_possible
 from hub.metrics import Metrics
 from hub.models import Conversation, Customer, CustomerAddress, Inbox, Message, QueueEntry
 from hub.queue import ContactQueue, WaitingContact
@@ -317,17 +317,9 @@ async def _customer(
     session.add(customer)
     await session.flush()
     note_possible(session, customer, identity)
-    session.add(
-        CustomerAddress(customer_id=customer.id, channel=contact.channel, address=contact.sender)
+    await add_address(
+        session, customer, contact, "customer.created", f"First contact on {contact.channel}"
     )
-    crm.record(
-        session,
-        customer_id=customer.id,
-        kind="customer.created",
-        summary=f"First contact on {contact.channel}",
-        channel=contact.channel,
-    )
-    await session.flush()
     return _Customer(customer.id, customer.segment)
 
 
