@@ -27,7 +27,7 @@ from hub.models import (
     Offer,
     utcnow,
 )
-from routing.merge import MergeError, merge_customers, unmerge
+from routing.identity.merge import MergeError, merge_customers, unmerge
 
 SUPERVISORS = ("supervisor", "admin")
 

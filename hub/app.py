@@ -56,9 +56,9 @@ from hub.settings import Settings
 from knowledge.articles import Articles
 from knowledge.embeddings import load_encoder
 from knowledge.search import Knowledge
-from routing.directory import CustomerDirectory
 from routing.engine import Router
 from routing.handback import Handback
+from routing.identity.directory import CustomerDirectory
 from routing.limits import QueueLimits
 from routing.matching import RoutingPolicy
 from routing.offers import OfferBook

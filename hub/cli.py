@@ -253,7 +253,7 @@ def _kb_import(args: argparse.Namespace) -> int:
 
 
 def _customers(args: argparse.Namespace) -> int:
-    from routing import customers, merge  # routing is composed here, at the edge
+    from routing.identity import customers, merge  # routing is composed here, at the edge
 
     settings = Settings.from_env()
 
@@ -281,8 +281,8 @@ def _customers(args: argparse.Namespace) -> int:
 
 
 async def _dedupe(session: AsyncSession, region: str, merge_above: float | None) -> list[str]:
-    from routing.customers import find_duplicates
-    from routing.merge import MergeError, merge_customers
+    from routing.identity.customers import find_duplicates
+    from routing.identity.merge import MergeError, merge_customers
 
     found = await find_duplicates(session, region)
     lines = [f"{len(found)} likely duplicate pairs" + ("" if found else " (or too few to learn)")]

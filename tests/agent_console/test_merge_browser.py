@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.async_api import Browser, expect
 
 from tests.agent_console.test_console_browser import browser, sign_in  # noqa: F401
-from tests.routing.test_intake_identity import known_customers, person
+from tests.routing.identity.test_intake_identity import known_customers, person
 from tests.support import ChatCustomer, Hub
 
 

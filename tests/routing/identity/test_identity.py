@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from routing.addresses import (
+from routing.identity.addresses import (
     address_key,
     chat_key,
     email_key,
@@ -16,10 +16,10 @@ from routing.addresses import (
     normalize_email,
     normalize_phone,
 )
-from routing.blocking import BlockIndex, block_keys
-from routing.identity import CustomerIndex, clusters
-from routing.phonetic import soundex
-from routing.profile import Profile, split_name
+from routing.identity.blocking import BlockIndex, block_keys
+from routing.identity.index import CustomerIndex, clusters
+from routing.identity.phonetic import soundex
+from routing.identity.profile import Profile, split_name
 
 # -- exact keys ---------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from hub.app import DIRECTORY
 from hub.contacts import InboundContact
 from hub.keys import INTAKE
 from hub.models import Conversation, Customer, CustomerAddress, CustomerLink, TimelineEvent
-from routing.customers import import_customers
-from tests.routing.test_identity import GIVEN, SURNAMES
+from routing.identity.customers import import_customers
+from tests.routing.identity.test_identity import GIVEN, SURNAMES
 from tests.support import ChatCustomer, Hub, eventually
 
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from numpy.typing import NDArray
 
-from routing.phonetic import soundex
-from routing.profile import Profile
+from routing.identity.phonetic import soundex
+from routing.identity.profile import Profile
 
 __all__ = ["BlockIndex", "block_keys"]
 

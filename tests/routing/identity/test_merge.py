@@ -15,10 +15,10 @@ from hub import crm
 from hub.contacts import InboundContact
 from hub.keys import INTAKE
 from hub.models import Conversation, Customer, CustomerAddress, TimelineEvent
-from routing.customers import find_duplicates, import_customers, load_index, read_csv
-from routing.merge import MergeError, merge_customers, unmerge
-from routing.profile import Profile
-from tests.routing.test_identity import GIVEN, SURNAMES
+from routing.identity.customers import find_duplicates, import_customers, load_index, read_csv
+from routing.identity.merge import MergeError, merge_customers, unmerge
+from routing.identity.profile import Profile
+from tests.routing.identity.test_identity import GIVEN, SURNAMES
 from tests.support import Hub
 
 

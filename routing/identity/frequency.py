@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from routing.comparison import COMPARISONS
-from routing.profile import Profile
-from routing.weights import MatchModel
+from routing.identity.comparison import COMPARISONS
+from routing.identity.profile import Profile
+from routing.identity.weights import MatchModel
 
 __all__ = ["NameFrequencies"]
 

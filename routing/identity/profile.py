@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 
-from routing.addresses import email_key, normalize_phone
-from routing.phonetic import fold
+from routing.identity.addresses import email_key, normalize_phone
+from routing.identity.phonetic import fold
 
 __all__ = ["Profile", "split_name"]
 
@@ -28,7 +28,7 @@ class Profile:
     postcode: str = ""
     state: str = ""
     phone: str = ""  # E.164
-    email: str = ""  # match key (routing.addresses.email_key)
+    email: str = ""  # match key (routing.identity.addresses.email_key)
     id_number: str = ""  # a document or account number the customer quotes
 
     @classmethod

@@ -8,10 +8,10 @@ from itertools import islice
 
 import numpy as np
 
-from routing.blocking import BlockIndex
-from routing.comparison import COMPARISONS, compare
-from routing.profile import Profile
-from routing.weights import Levels, MatchModel, TrainingPass, estimate
+from routing.identity.blocking import BlockIndex
+from routing.identity.comparison import COMPARISONS, compare
+from routing.identity.profile import Profile
+from routing.identity.weights import Levels, MatchModel, TrainingPass, estimate
 
 __all__ = ["TRAINING_FIELDS", "learn"]
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hub.identity import Identity
-from routing.addresses import PHONE_CHANNELS, address_key
-from routing.blocking import BlockIndex, block_keys
-from routing.comparison import COMPARISONS, compare
-from routing.frequency import NameFrequencies
-from routing.profile import Profile
-from routing.training import learn
-from routing.weights import MatchModel, Scorer, to_probability
+from routing.identity.addresses import PHONE_CHANNELS, address_key
+from routing.identity.blocking import BlockIndex, block_keys
+from routing.identity.comparison import COMPARISONS, compare
+from routing.identity.frequency import NameFrequencies
+from routing.identity.profile import Profile
+from routing.identity.training import learn
+from routing.identity.weights import MatchModel, Scorer, to_probability
 
 __all__ = ["Candidate", "CustomerIndex", "IndexResolver", "Resolution", "clusters"]
 
@@ -74,7 +74,7 @@ class CustomerIndex:
         return len(self._profiles)
 
     def add(self, customer_id: int, profile: Profile, keys: Iterable[str] = ()) -> None:
-        """Store (or update) a customer; `keys` are exact keys from routing.addresses."""
+        """Store (or update) a customer; `keys` are exact keys from routing.identity.addresses."""
         self.add_keys(customer_id, keys)
         previous = self._profiles.get(customer_id)
         if previous is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from routing.comparison import COMPARISONS
+from routing.identity.comparison import COMPARISONS
 
 __all__ = ["Levels", "MatchModel", "Scorer", "TrainingPass", "estimate", "to_probability"]
 

@@ -17,9 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Sessions
 from hub.models import Customer, CustomerAddress, CustomerMerge
-from routing.addresses import address_key
-from routing.customers import MIN_CUSTOMERS_TO_LEARN, customer_keys, customer_profile, load_index
-from routing.identity import CustomerIndex, IndexResolver
+from routing.identity.addresses import address_key
+from routing.identity.customers import (
+    MIN_CUSTOMERS_TO_LEARN,
+    customer_keys,
+    customer_profile,
+    load_index,
+)
+from routing.identity.index import CustomerIndex, IndexResolver
 
 __all__ = ["CustomerDirectory"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
-from routing.profile import Profile
+from routing.identity.profile import Profile
 
 __all__ = ["COMPARISONS", "Comparison", "compare"]
 

@@ -16,15 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
 from hub.models import Customer, CustomerAddress
-from routing.addresses import (
+from routing.identity.addresses import (
     PHONE_CHANNELS,
     address_key,
     external_key,
     normalize_email,
     normalize_phone,
 )
-from routing.identity import CustomerIndex
-from routing.profile import Profile
+from routing.identity.index import CustomerIndex
+from routing.identity.profile import Profile
 
 __all__ = [
     "DETAIL_FIELDS",

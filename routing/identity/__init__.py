@@ -1,0 +1,7 @@
+"""Customer identity: which stored customer a contact, an import row or a search comes from.
+
+Exact keys first (`addresses`), then Fellegi-Sunter matching over a blocking index
+(`blocking`, `phonetic`, `profile`, `comparison`, `frequency`, `weights`, `training`,
+`index`), kept up to date in each hub process by `directory`; `customers` loads and
+imports the stored customers, `merge` joins two of them and undoes it.
+"""
