@@ -9,9 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import Agent, Conversation
-
-WAITING = ("queued", "offered")
+from hub.models import WAITING_STATUSES, Agent, Conversation
 
 __all__ = ["sees_everyone", "team_of", "may_see_agent", "may_see_conversation", "may_see_customer"]
 
@@ -53,5 +51,6 @@ async def may_see_customer(session: AsyncSession, viewer: Agent, customer_id: in
         )
     )
     return any(
-        holder in team if holder is not None else status in WAITING for holder, status in rows
+        holder in team if holder is not None else status in WAITING_STATUSES
+        for holder, status in rows
     )

@@ -23,6 +23,7 @@ from hub import crm
 from hub.db import Sessions
 from hub.keys import PRESENCE, SESSIONS, SETTINGS
 from hub.models import (
+    OPEN_STATUSES,
     Agent,
     AgentSkill,
     ChatVisitor,
@@ -38,7 +39,6 @@ from hub.presence import PresenceBoard
 CHANNEL = "chat"
 EMAIL = "email"
 PRECHAT_FIELDS = ("name", "email")
-OPEN_STATES = ("queued", "offered", "assigned")
 UNREAD_REPLY = ("queued", "sent", "delivered")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _EMAIL = re.compile(rf"[^\s@<>()\[\],;:\"\\]{{1,64}}@{_LABEL}(?:\.{_LABEL})*\.[a-z]{{2,63}}")
@@ -202,7 +202,7 @@ async def open_conversation(sessions: Sessions, visitor: str) -> Conversation | 
                 CustomerAddress.channel == CHANNEL,
                 CustomerAddress.address == visitor,
                 Conversation.channel == CHANNEL,
-                Conversation.status.in_(OPEN_STATES),
+                Conversation.status.in_(OPEN_STATUSES),
                 visitors_conversation(visitor),
             )
             .order_by(Conversation.id.desc())

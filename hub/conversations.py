@@ -14,6 +14,7 @@ from hub.contacts import ChannelAdapter, OutboundMessage
 from hub.db import Sessions
 from hub.metrics import Metrics
 from hub.models import (
+    WAITING_STATUSES,
     Agent,
     Conversation,
     CustomerAddress,
@@ -28,7 +29,6 @@ from hub.reply_channels import reply_channels
 
 MAX_REPLY = 20_000
 # A conversation nobody has answered yet: the customer can still abandon it.
-UNANSWERED = ("queued", "offered")
 
 
 class ConversationError(Exception):
@@ -264,7 +264,7 @@ class Conversations:
                         CustomerAddress.channel == channel,
                         CustomerAddress.address == address,
                         Conversation.channel == channel,
-                        Conversation.status.in_(UNANSWERED),
+                        Conversation.status.in_(WAITING_STATUSES),
                     )
                 )
             )
@@ -289,7 +289,9 @@ class Conversations:
             ).all()
             claimed = await session.execute(
                 update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.status.in_(UNANSWERED))
+                .where(
+                    Conversation.id == conversation_id, Conversation.status.in_(WAITING_STATUSES)
+                )
                 .values(status="abandoned", disposition="abandoned", closed_at=now, updated_at=now)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]

@@ -20,12 +20,19 @@ from hub.contacts import InboundContact
 from hub.db import Sessions
 from hub.identity import CustomerResolver, Identity, add_address, link_known, note_possible
 from hub.metrics import Metrics
-from hub.models import Conversation, Customer, CustomerAddress, Inbox, Message, QueueEntry
+from hub.models import (
+    OPEN_STATUSES,
+    Conversation,
+    Customer,
+    CustomerAddress,
+    Inbox,
+    Message,
+    QueueEntry,
+)
 from hub.queue import ContactQueue, WaitingContact
 from hub.requirements import RequirementRules, Requirements
 
 log = logging.getLogger(__name__)
-OPEN_STATES = ("queued", "offered", "assigned")
 VIP_PRIORITY = 5
 # Channels whose conversations follow message-id threads (a new subject is a new
 # conversation) rather than "the customer's open conversation on this inbox".
@@ -211,7 +218,7 @@ def _open_conversation(
             Conversation.customer_id == customer,
             Conversation.channel == bindparam("channel"),
             Conversation.inbox_id == bindparam("inbox_id"),
-            Conversation.status.in_(OPEN_STATES),
+            Conversation.status.in_(OPEN_STATUSES),
             or_(
                 Conversation.channel.not_in(PER_ADDRESS_CHANNELS),
                 select(Message.id)
@@ -409,7 +416,7 @@ async def _thread(session: AsyncSession, contact: InboundContact, customer_id: i
                     Conversation.channel == contact.channel,
                     Conversation.reply_channel == contact.channel,
                 ),
-                Conversation.status.in_(OPEN_STATES),
+                Conversation.status.in_(OPEN_STATUSES),
             )
             .order_by(Conversation.id.desc())
             .limit(1)

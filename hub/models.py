@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +23,31 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.expression import true
 from sqlalchemy.types import TypeDecorator
+
+
+class ConversationStatus(StrEnum):
+    """Where a conversation stands: queued -> offered -> assigned -> closed, or abandoned
+    by a customer who left first. A rejected or expired offer puts it back to queued."""
+
+    QUEUED = "queued"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+    ABANDONED = "abandoned"
+
+
+# Still in someone's hands or waiting for them: new contacts from the customer join it.
+OPEN_STATUSES = (ConversationStatus.QUEUED, ConversationStatus.OFFERED, ConversationStatus.ASSIGNED)
+# Not yet taken by an agent.
+WAITING_STATUSES = (ConversationStatus.QUEUED, ConversationStatus.OFFERED)
+
+
+class MessageDirection(StrEnum):
+    """Who wrote a message: the customer, an agent to the customer, or an internal note."""
+
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+    NOTE = "note"
 
 
 def utcnow() -> datetime:
