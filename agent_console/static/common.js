@@ -48,8 +48,9 @@ window.SwitchboardPage = (() => {
     toastTimer = setTimeout(() => show(el, false), 4000);
   }
 
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  /** A JSON call to the hub; `signal` lets the page call it off (it then rejects with an AbortError). */
+  async function api(method, path, body, { signal } = {}) {
+    const init = { method, signal, credentials: "same-origin", headers: { Accept: "application/json" } };
     if (method !== "GET") {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body || {});
@@ -85,7 +86,7 @@ window.SwitchboardPage = (() => {
     if (focused && focused !== document.activeElement && focused.isConnected) focused.focus();
   }
 
-  const get = (path) => api("GET", path);
+  const get = (path, options) => api("GET", path, undefined, options);
   const post = (path, body) => api("POST", path, body);
 
   return Object.freeze({ $, h, show, initials, reconcile, toast, ApiError, api, get, post });

@@ -1,0 +1,88 @@
+// Switchboard console, the Customer and Timeline panels: who the customer is, their
+// addresses, and everything that happened with them on any channel.
+"use strict";
+
+(() => {
+  const { $, h, show, reconcile, get } = window.SwitchboardPage;
+  const app = window.SwitchboardConsole;
+  const { state, dateTime } = app;
+  const TIMELINE_LABELS = {
+    "customer.created": "New customer",
+    "contact.received": "Message received",
+    "conversation.queued": "Queued",
+    "offer.created": "Offered",
+    "offer.accepted": "Offer accepted",
+    "conversation.assigned": "Assigned",
+    "reply.sent": "Reply sent",
+    "note.added": "Private note",
+    "conversation.closed": "Closed",
+    "offer.rejected": "Offer rejected",
+    "offer.expired": "Offer expired",
+    "call.status": "Call",
+    "call.queue_left": "Left the queue",
+    "call.connected": "Call put through",
+    "call.missed": "Call missed",
+    "call.failed": "Call not put through",
+    "callback.placed": "Calling back",
+    "call.dial_ended": "Agent's line",
+    "call.ended": "Call had ended",
+    "offer.withdrawn": "Offer withdrawn",
+    "conversation.abandoned": "Abandoned",
+    "chat.details": "Details given in chat",
+    "conversation.by_email": "Continues by email",
+    "conversation.overflowed": "Overflowed",
+    "conversation.rejected": "Queue full",
+  };
+
+  function renderCustomer(customer) {
+    show($("customer-empty"), !customer);
+    show($("customer"), Boolean(customer));
+    if (!customer) return;
+    $("customer-name").textContent = customer.name || "Unknown customer";
+    const segment = $("customer-segment");
+    segment.textContent = customer.segment || "";
+    segment.dataset.segment = customer.segment || "";
+    $("customer-addresses").replaceChildren(
+      ...customer.addresses.flatMap((a) => [h("dt", {}, a.channel), h("dd", {}, a.address)]),
+    );
+  }
+
+
+  let timelineSequence = 0;
+  async function loadTimeline(customerId) {
+    const sequence = ++timelineSequence;
+    try {
+      const events = await get(`/api/customers/${customerId}/timeline`);
+      if (sequence === timelineSequence && state.open && state.open.customer.id === customerId) renderTimeline(events);
+    } catch (error) {
+      if (sequence === timelineSequence) renderTimeline([]);
+    }
+  }
+
+  function renderTimeline(events) {
+    reconcile($("timeline"), events.map((e) => e.id), (id, el) => {
+      if (el) return el; // a timeline event never changes
+      const event = events.find((e) => e.id === id);
+      const channel = event.data && event.data.channel;
+      return h("li", { class: "timeline-event", dataset: { kind: event.kind } },
+        h("div", { class: "timeline-head" },
+          h("span", { class: "timeline-kind" }, TIMELINE_LABELS[event.kind] || event.kind),
+          channel ? h("span", { class: "badge channel" }, channel) : null,
+          h("time", { datetime: event.at }, dateTime(event.at))),
+        event.summary ? h("p", { class: "timeline-summary" }, event.summary) : null);
+    });
+    show($("timeline-empty"), events.length === 0);
+  }
+
+  function onConversation(event) {
+    const detail = event.detail;
+    renderCustomer(detail ? detail.customer : null);
+    if (detail) loadTimeline(detail.customer.id);
+    else renderTimeline([]);
+  }
+
+  app.ready(() => {
+    document.addEventListener("switchboard:conversation", onConversation);
+    document.addEventListener("switchboard:leaving", () => $("timeline").replaceChildren());
+  });
+})();
