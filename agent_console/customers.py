@@ -15,6 +15,8 @@ from aiohttp import web
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.customer_page import add_note, customer_events, customer_page
+from agent_console.customer_search import search_customers
 from agent_console.web import _error, require_agent
 from hub.keys import SESSIONS
 from hub.models import (
@@ -34,6 +36,10 @@ SUPERVISORS = ("supervisor", "admin")
 
 def setup(app: web.Application) -> None:
     r = app.router
+    r.add_get("/api/customers", search_customers)
+    r.add_get("/api/customers/{customer_id:\\d+}", customer_page)
+    r.add_get("/api/customers/{customer_id:\\d+}/events", customer_events)
+    r.add_post("/api/customers/{customer_id:\\d+}/notes", add_note)
     r.add_get("/api/customers/{customer_id:\\d+}/possible", possible_matches)
     r.add_post("/api/customer-links/{link_id:\\d+}/merge", merge_link)
     r.add_post("/api/customer-links/{link_id:\\d+}/dismiss", dismiss_link)

@@ -6,12 +6,22 @@ everyone. Work still waiting in a queue belongs to no team yet: every supervisor
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import WAITING_STATUSES, Agent, Conversation
+from hub.models import WAITING_STATUSES, Agent, Conversation, Customer, Offer
 
-__all__ = ["sees_everyone", "team_of", "may_see_agent", "may_see_conversation", "may_see_customer"]
+SUPERVISORS = ("supervisor", "admin")
+
+__all__ = [
+    "customer_scope",
+    "may_read_customer",
+    "may_see_agent",
+    "may_see_conversation",
+    "may_see_customer",
+    "sees_everyone",
+    "team_of",
+]
 
 
 def sees_everyone(viewer: Agent) -> bool:
@@ -54,3 +64,46 @@ async def may_see_customer(session: AsyncSession, viewer: Agent, customer_id: in
         holder in team if holder is not None else status in WAITING_STATUSES
         for holder, status in rows
     )
+
+
+async def customer_scope(session: AsyncSession, viewer: Agent) -> ColumnElement[bool] | None:
+    """Which customers the viewer may look up, as a condition on `Customer`; None: all.
+
+    An agent: customers of a conversation they hold or held, or one offered to them now.
+    A supervisor with a team: customers of a conversation the team holds or held, or
+    of one still waiting. Admins and supervisors without a team: every customer.
+    """
+    if viewer.role not in SUPERVISORS:
+        held = select(Conversation.id).where(
+            Conversation.customer_id == Customer.id, Conversation.agent_id == viewer.id
+        )
+        offered = (
+            select(Offer.id)
+            .join(Conversation, Conversation.id == Offer.conversation_id)
+            .where(
+                Conversation.customer_id == Customer.id,
+                Offer.agent_id == viewer.id,
+                Offer.status == "pending",
+            )
+        )
+        return or_(exists(held), exists(offered))
+    team = await team_of(session, viewer)
+    if team is None:
+        return None
+    seen = select(Conversation.id).where(
+        Conversation.customer_id == Customer.id,
+        or_(
+            Conversation.agent_id.in_(team),
+            and_(Conversation.agent_id.is_(None), Conversation.status.in_(WAITING_STATUSES)),
+        ),
+    )
+    return exists(seen)
+
+
+async def may_read_customer(session: AsyncSession, viewer: Agent, customer_id: int) -> bool:
+    """Whether the viewer may open this customer's record (see `customer_scope`)."""
+    scope = await customer_scope(session, viewer)
+    query = select(Customer.id).where(Customer.id == customer_id)
+    if scope is not None:
+        query = query.where(scope)
+    return await session.scalar(query) is not None

@@ -27,7 +27,7 @@ import channels.sms
 import channels.voice
 import channels.webchat
 import insights.web
-from agent_console.keys import ARTICLES, KNOWLEDGE, OFFERS, ROUTER
+from agent_console.keys import ARTICLES, DIRECTORY, KNOWLEDGE, OFFERS, ROUTER
 from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus, MemoryBus, RedisBus
@@ -67,7 +67,6 @@ from routing.rules import RoutingRules
 log = logging.getLogger(__name__)
 REDIS = web.AppKey("redis", Redis)
 SMS = web.AppKey("sms", channels.sms.SmsAdapter)
-DIRECTORY = web.AppKey("customer_directory", CustomerDirectory)
 ROUTER_WAKERS = (
     "contact.queued",
     "offer.rejected",

@@ -29,6 +29,7 @@ from hub.models import (
     Message,
     QueueEntry,
 )
+from hub.names import name_key, surname_key
 from hub.queue import ContactQueue, WaitingContact
 from hub.requirements import RequirementRules, Requirements
 
@@ -256,7 +257,11 @@ _CUSTOMER_BY_ADDRESS = (
 _NAME = (
     update(Customer)
     .where(Customer.id == bindparam("customer"))
-    .values(name=bindparam("name"))
+    .values(
+        name=bindparam("name"),
+        name_key=bindparam("name_key"),
+        surname_key=bindparam("surname_key"),
+    )
     .execution_options(synchronize_session=False)
 )
 _TOUCH = (
@@ -311,7 +316,16 @@ async def _customer(
     if known is not None:
         customer_id, name, segment, open_conversation = known
         if contact.sender_name and not name:
-            await connection.execute(_NAME, {"customer": customer_id, "name": contact.sender_name})
+            name = contact.sender_name
+            await connection.execute(
+                _NAME,
+                {
+                    "customer": customer_id,
+                    "name": name,
+                    "name_key": name_key(name),
+                    "surname_key": surname_key(name),
+                },
+            )
         return _Customer(customer_id, segment, open_conversation)
     # An address not seen before: maybe someone known (by another address, or by name).
     identity = Identity()

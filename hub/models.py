@@ -20,9 +20,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.sql.expression import true
 from sqlalchemy.types import TypeDecorator
+
+from hub.names import name_key, surname_key
 
 
 class ConversationStatus(StrEnum):
@@ -91,11 +94,39 @@ class Inbox(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def _inserted_name(context: DefaultExecutionContext) -> str:
+    parameters: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return str(parameters.get("name") or "")
+
+
+def _inserted_name_key(context: DefaultExecutionContext) -> str:
+    return name_key(_inserted_name(context))
+
+
+def _inserted_surname_key(context: DefaultExecutionContext) -> str:
+    return surname_key(_inserted_name(context))
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    # The name in search-key form, as written and surname first (hub.names): the
+    # directory finds a customer by typing the start of either. Kept by `_keep_keys`
+    # for the ORM and by the defaults below for Core inserts.
+    name_key: Mapped[str] = mapped_column(
+        String(200),
+        default=_inserted_name_key,
+        server_default="",
+        index=True,
+    )
+    surname_key: Mapped[str] = mapped_column(
+        String(200),
+        default=_inserted_surname_key,
+        server_default="",
+        index=True,
+    )
     segment: Mapped[str] = mapped_column(String(32), default="standard")
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -103,6 +134,11 @@ class Customer(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # Set when merged into another customer (see CustomerMerge, which can undo it).
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+
+    @validates("name")
+    def _keep_keys(self, _key: str, name: str) -> str:
+        self.name_key, self.surname_key = name_key(name or ""), surname_key(name or "")
+        return name
 
 
 class CustomerMerge(Base):
@@ -311,6 +347,10 @@ class TimelineEvent(Base):
     """One line of a customer's history: contacts, replies, notes, assignments, outcomes."""
 
     __tablename__ = "timeline_events"
+    # The customer page reads a long history a page at a time, newest first.
+    __table_args__ = (
+        Index("ix_timeline_events_customer_created", "customer_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

@@ -139,6 +139,10 @@ class CustomerIndex:
         rival = len(ranked) > 1 and ranked[1].probability >= self.link_threshold
         return best.probability >= self.link_threshold and best.corroborated and not rival
 
+    def candidates(self, profile: Profile) -> list[int]:
+        """Customers the blocking index puts beside this profile, unscored."""
+        return self._blocks.candidates(block_keys(profile), self.max_candidates)
+
     def score(self, profile: Profile, limit: int = 5) -> list[Candidate]:
         """The best-scoring candidates from the blocking index, most likely first."""
         found = []
