@@ -10,37 +10,31 @@ a number that sent STOP is not texted again until it sends START.
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import aiohttp
 import phonenumbers
 from aiohttp import web
 from sqlalchemy import select, update
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels._twilio import TwilioMedia, bad_request, signed_form, storable
+from channels.twilio import bad_request, signed_form, storable
 from hub import crm
 from hub.bus import make_event
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
 from hub.keys import BUS, INTAKE, SESSIONS
 from hub.models import CustomerAddress, Message, utcnow
-from hub.settings import Settings
 
 CHANNEL = "sms"
 INBOUND_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/sms/status"
 MAX_MEDIA = 10  # Twilio's limit per MMS
-TWILIO_TIMEOUT = 15.0
 PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]{2,32}")
 UNSUBSCRIBED_RECIPIENT = 21610  # Twilio's error code for a number that replied STOP
 
@@ -68,9 +62,6 @@ PROGRESS = {
 STORED_AS = {"partially_delivered": "delivered"}
 OPTED_OUT = "opted_out"
 
-# A non-empty mapping keeps Client from reading TWILIO_* from os.environ: settings
-# come from Settings only, and TWILIO_EDGE/REGION would rewrite the API host.
-NO_ENVIRONMENT = {"TWILIO_EDGE": "", "TWILIO_REGION": ""}
 log = logging.getLogger(__name__)
 
 
@@ -111,57 +102,6 @@ class SmsAdapter:
 def _failed(message: OutboundMessage, detail: str) -> Delivery:
     log.warning("SMS reply %s not sent: %s", message.message_id, detail)
     return Delivery("failed", detail=detail)
-
-
-class TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """Twilio's aiohttp client with a bounded wait, sending Basic auth as a plain header
-    (the library passes aiohttp.BasicAuth, which aiohttp 3.14 deprecates)."""
-
-    def __init__(self, timeout: float = TWILIO_TIMEOUT) -> None:
-        super().__init__(pool_connections=False)
-        self.session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=timeout, connect=timeout / 3)
-        )
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Any:
-        headers = dict(headers or {})
-        if auth is not None:
-            credentials = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            headers["Authorization"] = f"Basic {credentials}"
-        return await super().request(
-            method, url, params, data, headers, None, timeout, allow_redirects
-        )
-
-
-@contextlib.asynccontextmanager
-async def twilio_client(settings: Settings) -> AsyncIterator[Client | None]:
-    """Twilio's REST client with its own HTTP session, closed on exit; None if unconfigured."""
-    if not (settings.twilio_account_sid and settings.twilio_auth_token):
-        yield None
-        return
-    http = TwilioHttp()
-    try:
-        client = Client(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token,
-            http_client=http,
-            environment=NO_ENVIRONMENT,
-        )
-        if settings.twilio_api_url:
-            client.api.base_url = settings.twilio_api_url.rstrip("/")
-        yield client
-    finally:
-        await http.close()
 
 
 def setup(app: web.Application) -> None:
@@ -368,4 +308,4 @@ async def _advance(sessions: Sessions, message_id: str, sid: str, status: str) -
         return message
 
 
-__all__ = ["SmsAdapter", "TwilioMedia", "e164", "parse_inbound", "setup", "twilio_client"]
+__all__ = ["SmsAdapter", "e164", "parse_inbound", "setup"]

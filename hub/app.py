@@ -24,6 +24,7 @@ import agent_console.wallboard
 import agent_console.web
 import channels.email
 import channels.sms
+import channels.twilio
 import channels.voice
 import channels.webchat
 import insights.web
@@ -84,7 +85,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[SIGNER] = SessionSigner(settings.secret_key, settings.session_max_age)
     app[ATTACHMENTS] = AttachmentStore(Path(settings.attachments_dir))
-    remote: list[RemoteAttachments] = [channels.sms.TwilioMedia(settings)]  # recordings, MMS
+    remote: list[RemoteAttachments] = [channels.twilio.TwilioMedia(settings)]  # recordings, MMS
     app[REMOTE_ATTACHMENTS] = remote
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_live_state)
@@ -161,7 +162,7 @@ async def _live_state(app: web.Application) -> AsyncIterator[None]:
 
 async def _sms(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    async with channels.sms.twilio_client(settings) as twilio:
+    async with channels.twilio.twilio_client(settings) as twilio:
         app[SMS] = channels.sms.SmsAdapter(app[SESSIONS], twilio, settings.public_url)
         channels.voice.open_calls(app, twilio)  # one Twilio client for SMS and voice
         yield

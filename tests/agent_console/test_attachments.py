@@ -16,8 +16,8 @@ import pytest
 from hub.keys import ATTACHMENTS
 from hub.settings import Settings
 from tests.channels.email_side import accept_next_offer, mail, send
-from tests.channels.test_voice import calls_api
 from tests.channels.twilio_side import ACCOUNT_SID, CallsApi, TwilioSide, with_twilio
+from tests.channels.voice.test_voice import calls_api
 from tests.conftest import start_hub
 from tests.support import AgentClient, Hub
 

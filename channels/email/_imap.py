@@ -28,7 +28,7 @@ import aioimaplib
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from channels._mime import UnreadableMail, header
+from channels.email._mime import UnreadableMail, header
 from hub.db import Sessions
 from hub.models import MailboxCursor, utcnow
 from hub.settings import Settings

@@ -25,7 +25,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels._calls import (
+from channels.voice._calls import (
     CALLBACK,
     CALLBACK_REQUEST,
     CHANNEL,

@@ -28,10 +28,10 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 
-from channels._imap import ImapAccount, MailboxPoller
-from channels._mime import MESSAGE_ID, Mail, UnreadableMail, read_mail
-from channels._quotes import new_part
-from channels._reply_token import ReplyAddresses, inbox_of
+from channels.email._imap import ImapAccount, MailboxPoller
+from channels.email._mime import MESSAGE_ID, Mail, UnreadableMail, read_mail
+from channels.email._quotes import new_part
+from channels.email._reply_token import ReplyAddresses, inbox_of
 from hub.attachments import AttachmentStore
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions

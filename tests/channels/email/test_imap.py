@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from channels._imap import MailboxPoller
-from channels._reply_token import ReplyAddresses
 from channels.email import IMAP_POLLER
+from channels.email._imap import MailboxPoller
+from channels.email._reply_token import ReplyAddresses
 from hub.keys import SETTINGS
 from hub.models import Message
 from hub.settings import Settings
+from tests.channels.email.imap_side import DOVECOT, PASSWORD, USER, Dovecot, running_dovecot
 from tests.channels.email_side import (
     SUPPORT,
     CapturingRelay,
@@ -29,7 +30,6 @@ from tests.channels.email_side import (
     send,
     stored,
 )
-from tests.channels.imap_side import DOVECOT, PASSWORD, USER, Dovecot, running_dovecot
 from tests.conftest import start_hub
 from tests.support import Hub, eventually
 

@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.agent_console.test_console_browser import browser, sign_in
-from tests.channels.test_voice import (
+from tests.channels.voice.test_voice import (
     CALLER,
     INBOX,
     CallsApi,

@@ -28,7 +28,7 @@ from tests.conftest import start_hub
 from tests.support import AgentClient, Hub, eventually
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "widget.png"
+SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "widget.png"
 WAIT_MS = 10_000
 XSS = '<img src=x onerror="window.__pwned=1">'
 

@@ -7,7 +7,7 @@ callback request (a contact that waits in our queue while the caller hangs up), 
 voicemail recording (a contact once per RecordingSid, its transcription added to the
 same conversation). A caller whose contact a queue limit turns away is told so and
 offered the voicemail instead of holding for nobody. Call progress arrives at
-`/webhooks/twilio/voice/status`; what happens to each call lives in `channels._calls`.
+`/webhooks/twilio/voice/status`; what happens to each call lives in `channels.voice._calls`.
 Every webhook is signed with the account's auth token over the public URL, as for SMS.
 Agents talk on the phone, not in text, so the adapter reports text replies as failed.
 """
@@ -26,9 +26,9 @@ from sqlalchemy import select
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from channels._bridge import CallBridge
-from channels._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS, QUEUE, CallBook
-from channels._twilio import bad_request, signed_form, storable
+from channels.twilio import bad_request, signed_form, storable
+from channels.voice._bridge import CallBridge
+from channels.voice._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS, QUEUE, CallBook
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
 from hub.keys import QUEUE as LIVE_QUEUE

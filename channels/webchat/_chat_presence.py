@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from channels import _visitors
+from channels.webchat import _visitors
 from hub.keys import SETTINGS
 from hub.sockets import Peer
 

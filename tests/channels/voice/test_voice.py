@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from channels._bridge import SORRY_SUMMARY, CallBridge
 from channels.voice import BRIDGE
+from channels.voice._bridge import SORRY_SUMMARY, CallBridge
 from hub.keys import BUS, QUEUE
 from hub.models import (
     Agent,

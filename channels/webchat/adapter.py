@@ -39,7 +39,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
-from channels import _chat_presence, _visitors
+from channels.webchat import _chat_presence, _visitors
 from hub.bus import EventBus, Subscription, make_event
 from hub.contacts import Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS

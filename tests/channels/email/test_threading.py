@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from channels._reply_token import ReplyAddresses
+from channels.email._reply_token import ReplyAddresses
 from hub.keys import SETTINGS
 from hub.models import Conversation, CustomerAddress, Inbox, TimelineEvent
 from hub.settings import Settings

@@ -1,6 +1,6 @@
 /* Switchboard web chat widget. A page embeds it with one tag:
  *   <script src="https://hub.example/chat/widget.js" data-inbox="web" data-title="Acme support" async></script>
- * It talks to the hub's /chat/ws (protocol in channels/webchat.py). No dependencies, no
+ * It talks to the hub's /chat/ws (protocol in channels/webchat/adapter.py). No dependencies, no
  * external assets: the UI lives in a shadow root so the page's CSS and ours never mix. */
 (() => {
   "use strict";

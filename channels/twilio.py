@@ -1,14 +1,20 @@
-"""What every Twilio webhook needs, whichever channel it is for: a verified form; and
-the media Twilio keeps for us (voicemail recordings, MMS pictures), fetched on demand."""
+"""What every Twilio channel needs, whichever it is (SMS, voice): the REST client, opened
+once at start-up and shared; a verified webhook form; and the media Twilio keeps for us
+(voicemail recordings, MMS pictures), fetched on demand."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 
 from hub.attachments import Fetched
 from hub.keys import SETTINGS
@@ -17,7 +23,62 @@ from hub.settings import Settings
 SIGNATURE_HEADER = "X-Twilio-Signature"
 TWILIO_API = "https://api.twilio.com"
 MAX_MEDIA_BYTES = 20 * 1024 * 1024  # a two-minute WAV is about 2 MB; MMS media at most 5 MB
+TWILIO_TIMEOUT = 15.0
+# A non-empty mapping keeps Client from reading TWILIO_* from os.environ: settings
+# come from Settings only, and TWILIO_EDGE/REGION would rewrite the API host.
+NO_ENVIRONMENT = {"TWILIO_EDGE": "", "TWILIO_REGION": ""}
 log = logging.getLogger(__name__)
+
+
+class TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """Twilio's aiohttp client with a bounded wait, sending Basic auth as a plain header
+    (the library passes aiohttp.BasicAuth, which aiohttp 3.14 deprecates)."""
+
+    def __init__(self, timeout: float = TWILIO_TIMEOUT) -> None:
+        super().__init__(pool_connections=False)
+        self.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout, connect=timeout / 3)
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Any:
+        headers = dict(headers or {})
+        if auth is not None:
+            credentials = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {credentials}"
+        return await super().request(
+            method, url, params, data, headers, None, timeout, allow_redirects
+        )
+
+
+@contextlib.asynccontextmanager
+async def twilio_client(settings: Settings) -> AsyncIterator[Client | None]:
+    """Twilio's REST client with its own HTTP session, closed on exit; None if unconfigured."""
+    if not (settings.twilio_account_sid and settings.twilio_auth_token):
+        yield None
+        return
+    http = TwilioHttp()
+    try:
+        client = Client(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            http_client=http,
+            environment=NO_ENVIRONMENT,
+        )
+        if settings.twilio_api_url:
+            client.api.base_url = settings.twilio_api_url.rstrip("/")
+        yield client
+    finally:
+        await http.close()
 
 
 class TwilioMedia:
@@ -100,3 +161,6 @@ async def signed_form(request: web.Request) -> Mapping[str, str]:
         log.warning("Refused a Twilio webhook to %s: bad or missing signature", url)
         raise web.HTTPForbidden(text="The X-Twilio-Signature does not match.")
     return {name: str(posted[name]) for name in posted}
+
+
+__all__ = ["TwilioHttp", "TwilioMedia", "bad_request", "signed_form", "storable", "twilio_client"]

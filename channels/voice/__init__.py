@@ -1,0 +1,7 @@
+"""The voice channel: `adapter` (Twilio's call webhooks, the menu, hold queue, callbacks and
+voicemail), with its helpers `_calls` (each call's record) and `_bridge` (putting an
+accepted call through to its agent)."""
+
+from channels.voice.adapter import BRIDGE, CALLS, VoiceAdapter, open_calls, setup
+
+__all__ = ["BRIDGE", "CALLS", "VoiceAdapter", "open_calls", "setup"]
