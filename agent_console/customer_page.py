@@ -31,7 +31,7 @@ from hub.models import (
     TimelineEvent,
 )
 
-__all__ = ["add_note", "customer_events", "customer_page"]
+__all__ = ["CustomerRecord", "add_note", "customer_events", "customer_page", "customer_record"]
 
 TIMELINE_PAGE = 50
 
@@ -49,6 +49,7 @@ class ConversationLine(BaseModel):
     channel: str
     status: str
     subject: str
+    labels: list[str]
     agent_id: int | None
     agent_name: str | None
     disposition: str | None
@@ -85,6 +86,8 @@ class CustomerRecord(BaseModel):
     id: int
     name: str
     segment: str
+    language: str | None
+    labels: list[str]
     external_id: str | None
     details: dict[str, Any]
     created_at: datetime
@@ -105,20 +108,27 @@ async def customer_page(request: web.Request) -> web.Response:
     viewer = await require_agent(request)
     async with request.app[SESSIONS]() as session:
         customer = await _readable(session, viewer, request)
-        record = CustomerRecord(
-            id=customer.id,
-            name=customer.name,
-            segment=customer.segment,
-            external_id=customer.external_id,
-            details=customer.details,
-            created_at=customer.created_at,
-            merged_into_id=customer.merged_into_id,
-            addresses=await _addresses(session, customer.id),
-            conversations=await _conversations(session, customer.id),
-            possible_duplicates=await _possible(session, customer.id),
-            timeline=await _timeline(session, customer.id, None, TIMELINE_PAGE),
-        )
+        record = await customer_record(session, customer)
     return web.json_response(text=record.model_dump_json())
+
+
+async def customer_record(session: AsyncSession, customer: Customer) -> CustomerRecord:
+    """The whole page of one customer, with the newest page of the timeline."""
+    return CustomerRecord(
+        id=customer.id,
+        name=customer.name,
+        segment=customer.segment,
+        language=customer.language,
+        labels=customer.labels,
+        external_id=customer.external_id,
+        details=customer.details,
+        created_at=customer.created_at,
+        merged_into_id=customer.merged_into_id,
+        addresses=await _addresses(session, customer.id),
+        conversations=await _conversations(session, customer.id),
+        possible_duplicates=await _possible(session, customer.id),
+        timeline=await _timeline(session, customer.id, None, TIMELINE_PAGE),
+    )
 
 
 async def customer_events(request: web.Request) -> web.Response:
@@ -194,6 +204,7 @@ async def _conversations(session: AsyncSession, customer_id: int) -> list[Conver
             channel=c.channel,
             status=c.status,
             subject=c.subject,
+            labels=c.labels,
             agent_id=c.agent_id,
             agent_name=(shown or username) if c.agent_id else None,
             disposition=c.disposition,

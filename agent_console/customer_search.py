@@ -9,12 +9,13 @@ whom is `customer_scope` in teams.py, the same rule as the rest of the console.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, Text, cast, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.cursors import CursorError, read_cursor, write_cursor
@@ -22,10 +23,11 @@ from agent_console.keys import DIRECTORY
 from agent_console.teams import customer_scope
 from agent_console.web import _error, require_agent
 from hub.keys import SESSIONS
-from hub.models import OPEN_STATUSES, Conversation, Customer, CustomerAddress
+from hub.models import OPEN_STATUSES, Agent, Conversation, Customer, CustomerAddress
+from routing.identity.index import CustomerIndex
 from routing.identity.lookup import Match, match_customers
 
-__all__ = ["search_customers"]
+__all__ = ["CustomerResults", "SearchParams", "find_customers", "search_customers"]
 
 
 MAX_MATCHES = 500
@@ -38,6 +40,7 @@ class SearchParams(BaseModel):
 
     q: str = Field("", max_length=200)
     segment: str | None = Field(None, max_length=32)
+    label: str | None = Field(None, max_length=40)
     channel: str | None = Field(None, max_length=16)
     open: bool | None = None
     since: datetime | None = None
@@ -55,6 +58,7 @@ class CustomerHit(BaseModel):
     id: int
     name: str
     segment: str
+    labels: list[str]
     external_id: str | None
     addresses: list[AddressOut]
     last_contact_at: datetime | None
@@ -73,26 +77,36 @@ async def search_customers(request: web.Request) -> web.Response:
     params = _params(request)
     directory = request.app[DIRECTORY]
     async with request.app[SESSIONS]() as session:
-        conditions = _filters(params)
-        scope = await customer_scope(session, viewer)
-        if scope is not None:
-            conditions.append(scope)
-        if params.q:
-            matches = await match_customers(
-                session, directory.resolver.index, params.q, directory.resolver.region, MAX_MATCHES
-            )
-            page, more = await _ranked_page(session, matches, conditions, params)
-        else:
-            page, more = await _newest_page(session, conditions, params)
-        hits = await _hits(session, page)
+        body = await find_customers(
+            session, directory.resolver.index, directory.resolver.region, viewer, params
+        )
+    return web.json_response(text=body.model_dump_json())
+
+
+async def find_customers(
+    session: AsyncSession,
+    index: CustomerIndex,
+    region: str,
+    viewer: Agent,
+    params: SearchParams,
+) -> CustomerResults:
+    """One page of the directory as `viewer` may see it."""
+    conditions = _filters(params)
+    scope = await customer_scope(session, viewer)
+    if scope is not None:
+        conditions.append(scope)
+    if params.q:
+        matches = await match_customers(session, index, params.q, region, MAX_MATCHES)
+        page, more = await _ranked_page(session, matches, conditions, params)
+    else:
+        page, more = await _newest_page(session, conditions, params)
     next_cursor = None
     if more and page:
         last = page[-1]
         next_cursor = (
             write_cursor(offset=last[1]) if params.q else write_cursor(before=last[0].customer_id)
         )
-    body = CustomerResults(customers=hits, next_cursor=next_cursor)
-    return web.json_response(text=body.model_dump_json())
+    return CustomerResults(customers=await _hits(session, page), next_cursor=next_cursor)
 
 
 def _params(request: web.Request) -> SearchParams:
@@ -108,6 +122,8 @@ def _filters(params: SearchParams) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Customer.merged_into_id.is_(None)]
     if params.segment:
         conditions.append(Customer.segment == params.segment)
+    if params.label:
+        conditions.append(_has_label(params.label))
     if params.channel:
         conditions.append(
             or_(
@@ -127,6 +143,13 @@ def _filters(params: SearchParams) -> list[ColumnElement[bool]]:
         since = params.since if params.since.tzinfo else params.since.replace(tzinfo=UTC)
         conditions.append(exists(_conversations().where(Conversation.updated_at >= since)))
     return conditions
+
+
+def _has_label(label: str) -> ColumnElement[bool]:
+    """Labels are a JSON list of plain words (see customer_edit): its text holds "label"."""
+    wanted = json.dumps(" ".join(label.split()).lower())
+    escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(Customer.labels, Text).like(f"%{escaped}%", escape="\\")
 
 
 def _conversations() -> Select[tuple[int]]:
@@ -226,6 +249,7 @@ async def _hits(session: AsyncSession, page: list[Row]) -> list[CustomerHit]:
                 id=customer.id,
                 name=customer.name,
                 segment=customer.segment,
+                labels=customer.labels,
                 external_id=customer.external_id,
                 addresses=addresses[customer.id],
                 last_contact_at=last,

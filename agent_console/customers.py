@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.customer_edit import edit_conversation, edit_customer
 from agent_console.customer_page import add_note, customer_events, customer_page
 from agent_console.customer_search import search_customers
 from agent_console.web import _error, require_agent
@@ -38,6 +39,8 @@ def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/customers", search_customers)
     r.add_get("/api/customers/{customer_id:\\d+}", customer_page)
+    r.add_patch("/api/customers/{customer_id:\\d+}", edit_customer)
+    r.add_patch("/api/conversations/{conversation_id:\\d+}", edit_conversation)
     r.add_get("/api/customers/{customer_id:\\d+}/events", customer_events)
     r.add_post("/api/customers/{customer_id:\\d+}/notes", add_note)
     r.add_get("/api/customers/{customer_id:\\d+}/possible", possible_matches)

@@ -134,6 +134,9 @@ class Customer(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # Set when merged into another customer (see CustomerMerge, which can undo it).
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The language to answer in (e.g. "en", "pt-BR"), when known; labels people gave.
+    language: Mapped[str | None] = mapped_column(String(16))
+    labels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     @validates("name")
     def _keep_keys(self, _key: str, name: str) -> str:
@@ -228,6 +231,7 @@ class Conversation(Base):
     # an email while nobody was online continues by email.
     reply_channel: Mapped[str | None] = mapped_column(String(16))
     reply_address: Mapped[str | None] = mapped_column(String(320))
+    labels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
 
 class Message(Base):

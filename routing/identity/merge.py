@@ -4,6 +4,11 @@ A merge moves every row that belongs to the merged customer (conversations, addr
 timeline, queue entries, and whatever table later points at customers) to the
 survivor, and writes down exactly which rows moved. Undoing moves those rows back;
 anything that happened to the survivor after the merge stays with the survivor.
+
+Fields conflict-free by rule: where both have a value the survivor's wins (name,
+external id, language, each detail); the survivor takes only what it lacked, and
+labels add up. What it took is written down too, and an undo takes it back (unless
+someone changed that field since); the merged customer never lost any of it.
 """
 
 from __future__ import annotations
@@ -103,6 +108,10 @@ async def unmerge(
         merged.external_id = filled["external_id"]
     if "name" in filled and survivor.name == filled["name"]:
         survivor.name = ""
+    if "language" in filled and survivor.language == filled["language"]:
+        survivor.language = None
+    given_labels = filled.get("labels", [])
+    survivor.labels = [label for label in survivor.labels if label not in given_labels]
     given = filled.get("details", {})
     survivor.details = {
         k: v for k, v in survivor.details.items() if k not in given or given[k] != v
@@ -146,4 +155,11 @@ async def _fill_gaps(session: AsyncSession, survivor: Customer, merged: Customer
     if details:
         filled["details"] = details
         survivor.details = {**survivor.details, **details}
+    if not survivor.language and merged.language:
+        filled["language"] = survivor.language = merged.language
+    # Labels add up: the survivor keeps its own and gains the merged customer's others.
+    labels = [label for label in merged.labels if label not in survivor.labels]
+    if labels:
+        filled["labels"] = labels
+        survivor.labels = [*survivor.labels, *labels]
     return filled
