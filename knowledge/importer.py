@@ -10,7 +10,7 @@ importing the folder again updates the same articles instead of adding copies.
       - Why was my card declined?
       - My payment did not go through
     products: [debit-card]
-    state: published
+    state: published   # draft | published | archived
     ---
     A card is declined when ...
 """
@@ -18,9 +18,12 @@ importing the folder again updates the same articles instead of adding copies.
 from __future__ import annotations
 
 import asyncio
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from knowledge.articles import ArticleError, Articles, clean_fields, slugify
 
@@ -50,7 +53,7 @@ class ImportReport:
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """(fields, body) of a Markdown file: a small YAML subset of `key: value`, `[a, b]`, `- a`."""
+    """(fields, body) of a Markdown file whose front matter is YAML between '---' lines."""
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or lines[0].strip() != FENCE:
         raise FrontMatterError("the file does not start with a '---' front matter line")
@@ -58,38 +61,31 @@ def parse_front_matter(text: str) -> tuple[dict[str, Any], str]:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == FENCE)
     except StopIteration:
         raise FrontMatterError("the front matter has no closing '---' line") from None
-    fields: dict[str, Any] = {}
-    current: str | None = None
-    for number, line in enumerate(lines[1:end], start=2):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if line.startswith((" ", "\t", "-")) and line.strip().startswith("- "):
-            if current is None or not isinstance(fields.get(current), list):
-                raise FrontMatterError(f"line {number}: a list item outside a list")
-            fields[current].append(_scalar(line.strip()[2:]))
-            continue
-        key, colon, value = line.partition(":")
-        key = key.strip()
-        if not colon or not key.isidentifier() or line.startswith((" ", "\t")):
-            raise FrontMatterError(f"line {number}: expected 'key: value', got {line.strip()!r}")
-        value = value.strip()
-        if not value:
-            fields[key], current = [], key
-        elif value.startswith("["):
-            if not value.endswith("]"):
-                raise FrontMatterError(f"line {number}: a list that is not closed with ']'")
-            fields[key] = [_scalar(v) for v in value[1:-1].split(",") if v.strip()]
-            current = None
-        else:
-            fields[key], current = _scalar(value), None
-    return fields, "\n".join(lines[end + 1 :]).strip() + "\n"
+    try:
+        fields = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(_yaml_problem(exc)) from None
+    if not isinstance(fields, dict):
+        raise FrontMatterError("the front matter is not a list of 'key: value' lines")
+    body = "\n".join(lines[end + 1 :]).strip() + "\n"
+    return {str(k): _plain(v) for k, v in fields.items()}, body
 
 
-def _scalar(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
+def _plain(value: Any) -> Any:
+    """YAML reads `title: 2024` as a number and `- 1.5` as a float: text fields want text."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, int | float | datetime.date) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's complaint in one line, numbered as lines of the file (the '---' is line 1)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "cannot be read"
+    where = f"line {mark.line + 2}: " if mark is not None else ""
+    return f"{where}the front matter is not valid YAML ({problem})"
 
 
 def article_fields(path: Path) -> tuple[str, dict[str, Any]]:

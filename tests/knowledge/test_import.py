@@ -27,6 +27,15 @@ A card is declined when the **daily limit** is reached.
 """
 
 
+README = Path(__file__).parents[2] / "README.md"
+
+
+def readme_example() -> str:
+    """The article README.md shows under "The knowledge base", as a reader would copy it."""
+    section = README.read_text(encoding="utf-8").split("## The knowledge base", 1)[1]
+    return section.split("```markdown\n", 1)[1].split("```", 1)[0]
+
+
 def write(folder: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = folder / name
@@ -74,6 +83,46 @@ async def test_a_folder_is_imported_and_broken_files_are_reported_one_by_one(
     assert article is not None
     assert article.tags == ["cards", "payments"] and article.products == ["debit-card"]
     assert article.questions == ["Why was my card declined?", "The shop said: payment refused"]
+
+
+async def test_the_readme_example_imports_as_published(hub: Hub, tmp_path: Path) -> None:
+    example = readme_example()
+    assert "# draft | published | archived" in example  # a YAML comment, as readers write them
+    report = await import_folder(Articles(hub.sessions), write(tmp_path / "kb", {"a.md": example}))
+    assert (report.created, report.failed) == (["a.md"], {})
+    async with hub.sessions() as session:
+        article = await session.scalar(select(KnowledgeArticle).where(KnowledgeArticle.slug == "a"))
+    assert article is not None
+    assert (article.title, article.state) == ("My card was declined", "published")
+    assert article.tags == ["cards", "payments"] and article.products == ["debit-card"]
+    assert article.questions == [
+        "Why was my card declined?",
+        "The shop said my payment was refused",
+    ]
+
+
+async def test_front_matter_is_yaml_and_its_mistakes_are_named_by_file(
+    hub: Hub, tmp_path: Path
+) -> None:
+    folder = write(
+        tmp_path / "kb",
+        {
+            "numbers.md": "---\ntitle: 404\ntags: [2024, cards]  # a year and a word\n---\nB\n",
+            "quoted.md": "---\ntitle: 'Fees: what they cost'\nstate: draft\n---\nBody\n",
+            "list.md": "---\n- title\n- tags\n---\nBody\n",
+            "bracket.md": "---\ntitle: x\ntags: [cards\n---\nBody\n",
+        },
+    )
+    report = await import_folder(Articles(hub.sessions), folder)
+    assert sorted(report.created) == ["numbers.md", "quoted.md"]
+    assert report.failed["list.md"] == "the front matter is not a list of 'key: value' lines"
+    assert report.failed["bracket.md"].startswith("line 3: the front matter is not valid YAML")
+    async with hub.sessions() as session:
+        titles = await session.execute(select(KnowledgeArticle.title, KnowledgeArticle.tags))
+    assert sorted(map(tuple, titles)) == [
+        ("404", ["2024", "cards"]),
+        ("Fees: what they cost", []),
+    ]
 
 
 async def test_importing_again_updates_the_same_articles(hub: Hub, tmp_path: Path) -> None:
