@@ -31,6 +31,7 @@ __all__ = [
     "Duplicate",
     "find_duplicates",
     "ImportReport",
+    "TooFewToLearn",
     "customer_profile",
     "import_customers",
     "load_index",
@@ -225,13 +226,29 @@ class Duplicate:
     second_name: str
 
 
+class TooFewToLearn(ValueError):
+    """Matching weights cannot be learned from the stored customers yet."""
+
+
 async def find_duplicates(session: AsyncSession, region: str = "US") -> list[Duplicate]:
-    """Likely duplicate customers, most likely first; [] when too few to learn from."""
+    """Likely duplicate customers, most likely first.
+
+    Raises TooFewToLearn, saying how many customers there are and how many it takes,
+    when the weights cannot be learned: no pair is scored then.
+    """
     index = await load_index(session, region)
+    if len(index) < MIN_CUSTOMERS_TO_LEARN:
+        raise TooFewToLearn(
+            f"matching learns its weights from the customers themselves and needs at least"
+            f" {MIN_CUSTOMERS_TO_LEARN} customers, and there are {len(index)}"
+        )
     try:
         index.estimate()
     except ValueError:
-        return []
+        raise TooFewToLearn(
+            f"too few of the {len(index)} customers share a name, email, phone or address"
+            " to learn matching weights from"
+        ) from None
     pairs = index.duplicates()
     ids = {i for a, b, _p in pairs for i in (a, b)}
     rows = await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))
