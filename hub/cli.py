@@ -1,34 +1,29 @@
-"""The `switchboard` command: serve, demo, migrate, agent add, kb import, report voc, queue."""
+"""The `switchboard` command: serve, demo, migrate, agent add, kb import, report voc, queue.
+
+Every command reads and writes one database, SWITCHBOARD_DATABASE_URL (`switchboard.db`
+in the current folder by default), the demo's included. Each command imports what it
+needs when it runs: `--help` and the quick commands do not pay for the web app,
+SQLAlchemy or scikit-learn.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import dataclasses
-import getpass
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from hub.app import create_app, freeze_at_start
-from hub.auth import hash_password
-from hub.db import open_engine, session_factory
-from hub.demo import DemoLogin, seed
-from hub.migrate import upgrade
-from hub.models import Agent, AgentSkill
-from hub.settings import Settings
 from insights.cli import add_report_command
-from knowledge.articles import Articles
-from knowledge.importer import ImportReport, import_folder
 from routing.cli import add_queue_command
 
-DEMO_DATABASE = "sqlite+aiosqlite:///switchboard-demo.db"
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+    from hub.demo import DemoLogin
+    from hub.settings import Settings
+
 ROLES = ("agent", "supervisor", "admin")
 
 
@@ -36,8 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result: int = args.run(args)
-    except ValueError as exc:
+    except ValueError as exc:  # an ordinary mistake, worded for the operator where raised
         print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        print(f"switchboard: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     return result
 
@@ -107,24 +107,25 @@ def _customers_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         action.set_defaults(run=_customers)
 
 
-def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
-    overrides = {
-        "host": getattr(args, "host", None),
-        "port": getattr(args, "port", None),
-        "smtp_port": getattr(args, "smtp_port", None),
-    }
-    settings = Settings.from_env(**overrides)
-    for name, value in defaults.items():
-        if os.environ.get("SWITCHBOARD_" + name.upper()) is None:
-            settings = _replace(settings, **{name: value})
-    return settings
+def _settings(args: argparse.Namespace) -> Settings:
+    from hub.settings import Settings
+
+    return Settings.from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        smtp_port=getattr(args, "smtp_port", None),
+    )
 
 
-def _replace(settings: Settings, **changes: object) -> Settings:
-    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+def _database_url() -> str:
+    from hub.settings import Settings
+
+    return Settings.from_env().database_url
 
 
 def _configure_logging() -> None:
+    import logging
+
     level = os.environ.get("SWITCHBOARD_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
@@ -133,27 +134,40 @@ def _configure_logging() -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    _require_ports(settings)
     _run(settings, banner=[])
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    settings = _settings(args, database_url=DEMO_DATABASE)
-    logins = asyncio.run(_prepare_demo(settings))
-    banner = [f"Demo logins (password for each: {logins[0].password}):"]
-    banner += [f"  {login.username:<8} {login.role}" for login in logins]
+    from hub.cli_database import describe, on_database
+    from hub.db import session_factory
+    from hub.demo import seed
+
+    settings = _settings(args)
+    _require_ports(settings)
+
+    async def prepare(engine: AsyncEngine) -> list[DemoLogin]:
+        return await seed(session_factory(engine))
+
+    logins = on_database(settings.database_url, prepare, create=True)
+    where = describe(settings.database_url)
+    if logins:
+        banner = [f"Demo logins (password for each: {logins[0].password}):"]
+        banner += [f"  {login.username:<8} {login.role}" for login in logins]
+    else:
+        banner = [f"{where} has agents of its own: no demo data added, sign in as one of them"]
     banner.append(f"Try the customer side: {_base_url(settings)}/chat/demo")
+    banner.append(f"Data: {where}; other switchboard commands run here use it too")
     _run(settings, banner)
     return 0
 
 
-async def _prepare_demo(settings: Settings) -> list[DemoLogin]:
-    engine = open_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-        return await seed(session_factory(engine))
-    finally:
-        await engine.dispose()
+def _require_ports(settings: Settings) -> None:
+    from hub.ports import require_free
+
+    require_free(settings.host, settings.port, "HTTP", "choose another with --port")
+    require_free(settings.host, settings.smtp_port, "SMTP", "choose another with --smtp-port")
 
 
 def _base_url(settings: Settings) -> str:
@@ -162,6 +176,10 @@ def _base_url(settings: Settings) -> str:
 
 
 def _run(settings: Settings, banner: list[str]) -> None:
+    from aiohttp import web
+
+    from hub.app import create_app, freeze_at_start
+
     _configure_logging()
     lines = [f"Switchboard console: {_base_url(settings)}/console", *banner]
     app = create_app(settings)
@@ -175,117 +193,140 @@ def _run(settings: Settings, banner: list[str]) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    from hub.cli_database import on_database
 
-    async def run() -> None:
-        engine = open_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
+    async def nothing(_engine: AsyncEngine) -> None:
+        return None
 
-    asyncio.run(run())
+    on_database(_database_url(), nothing, create=True)
     print("database schema is up to date")
     return 0
 
 
 def _agent_add(args: argparse.Namespace) -> int:
+    from hub.auth import hash_password
+    from hub.cli_database import on_database
+
     skills = dict(_pair(s, ":", "--skill") for s in args.skill)
     capacities = dict(_pair(c, "=", "--capacity") for c in args.capacity)
     for level in skills.values():
         if not 1 <= level <= 10:
             raise ValueError("skill levels go from 1 to 10")
-    if args.password_env:
-        password = os.environ.get(args.password_env, "")
-    elif sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {args.username}: ")
-    else:
-        raise ValueError("no terminal to ask for a password; use --password-env VAR")
-    password_hash = hash_password(password)
-    settings = Settings.from_env()
+    password_hash = hash_password(_password(args))
 
-    async def run() -> int:
-        engine = open_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-            sessions = session_factory(engine)
-            async with sessions() as session, session.begin():
-                if await session.scalar(select(Agent.id).where(Agent.username == args.username)):
-                    raise ValueError(f"an agent named {args.username!r} exists already")
-                agent = Agent(
-                    username=args.username,
-                    display_name=args.name or args.username,
-                    password_hash=password_hash,
-                    role=args.role,
-                    languages=args.language or ["en"],
-                    capacities=capacities,
-                )
-                session.add(agent)
-                await session.flush()
-                session.add_all(
-                    AgentSkill(agent_id=agent.id, skill=s, level=v) for s, v in skills.items()
-                )
-                return agent.id
-        finally:
-            await engine.dispose()
+    async def add(engine: AsyncEngine) -> int:
+        from sqlalchemy import select
 
-    agent_id = asyncio.run(run())
+        from hub.db import session_factory
+        from hub.models import Agent, AgentSkill
+
+        async with session_factory(engine)() as session, session.begin():
+            if await session.scalar(select(Agent.id).where(Agent.username == args.username)):
+                raise ValueError(f"an agent named {args.username!r} exists already")
+            agent = Agent(
+                username=args.username,
+                display_name=args.name or args.username,
+                password_hash=password_hash,
+                role=args.role,
+                languages=args.language or ["en"],
+                capacities=capacities,
+            )
+            session.add(agent)
+            await session.flush()
+            session.add_all(
+                AgentSkill(agent_id=agent.id, skill=s, level=v) for s, v in skills.items()
+            )
+            return agent.id
+
+    agent_id = on_database(_database_url(), add, create=True)
     print(f"added {args.role} {args.username} (id {agent_id})")
     return 0
 
 
+def _password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if password is None:
+            raise ValueError(f"--password-env {args.password_env}: that variable is not set")
+        return password
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Password for {args.username}: ")
+    raise ValueError("no terminal to ask for a password; use --password-env VAR")
+
+
 def _kb_import(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    from hub.cli_database import on_database
+    from hub.db import session_factory
+    from knowledge.articles import Articles
+    from knowledge.importer import ImportReport, import_folder
 
-    async def run() -> ImportReport:
-        engine = open_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-            return await import_folder(
-                Articles(session_factory(engine)), Path(args.folder), args.author
-            )
-        finally:
-            await engine.dispose()
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder")
 
-    report = asyncio.run(run())
+    async def load(engine: AsyncEngine) -> ImportReport:
+        return await import_folder(Articles(session_factory(engine)), folder, args.author)
+
+    report = on_database(_database_url(), load, create=True)
     print("\n".join(report.lines()))
     return 1 if report.failed else 0
 
 
 def _customers(args: argparse.Namespace) -> int:
+    from hub.cli_database import on_database
+    from hub.db import session_factory
     from routing.identity import customers, merge  # routing is composed here, at the edge
 
-    settings = Settings.from_env()
+    rows = _read_csv(args.file) if args.customers_command == "import" else []
 
-    async def run() -> list[str]:
-        engine = open_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-            async with session_factory(engine)() as session, session.begin():
-                if args.customers_command == "import":
-                    rows = customers.read_csv(args.file)
-                    report = await customers.import_customers(session, rows, args.region)
-                    return report.lines()
-                if args.customers_command == "merge":
-                    done = await merge.merge_customers(session, args.survivor, args.other)
-                    return [f"merged {args.other} into {args.survivor} (merge {done.id})"]
-                if args.customers_command == "unmerge":
-                    undone = await merge.unmerge(session, args.merge_id)
-                    return [f"customer {undone.merged_id} is separate again"]
-                return await _dedupe(session, args.region, args.merge_above)
-        finally:
-            await engine.dispose()
+    async def run(engine: AsyncEngine) -> list[str]:
+        async with session_factory(engine)() as session, session.begin():
+            if args.customers_command == "import":
+                report = await customers.import_customers(session, rows, args.region)
+                return report.lines()
+            if args.customers_command == "merge":
+                done = await merge.merge_customers(session, args.survivor, args.other)
+                return [f"merged {args.other} into {args.survivor} (merge {done.id})"]
+            if args.customers_command == "unmerge":
+                undone = await merge.unmerge(session, args.merge_id)
+                return [f"customer {undone.merged_id} is separate again"]
+            return await _dedupe(session, args.region, args.merge_above)
 
-    print("\n".join(asyncio.run(run())))
+    creates = args.customers_command == "import"
+    print("\n".join(on_database(_database_url(), run, create=creates)))
     return 0
 
 
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    from routing.identity.customers import read_csv
+
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        return read_csv(path)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+
+
 async def _dedupe(session: AsyncSession, region: str, merge_above: float | None) -> list[str]:
-    from routing.identity.customers import find_duplicates
+    from routing.identity.customers import TooFewToLearn, find_duplicates
     from routing.identity.merge import MergeError, merge_customers
 
-    found = await find_duplicates(session, region)
-    lines = [f"{len(found)} likely duplicate pairs" + ("" if found else " (or too few to learn)")]
+    try:
+        found = await find_duplicates(session, region)
+    except TooFewToLearn as exc:
+        return [
+            f"0 likely duplicate pairs: no pair was scored, as {exc}.",
+            "Nothing was merged; `switchboard customers merge SURVIVOR OTHER` merges two"
+            " customers you know are one person.",
+        ]
+    lines = [f"{len(found)} likely duplicate pairs"]
     for d in found:
         line = f"  {d.probability:.3f}  {d.first_id} {d.first_name!r}"
         line += f"  ~  {d.second_id} {d.second_name!r}"

@@ -138,10 +138,16 @@ CUSTOMERS = [
 
 
 async def seed(sessions: Sessions) -> list[DemoLogin]:
-    """Fill an empty database with demo data; leaves a database with agents alone."""
+    """Fill a database without agents with demo data, and return the demo logins.
+
+    A database with agents is left alone: the demo's logins are returned if it was
+    seeded before, none if its agents are someone else's.
+    """
+    logins = [DemoLogin(u, DEMO_PASSWORD, role) for u, _n, role, _s, _l in AGENTS]
     async with sessions() as session, session.begin():
         if await session.scalar(select(func.count()).select_from(Agent)):
-            return [DemoLogin(u, DEMO_PASSWORD, role) for u, _n, role, _s, _l in AGENTS]
+            seeded = await session.scalar(select(Agent.id).where(Agent.username == AGENTS[0][0]))
+            return logins if seeded else []
         password_hash = hash_password(DEMO_PASSWORD)
         agents = []
         for username, name, role, skills, languages in AGENTS:
@@ -177,7 +183,7 @@ async def seed(sessions: Sessions) -> list[DemoLogin]:
             await _customer_with_history(
                 session, customer_data, inboxes, agents[index % 2], days_ago=3 + index * 4
             )
-    return [DemoLogin(u, DEMO_PASSWORD, role) for u, _n, role, _s, _l in AGENTS]
+    return logins
 
 
 async def _customer_with_history(

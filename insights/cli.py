@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -54,6 +53,8 @@ def add_report_command(commands: Any) -> None:
 
 def run_voc(args: argparse.Namespace) -> int:
     # Imported here so that other commands do not pay for scikit-learn.
+    import asyncio
+
     from hub.settings import Settings
     from insights.embeddings import MiniLmEncoder
     from insights.export import TABLES, report_csv
@@ -63,6 +64,7 @@ def run_voc(args: argparse.Namespace) -> int:
     from insights.taxonomy import Taxonomy
     from insights.window import parse_since, start_of_day
 
+    _require_folders(args)
     now = datetime.now(UTC)
     options = VocOptions(
         since=start_of_day(parse_since(args.since, now)),
@@ -72,8 +74,7 @@ def run_voc(args: argparse.Namespace) -> int:
         encoder=MiniLmEncoder() if args.embeddings else None,
     )
     progress = Progress(sys.stderr, enabled=not args.quiet)
-    settings = Settings.from_env()
-    contacts = asyncio.run(_load(settings.database_url, options.since, progress))
+    contacts = _load(Settings.from_env().database_url, options.since, progress)
     report = build_report(contacts, options, progress)
     Path(args.out).write_text(render_html(report), encoding="utf-8")
     if args.json:
@@ -92,19 +93,33 @@ def run_voc(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _load(url: str, since: datetime, progress: Any) -> list[Any]:
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+def _require_folders(args: argparse.Namespace) -> None:
+    """Files go into folders that exist: found out before the report's work, not after."""
+    if args.topics < 1:
+        raise ValueError("--topics must be at least 1")
+    for flag, value in (("--out", args.out), ("--json", args.json)):
+        if value is None:
+            continue
+        path = Path(value)
+        if path.is_dir():
+            raise ValueError(f"{flag} {value}: that is a folder; name a file in it")
+        if not path.parent.is_dir():
+            raise ValueError(f"{flag} {value}: the folder {path.parent} does not exist")
+    if args.csv and Path(args.csv).exists() and not Path(args.csv).is_dir():
+        raise ValueError(f"--csv {args.csv}: that is a file; name a folder")
 
-    from hub.db import open_engine, session_factory
+
+def _load(url: str, since: datetime, progress: Any) -> list[Any]:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from hub.cli_database import on_database
+    from hub.db import session_factory
     from insights.contacts import load_contacts
 
-    engine = open_engine(url)
-    try:
+    async def load(engine: AsyncEngine) -> list[Any]:
         return await load_contacts(session_factory(engine), since, progress=progress)
-    except (OperationalError, ProgrammingError) as exc:
-        raise ValueError(f"cannot read contacts ({exc.orig}); is the database migrated?") from exc
-    finally:
-        await engine.dispose()
+
+    return on_database(url, load, create=False)
 
 
 async def _alert(args: argparse.Namespace, episodes: list[Any]) -> int:

@@ -41,9 +41,24 @@ class Taxonomy:
 
     @classmethod
     def load(cls, path: Path) -> Taxonomy:
-        """Read a taxonomy file; `.json` is JSON, anything else YAML."""
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        """Read a taxonomy file; `.json` is JSON, anything else YAML.
+
+        Raises ValueError naming the file and what is wrong with it.
+        """
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ValueError(f"--taxonomy {path}: no such file") from None
+        except OSError as exc:
+            raise ValueError(f"--taxonomy {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"--taxonomy {path}: not UTF-8 text") from None
+        try:
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON: {exc}") from None
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
         return cls.from_dict(data, str(path))
 
     @classmethod
@@ -57,11 +72,14 @@ class Taxonomy:
             topics.append(
                 TaxonomyTopic(
                     name=str(entry["name"]).strip(),
-                    keywords=tuple(str(k) for k in entry.get("keywords") or ()),
-                    examples=tuple(str(e) for e in entry.get("examples") or ()),
+                    keywords=_texts(entry, "keywords", source),
+                    examples=_texts(entry, "examples", source),
                 )
             )
-        return cls(tuple(topics), float(data.get("similarity", 0.5)))
+        similarity = data.get("similarity", 0.5)
+        if isinstance(similarity, bool) or not isinstance(similarity, int | float):
+            raise ValueError(f"{source}: similarity is a number, e.g. 0.5")
+        return cls(tuple(topics), float(similarity))
 
     def match(self, texts: Sequence[str]) -> list[int | None]:
         """For each text, the index of the taxonomy topic it belongs to, if any.
@@ -108,3 +126,18 @@ def _keyword_pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
     if not words:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE)
+
+
+def _texts(entry: dict[str, Any], key: str, source: str) -> tuple[str, ...]:
+    """A topic's keywords or examples: a list, one entry per item."""
+    value = entry.get(key) or []
+    if not isinstance(value, list):
+        raise ValueError(f"{source}: {key} of {entry['name']!r} is a list, e.g. [a, b]")
+    return tuple(str(item) for item in value)
+
+
+def _yaml_problem(exc: Any) -> str:
+    """PyYAML's complaint in one line, with the line it found it on."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 __all__ = ["add_queue_command"]
@@ -25,8 +24,10 @@ def add_queue_command(commands: Any) -> None:
 
 
 def run_queue(args: argparse.Namespace) -> int:
-    from hub.db import open_engine, session_factory
-    from hub.migrate import upgrade
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from hub.cli_database import on_database
+    from hub.db import session_factory
     from hub.settings import Settings
     from routing.limits import Limit, load_limits, set_limit
 
@@ -34,22 +35,20 @@ def run_queue(args: argparse.Namespace) -> int:
         if (getattr(args, flag, None) or 0) < 0:
             raise ValueError(f"--{flag.replace('_', '-')} cannot be negative")
 
-    async def run() -> list[str]:
-        engine = open_engine(Settings.from_env().database_url)
-        try:
-            await upgrade(engine)
-            async with session_factory(engine)() as session, session.begin():
-                if args.queue_command == "set":
-                    limit = Limit(
-                        args.name, args.channel, args.max_waiting, args.max_wait, args.overflow
-                    )
-                    await set_limit(session, limit)
-                limits = await load_limits(session)
-        finally:
-            await engine.dispose()
+    async def run(engine: AsyncEngine) -> list[str]:
+        async with session_factory(engine)() as session, session.begin():
+            if args.queue_command == "set":
+                limit = Limit(
+                    args.name, args.channel, args.max_waiting, args.max_wait, args.overflow
+                )
+                await set_limit(session, limit)
+            limits = await load_limits(session)
         return [_line(limits[key]) for key in sorted(limits, key=lambda k: (k[0], k[1] or ""))]
 
-    print("\n".join(asyncio.run(run())) or "no queue limits")
+    # Setting a limit may start the database; listing never creates one.
+    creates = args.queue_command == "set"
+    lines = on_database(Settings.from_env().database_url, run, create=creates)
+    print("\n".join(lines) or "no queue limits")
     return 0
 
 

@@ -15,21 +15,46 @@ import pytest
 SWITCHBOARD = [sys.executable, "-m", "hub.cli"]
 
 
+# What an operator's shell has: no SWITCHBOARD_* settings, so every default applies.
+DEMO_ENVIRONMENT = {
+    **{k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")},
+    "SWITCHBOARD_SMTP_PORT": "0",
+    "SWITCHBOARD_KNOWLEDGE_EMBEDDINGS": "false",
+}
+
+
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
         "SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         **env,
     }
+    return run_in(args, tmp_path, environment)
+
+
+def run_in(
+    args: list[str], folder: Path, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command run in `folder`, with the operator's environment by default."""
     return subprocess.run(
         SWITCHBOARD + args,
-        env=environment,
+        cwd=folder,
+        env=DEMO_ENVIRONMENT if environment is None else environment,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=50,
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The command failed with exactly one line on stderr; that line, without the prefix."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("switchboard: ")
+    return lines[0].removeprefix("switchboard: ")
 
 
 def test_migrate_then_add_an_agent_who_can_log_in(tmp_path: Path) -> None:
@@ -82,16 +107,36 @@ def test_short_password_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2 and "at least 8 characters" in result.stderr
 
 
+def test_a_password_variable_that_is_not_set_is_named(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "NOT_SET_PW"}
+    result = run_in(["agent", "add", "erin", "--password-env", "NOT_SET_PW"], tmp_path, environment)
+    assert one_line_error(result) == "--password-env NOT_SET_PW: that variable is not set"
+    assert not (tmp_path / "switchboard.db").exists()
+
+
+def test_help_loads_none_of_the_heavy_packages(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from hub.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(HEAVY)!r}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert "usage: switchboard" in done.stdout
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+HEAVY = {"aiohttp", "sqlalchemy", "alembic", "sklearn", "numpy", "scipy", "twilio", "redis"}
+
+
 def test_demo_prints_console_url_and_logins_and_serves(tmp_path: Path) -> None:
     port = _free_port()
     with subprocess.Popen(
         [*SWITCHBOARD, "demo", "--port", str(port)],
         cwd=tmp_path,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")},
-            "SWITCHBOARD_SMTP_PORT": "0",
-            "SWITCHBOARD_KNOWLEDGE_EMBEDDINGS": "false",
-        },
+        env=DEMO_ENVIRONMENT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
@@ -108,12 +153,25 @@ def _check_demo_output(process: subprocess.Popen[str], port: int, tmp_path: Path
     assert process.stdout is not None
     first = process.stdout.readline()
     assert first.strip() == f"Switchboard console: http://127.0.0.1:{port}/console"
-    banner = [process.stdout.readline() for _ in range(5)]
+    banner = [process.stdout.readline() for _ in range(7)]
     assert "switchboard-demo" in banner[0]
-    assert [line.split()[0] for line in banner[1:]] == ["alice", "bob", "sam", "ada"]
+    assert [line.split()[0] for line in banner[1:5]] == ["alice", "bob", "sam", "ada"]
+    assert banner[6].startswith("Data: switchboard.db")
     health = _get(f"http://127.0.0.1:{port}/healthz")
     assert '"status": "ok"' in health
-    assert (tmp_path / "switchboard-demo.db").exists()
+    # The demo's data is where every other command looks by default.
+    assert (tmp_path / "switchboard.db").exists()
+    report = run_in(
+        ["report", "voc", "--since", "30d", "--out", "report.html", "--quiet"], tmp_path
+    )
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("wrote report.html: 3 contacts")
+    dedupe = run_in(["customers", "dedupe"], tmp_path)
+    assert dedupe.stdout.splitlines()[0] == (
+        "0 likely duplicate pairs: no pair was scored, as matching learns its weights from"
+        " the customers themselves and needs at least 50 customers, and there are 3."
+    )
+    assert "Nothing was merged" in dedupe.stdout
 
 
 def _free_port() -> int:

@@ -85,9 +85,11 @@ async def test_the_report_command_writes_html_json_csv_and_alerts_once(
 
 
 async def test_a_database_without_tables_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()
     code, _, stderr = await switchboard(
         "report", "voc", "--out", str(tmp_path / "r.html"), database=tmp_path / "empty.db"
     )
 
     assert code == 2
-    assert "is the database migrated?" in stderr
+    assert "has no Switchboard tables: run `switchboard demo`" in stderr
+    assert not (tmp_path / "r.html").exists()
