@@ -14,6 +14,7 @@ from hub.models import WAITING_STATUSES, Agent, Conversation, Customer, Offer
 SUPERVISORS = ("supervisor", "admin")
 
 __all__ = [
+    "conversation_scope",
     "customer_scope",
     "may_read_customer",
     "may_see_agent",
@@ -107,3 +108,23 @@ async def may_read_customer(session: AsyncSession, viewer: Agent, customer_id: i
     if scope is not None:
         query = query.where(scope)
     return await session.scalar(query) is not None
+
+
+async def conversation_scope(session: AsyncSession, viewer: Agent) -> ColumnElement[bool] | None:
+    """Which conversations the viewer may read, as a condition on `Conversation`; None: all.
+
+    An agent: those they hold or held, and one offered to them now. A supervisor with a
+    team: those the team holds or held, and those with nobody yet. Admins and
+    supervisors without a team: every conversation.
+    """
+    if viewer.role not in SUPERVISORS:
+        offered = select(Offer.id).where(
+            Offer.conversation_id == Conversation.id,
+            Offer.agent_id == viewer.id,
+            Offer.status == "pending",
+        )
+        return or_(Conversation.agent_id == viewer.id, exists(offered))
+    team = await team_of(session, viewer)
+    if team is None:
+        return None
+    return or_(Conversation.agent_id.is_(None), Conversation.agent_id.in_(team))

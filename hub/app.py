@@ -18,6 +18,7 @@ import agent_console.articles
 import agent_console.attachments
 import agent_console.canned
 import agent_console.customers
+import agent_console.search
 import agent_console.supervisor
 import agent_console.transfers
 import agent_console.wallboard
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.admin.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
+    agent_console.search.setup(app)
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
     insights.web.setup(app, REDIS)

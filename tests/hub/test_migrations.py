@@ -10,13 +10,17 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from hub.db import open_engine
+from hub.fulltext import include_name
 from hub.migrate import upgrade
 from hub.models import Base
 from tests.conftest import empty_database
 
 
 def _differences(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    # The full-text search index is built by its migration, outside the models.
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": include_name}
+    )
     return list(compare_metadata(context, Base.metadata))
 
 
