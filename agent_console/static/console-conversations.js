@@ -20,30 +20,36 @@
         known.summary = summary;
         if (changed || !known.detail) refreshSummary(summary.id);
       } else {
-        state.conversations.set(summary.id, { summary, detail: null, unread: 0 });
+        state.conversations.set(summary.id, { summary, detail: null, unread: 0, calls: new AbortController() });
         refreshSummary(summary.id);
       }
     }
     for (const id of [...state.conversations.keys()]) {
-      if (!seen.has(id)) state.conversations.delete(id);
+      if (!seen.has(id)) drop(id);
     }
     renderConversations();
   }
 
   async function refreshSummary(id) {
+    const entry = state.conversations.get(id);
+    if (!entry) return;
     try {
-      const detail = await get(`/api/conversations/${id}`);
-      const entry = state.conversations.get(id);
-      if (!entry) return;
-      entry.detail = detail;
+      entry.detail = await get(`/api/conversations/${id}`, { signal: entry.calls.signal });
       renderConversations();
     } catch (error) {
       if (error.status === 404) forgetConversation(id);
     }
   }
 
-  function forgetConversation(id) {
+  /** Drop a conversation from the list, calling off what was being read for it. */
+  function drop(id) {
+    const entry = state.conversations.get(id);
+    if (entry) entry.calls.abort();
     state.conversations.delete(id);
+  }
+
+  function forgetConversation(id) {
+    drop(id);
     renderConversations();
   }
 

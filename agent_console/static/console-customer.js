@@ -52,10 +52,10 @@
   async function loadTimeline(customerId) {
     const sequence = ++timelineSequence;
     try {
-      const events = await get(`/api/customers/${customerId}/timeline`);
+      const events = await get(`/api/customers/${customerId}/timeline`, { signal: app.openSignal() });
       if (sequence === timelineSequence && state.open && state.open.customer.id === customerId) renderTimeline(events);
     } catch (error) {
-      if (sequence === timelineSequence) renderTimeline([]);
+      if (sequence === timelineSequence && !app.aborted(error)) renderTimeline([]);
     }
   }
 

@@ -13,8 +13,9 @@
     const sequence = ++possibleSequence;
     let matches = [];
     try {
-      matches = await get(`/api/customers/${customerId}/possible`);
+      matches = await get(`/api/customers/${customerId}/possible`, { signal: app.openSignal() });
     } catch (error) {
+      if (app.aborted(error)) return;
       matches = [];
     }
     if (sequence !== possibleSequence || !state.open || state.open.customer.id !== customerId) return;

@@ -23,9 +23,26 @@
     show(hint, me.status !== "available");
   }
 
+  // Counts the agent's own status changes. A read of /api/me that began before the latest
+  // one answers with the status from before it: taking that would flip the switch back
+  // under the agent's click.
+  let changes = 0;
+
+  function changesSoFar() {
+    return changes;
+  }
+
+  /** Take what the hub says about me, read when `changesSoFar()` was `since`. */
+  function takeMe(me, since) {
+    if (since !== changes && state.me) me.status = state.me.status;
+    state.me = me;
+    renderMe();
+  }
+
   async function changePresence(event) {
     const status = event.target.value;
     const before = state.me.status;
+    changes += 1;
     state.me.status = status;
     renderMe();
     try {
@@ -48,7 +65,7 @@
     $("connection-text").textContent = text;
   }
 
-  Object.assign(app, { renderMe, setConnection });
+  Object.assign(app, { renderMe, takeMe, changesSoFar, setConnection });
 
   app.ready(() => {
     for (const input of document.querySelectorAll('input[name="presence"]')) {

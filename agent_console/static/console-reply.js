@@ -19,22 +19,26 @@
     sending = true;
     $("composer").setAttribute("aria-busy", "true");
     $("composer-error").textContent = "";
+    let sent = false;
     try {
       const body = { text };
       const via = $("reply-channel").value; // another channel the customer can be reached on
       if (kind === "reply" && via && state.open && via !== state.open.reply_channel) body.channel = via;
       await post(`/api/conversations/${id}/${kind}`, body);
+      sent = true;
       if (state.openId === id) {
         box.value = "";
         fitComposer();
       }
-      await app.reloadOpen();
     } catch (error) {
       $("composer-error").textContent = error.message;
     } finally {
       sending = false;
       $("composer").removeAttribute("aria-busy");
     }
+    // Sent is done: the next reply may go while the thread re-reads (an Enter pressed
+    // meanwhile would otherwise be dropped without a word).
+    if (sent) await app.reloadOpen();
   }
 
   function onComposerKey(event) {

@@ -68,9 +68,9 @@
   /** Re-read everything the socket could have told us while it was away. */
   async function resync() {
     const known = [...state.offers.keys()];
+    const since = app.changesSoFar();
     const [me, offers] = await Promise.all([get("/api/me"), get("/api/offers"), app.loadConversations()]);
-    state.me = me;
-    app.renderMe();
+    app.takeMe(me, since);
     // Offers announced while we were reading are newer than the list; keep them.
     const open = new Set(offers.map((o) => o.offer_id));
     for (const id of known) if (!open.has(id)) state.offers.delete(id);

@@ -18,10 +18,12 @@
       return;
     }
     try {
-      const suggestions = await get(`/api/knowledge/search?q=${encodeURIComponent(query)}`);
+      const suggestions = await get(`/api/knowledge/search?q=${encodeURIComponent(query)}`, { signal: app.openSignal() });
       if (knowledgeQuery === query) renderSuggestions(suggestions, query);
     } catch (error) {
-      if (knowledgeQuery === query) renderSuggestions([], query);
+      if (knowledgeQuery !== query) return;
+      if (app.aborted(error)) knowledgeQuery = null; // asked again when the conversation is
+      else renderSuggestions([], query);
     }
   }
 

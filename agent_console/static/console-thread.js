@@ -21,6 +21,35 @@
   }
 
   let openSequence = 0;
+  // Everything loaded for the open conversation shares one signal, called off the moment
+  // the agent leaves it or starts closing it: a late answer (or a 404 once the customer is
+  // no longer the agent's) never reaches a panel showing something else.
+  let scope = new AbortController();
+  let closing = null; // the id being wrapped up: nothing more is loaded for it
+
+  function openSignal() {
+    return scope.signal;
+  }
+
+  function leave(id) {
+    scope.abort();
+    scope = new AbortController();
+    closing = null;
+    announce("leaving", { id });
+  }
+
+  /** Called before the hub is asked to close the open conversation; `release` if it refused. */
+  function holdOpen() {
+    scope.abort();
+    scope = new AbortController();
+    closing = state.openId;
+    announce("closing", { id: closing });
+  }
+
+  function releaseOpen() {
+    closing = null;
+    reloadOpen();
+  }
 
   async function openConversation(id, { focus = false } = {}) {
     const previous = state.openId;
@@ -32,7 +61,7 @@
       state.open = null;
       $("messages").replaceChildren();
       hideTyping();
-      announce("leaving", { id: previous });
+      leave(previous);
     }
     app.renderConversations();
     history.replaceState(null, "", `#conversation-${id}`);
@@ -44,16 +73,17 @@
 
   async function readOpen() {
     const id = state.openId;
-    if (id === null) return;
+    if (id === null || id === closing) return;
     const sequence = ++openSequence;
     let detail;
     try {
-      detail = await get(`/api/conversations/${id}`);
+      detail = await get(`/api/conversations/${id}`, { signal: openSignal() });
     } catch (error) {
+      if (app.aborted(error)) return;
       if (error.status === 404 && state.openId === id) closeView(`That conversation is no longer yours.`);
       return;
     }
-    if (sequence !== openSequence || state.openId !== id) return;
+    if (sequence !== openSequence || state.openId !== id || closing === id) return;
     state.open = detail;
     const entry = state.conversations.get(id);
     if (entry) {
@@ -187,7 +217,7 @@
     show($("conversation-empty"), true);
     $("messages").replaceChildren();
     hideTyping();
-    announce("leaving", { id });
+    leave(id);
     app.renderConversations();
     announce("conversation", null);
     if (message) toast(message);
@@ -205,5 +235,7 @@
     $("typing").textContent = "";
   }
 
-  Object.assign(app, { openConversation, reloadOpen, reportSeen, closeView, showTyping, hideTyping });
+  Object.assign(app, {
+    openConversation, reloadOpen, reportSeen, closeView, showTyping, hideTyping, openSignal, holdOpen, releaseOpen,
+  });
 })();

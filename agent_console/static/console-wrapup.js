@@ -18,6 +18,7 @@
     const id = state.openId;
     if (id === null) return;
     const name = customerName(state.open);
+    app.holdOpen(); // once closed, the customer may no longer be this agent's to read
     try {
       await post(`/api/conversations/${id}/close`, {
         disposition: $("disposition").value,
@@ -25,6 +26,7 @@
       });
     } catch (error) {
       $("wrapup-error").textContent = error.message;
+      app.releaseOpen();
       return;
     }
     $("summary").value = "";

@@ -11,13 +11,14 @@ import json
 import re
 import struct
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.async_api import (
     Browser,
+    BrowserContext,
     ConsoleMessage,
     Page,
     WebSocketRoute,
@@ -76,12 +77,22 @@ class AgentTab:
         assert (await answer.value).status == 200
 
 
-async def sign_in(browser: Browser, hub: Hub, username: str, init: str = "") -> AgentTab:
+async def sign_in(
+    browser: Browser,
+    hub: Hub,
+    username: str,
+    init: str = "",
+    prepare: Callable[[BrowserContext], Awaitable[None]] | None = None,
+    width: int = 1280,
+) -> AgentTab:
     """Open /console, get sent to the login form, sign in through it, wait for the live socket.
-    `init` runs in every page before its own scripts."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    `init` runs in every page before its own scripts; `prepare` sees the context first
+    (to route its requests)."""
+    context = await browser.new_context(viewport={"width": width, "height": 800})
     if init:
         await context.add_init_script(init)
+    if prepare:
+        await prepare(context)
     tab = AgentTab(await context.new_page())
     tab.watch()
     page = tab.page
