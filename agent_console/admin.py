@@ -20,7 +20,7 @@ from agent_console.keys import ROUTER
 from agent_console.transfers import HANDBACK
 from agent_console.web import _error, _json_body, page_for, require_agent
 from hub.auth import hash_password
-from hub.bus import make_event
+from hub.events import AgentUpdated, QueueUpdated
 from hub.keys import BUS, SESSIONS
 from hub.models import Agent, AgentSkill, Inbox
 from hub.queue import GENERAL_QUEUE
@@ -187,7 +187,7 @@ async def create_agent(request: web.Request) -> web.Response:
             )
     except IntegrityError:
         raise _error(409, f"The username {fields['username']} is taken.") from None
-    await request.app[BUS].publish(make_event("agent.updated", agent_id=agent.id))
+    await request.app[BUS].publish(AgentUpdated(agent_id=agent.id))
     return web.json_response(_agent_json(agent, skills), status=201)
 
 
@@ -222,7 +222,7 @@ async def update_agent(request: web.Request) -> web.Response:
         who = admin.display_name or admin.username
         await request.app[HANDBACK].agent_left(agent_id, f"deactivated by {who}")
         agent.status = "offline"
-    await request.app[BUS].publish(make_event("agent.updated", agent_id=agent_id))
+    await request.app[BUS].publish(AgentUpdated(agent_id=agent_id))
     request.app[ROUTER].wake()
     return web.json_response(_agent_json(agent, current))
 
@@ -312,7 +312,7 @@ async def update_queue(request: web.Request) -> web.Response:
                 setattr(inbox, name, value)
     except IntegrityError:
         raise _error(409, "There is already a queue on that channel and address.") from None
-    await request.app[BUS].publish(make_event("queue.updated", queue_id=inbox.id))
+    await request.app[BUS].publish(QueueUpdated(queue_id=inbox.id))
     request.app[ROUTER].wake()
     return web.json_response(_queue_json(inbox))
 
@@ -373,6 +373,6 @@ async def put_limit(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session, session.begin():
         await set_limit(session, limit)
     # Every hub process's router applies limits on its next pass; start those passes now.
-    await request.app[BUS].publish(make_event("queue.updated", queue=name, channel=channel))
+    await request.app[BUS].publish(QueueUpdated(queue=name, channel=channel))
     request.app[ROUTER].wake()
     return web.json_response(_limit_json(limit))

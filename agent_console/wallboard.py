@@ -7,7 +7,6 @@ takes from the wallboard: set an agent's state, and reassign a conversation.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -22,9 +21,10 @@ from agent_console.supervisor import require_supervisor
 from agent_console.teams import may_see_agent, may_see_conversation, team_of
 from agent_console.transfers import HANDBACK
 from agent_console.web import PRESENCE, _error, _json_body, page_for
-from hub.bus import Subscription, make_event
+from hub.events import AgentState, ConversationReassigned
 from hub.keys import BUS, QUEUE, SESSIONS
 from hub.keys import PRESENCE as PRESENCE_BOARD
+from hub.listeners import Listeners, following
 from hub.models import Agent, Conversation, Customer, utcnow
 from hub.presence import PresenceBoard
 from routing.handback import TransferError
@@ -151,9 +151,7 @@ async def set_agent_status(request: web.Request) -> web.Response:
         if agent is None:
             raise _error(404, "No such agent.")
         agent.status = str(status)
-    await request.app[BUS].publish(
-        make_event("agent.state", agent_id=agent_id, status=status, why=why)
-    )
+    await request.app[BUS].publish(AgentState(agent_id=agent_id, status=status, why=why))
     if status == "available":
         request.app[ROUTER].wake()
     return web.json_response({"status": status, "requeued": 0})
@@ -195,8 +193,7 @@ async def reassign(request: web.Request) -> web.Response:
     except TransferError as exc:
         raise _error(exc.status, str(exc)) from None
     await request.app[BUS].publish(
-        make_event(
-            "conversation.reassigned",
+        ConversationReassigned(
             conversation_id=conversation_id,
             agent_id=holder,
             by=supervisor.id,
@@ -206,22 +203,18 @@ async def reassign(request: web.Request) -> web.Response:
     return web.json_response({"outcome": outcome})
 
 
+STATES = Listeners[web.Application]()
+
+
 async def _watch_states(app: web.Application) -> AsyncIterator[None]:
-    subscription = await app[BUS].subscribe()
-    task = asyncio.create_task(_clock_states(app[STATE_CLOCK], app[PRESENCE_BOARD], subscription))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await subscription.close()
+    async with following(app[BUS], STATES.bind(app)):
+        yield
 
 
-async def _clock_states(
-    clock: StateClock, board: PresenceBoard, subscription: Subscription
-) -> None:
-    async for event in subscription:
-        if event.get("type") == "agent.state" and isinstance(event.get("agent_id"), int):
-            try:
-                await clock.changed(board, event["agent_id"], event.get("ts"))
-            except Exception:  # noqa: BLE001 - a missed time stamp must not stop the clock
-                log.warning("time in state of agent %s not recorded", event["agent_id"])
+@STATES.on(AgentState)
+async def _clock_state(app: web.Application, event: AgentState) -> None:
+    """Time in state starts when the change was published, on whichever hub process."""
+    try:
+        await app[STATE_CLOCK].changed(app[PRESENCE_BOARD], event.agent_id, event.ts)
+    except Exception:  # noqa: BLE001 - a missed time stamp must not stop the clock
+        log.warning("time in state of agent %s not recorded", event.agent_id)

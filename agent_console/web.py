@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import json
 import re
@@ -19,9 +17,11 @@ from agent_console.teams import may_see_conversation, may_see_customer
 from agent_console.views import conversation_view, timeline_view
 from hub import crm
 from hub.auth import COOKIE_NAME, verify_password
-from hub.bus import Subscription, make_event
+from hub.bus import Event
 from hub.conversations import ConversationError
+from hub.events import AgentState, Audience, ChatTyping, heard_by
 from hub.keys import BUS, CONVERSATIONS, SESSIONS, SETTINGS, SIGNER
+from hub.listeners import following
 from hub.models import Agent, Conversation, Message, Offer
 from hub.sockets import SocketGroups
 
@@ -32,39 +32,9 @@ PRESENCE = ("available", "away", "offline")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Events an agent's socket receives when the event names that agent.
-AGENT_EVENTS = frozenset(
-    {
-        "offer.created",
-        "offer.expired",
-        "offer.rejected",
-        "offer.withdrawn",
-        "conversation.assigned",
-        "conversation.closed",
-        "conversation.reassigned",
-        "message.received",
-        "message.sent",
-        "call.updated",
-        "message.status",
-        "customer.typing",
-        "agent.state",
-    }
-)
+AGENT_EVENTS = heard_by(Audience.AGENT)
 # Events every supervisor's socket receives, whoever they name: the wallboard's feed.
-SUPERVISOR_EVENTS = frozenset(
-    {
-        "contact.queued",
-        "offer.created",
-        "offer.expired",
-        "offer.rejected",
-        "offer.withdrawn",
-        "conversation.assigned",
-        "conversation.closed",
-        "conversation.reassigned",
-        "message.received",
-        "agent.state",
-        "conversation.abandoned",
-    }
-)
+SUPERVISOR_EVENTS = heard_by(Audience.SUPERVISORS)
 SUPERVISOR_ROLES = ("supervisor", "admin")
 # Agent ids of supervisors holding a console socket on this hub process.
 SUPERVISOR_SOCKETS = web.AppKey("supervisor_sockets", set[int])
@@ -269,7 +239,7 @@ async def set_status(request: web.Request) -> web.Response:
         stored = await session.get(Agent, agent.id)
         assert stored is not None
         stored.status = str(status)
-    await request.app[BUS].publish(make_event("agent.state", agent_id=agent.id, status=status))
+    await request.app[BUS].publish(AgentState(agent_id=agent.id, status=status))
     if status == "available":
         request.app[ROUTER].wake()
     return web.json_response({"status": status})
@@ -417,7 +387,7 @@ async def typing(request: web.Request) -> web.Response:
         )
     if conversation.channel == "chat" and visitor:
         await request.app[BUS].publish(
-            make_event("chat.typing", visitor=visitor, conversation_id=conversation.id, on=on)
+            ChatTyping(visitor=visitor, conversation_id=conversation.id, on=on)
         )
     return web.json_response({"ok": True})
 
@@ -495,30 +465,24 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _fan_out(app: web.Application) -> AsyncIterator[None]:
-    subscription = await app[BUS].subscribe()
-    task = asyncio.create_task(_deliver(app[AGENT_SOCKETS], app[SUPERVISOR_SOCKETS], subscription))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await subscription.close()
-    await app[AGENT_SOCKETS].close_all()
+    sockets, supervisors = app[AGENT_SOCKETS], app[SUPERVISOR_SOCKETS]
+
+    async def deliver(event: Event) -> None:
+        _deliver(sockets, supervisors, event)
+
+    async with following(app[BUS], deliver):
+        yield
+    await sockets.close_all()
 
 
-async def _deliver(
-    sockets: SocketGroups, supervisors: set[int], subscription: Subscription
-) -> None:
-    """Each event to the agent it names; queue and agent events to every supervisor too."""
-    async for event in subscription:
-        kind, agent_id = event.get("type"), event.get("agent_id")
-        watched = kind in SUPERVISOR_EVENTS and bool(supervisors)
-        if (
-            kind in AGENT_EVENTS
-            and agent_id is not None
-            and not (watched and agent_id in supervisors)
-        ):
-            sockets.send(agent_id, event)
-        if watched:
-            text = json.dumps(event)
-            for supervisor_id in list(supervisors):
-                sockets.send(supervisor_id, text)
+def _deliver(sockets: SocketGroups, supervisors: set[int], event: Event) -> None:
+    """The event to the agent it names; queue and agent events to every supervisor too.
+    Sent as published: the console reads the catalogue's wire form."""
+    kind, agent_id = event.get("type"), event.get("agent_id")
+    watched = kind in SUPERVISOR_EVENTS and bool(supervisors)
+    if kind in AGENT_EVENTS and agent_id is not None and not (watched and agent_id in supervisors):
+        sockets.send(agent_id, event)
+    if watched:
+        text = json.dumps(event)
+        for supervisor_id in list(supervisors):
+            sockets.send(supervisor_id, text)

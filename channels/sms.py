@@ -25,9 +25,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.twilio import bad_request, signed_form, storable
 from hub import crm
-from hub.bus import make_event
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
+from hub.events import MessageStatus
 from hub.keys import BUS, INTAKE, SESSIONS
 from hub.models import CustomerAddress, Message, utcnow
 
@@ -259,8 +259,7 @@ async def delivery_status(request: web.Request) -> web.Response:
     message = await _advance(request.app[SESSIONS], request.query.get("message", ""), sid, status)
     if message is not None:
         await request.app[BUS].publish(
-            make_event(
-                "message.status",
+            MessageStatus(
                 conversation_id=message.conversation_id,
                 message_id=message.id,
                 agent_id=message.agent_id,

@@ -36,6 +36,7 @@ from hub.bus import EventBus, MemoryBus, RedisBus
 from hub.contacts import ChannelAdapter
 from hub.conversations import Conversations
 from hub.db import open_engine, session_factory
+from hub.events import CATALOGUE, BusMessage, QueueUpdated
 from hub.intake import Intake
 from hub.keys import (
     ATTACHMENTS,
@@ -50,6 +51,7 @@ from hub.keys import (
     SETTINGS,
     SIGNER,
 )
+from hub.listeners import Listeners, following
 from hub.metrics import Metrics
 from hub.migrate import upgrade
 from hub.presence import MemoryPresence, RedisPresence
@@ -69,15 +71,8 @@ from routing.rules import RoutingRules
 log = logging.getLogger(__name__)
 REDIS = web.AppKey("redis", Redis)
 SMS = web.AppKey("sms", channels.sms.SmsAdapter)
-ROUTER_WAKERS = (
-    "contact.queued",
-    "offer.rejected",
-    "offer.expired",
-    "conversation.closed",
-    # Settings changed on the admin page, on whichever hub process: route with them now.
-    "agent.updated",
-    "queue.updated",
-)
+# What the hub process itself does on hearing an event, from whichever process published it.
+CHANGES = Listeners[web.Application]()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -215,34 +210,35 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     encoder = await asyncio.to_thread(load_encoder) if settings.knowledge_embeddings else None
     app[KNOWLEDGE] = Knowledge(sessions, encoder)
     app[ARTICLES] = Articles(sessions)
-    changes = await bus.subscribe()
-    tasks = [
-        asyncio.create_task(router.run()),
-        asyncio.create_task(directory.run()),
-        asyncio.create_task(_follow_changes(router, app[INTAKE], changes)),
-        asyncio.create_task(_console_presence(app)),
-    ]
-    yield
-    await app[KNOWLEDGE].close()
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    await changes.close()
+    async with following(bus, CHANGES.bind(app)):
+        tasks = [
+            asyncio.create_task(router.run()),
+            asyncio.create_task(directory.run()),
+            asyncio.create_task(_console_presence(app)),
+        ]
+        yield
+        await app[KNOWLEDGE].close()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
-async def _follow_changes(
-    router: Router, intake: Intake, events: AsyncIterator[dict[str, object]]
-) -> None:
-    """Route as soon as something changed, from whichever hub process; and read inboxes
-    afresh when the admin page changed one."""
-    async for event in events:
-        kind = event.get("type")
-        if kind == "queue.updated":
-            intake.forget_inboxes()
-        if kind in ROUTER_WAKERS:
-            router.wake()
+@CHANGES.on(QueueUpdated)
+def _forget_inboxes(app: web.Application, _: QueueUpdated) -> None:
+    """An admin changed an inbox: read inboxes afresh."""
+    app[INTAKE].forget_inboxes()
+
+
+def _wake_router(app: web.Application, _: BusMessage) -> None:
+    """Route as soon as something changed that may let a waiting contact through."""
+    app[ROUTER].wake()
+
+
+for _waker in CATALOGUE.values():
+    if _waker.wakes_router:
+        CHANGES.on(_waker)(_wake_router)
 
 
 async def _console_presence(app: web.Application) -> None:

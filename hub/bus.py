@@ -1,6 +1,7 @@
 """The event bus: small JSON events fanned out to every hub process.
 
-One interface, two backends: in process (one hub) and Redis pub/sub (many).
+One interface, two backends: in process (one hub) and Redis pub/sub (many). A backend
+carries JSON objects (`send`); the hub publishes entries of the catalogue in `hub.events`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from hub.events import BusMessage
 from hub.models import utcnow
 
-Event = dict[str, Any]
+Event = dict[str, Any]  # a message as the bus carries it: {"type", "ts", **fields}
 log = logging.getLogger(__name__)
 
 
 def make_event(type_: str, **fields: Any) -> Event:
-    """An event: its type, when it happened, and the ids a reader needs."""
+    """A raw event, for exercising a backend; the hub publishes `hub.events` entries."""
     return {"type": type_, "ts": utcnow().isoformat(), **fields}
 
 
@@ -66,9 +68,13 @@ class Subscription(ABC):
 class EventBus(ABC):
     """Publish events; every open subscription, in any hub process, receives them."""
 
+    async def publish(self, message: BusMessage) -> None:
+        """Send a catalogue message to every subscriber."""
+        await self.send(message.wire())
+
     @abstractmethod
-    async def publish(self, event: Event) -> None:
-        """Send an event to every subscriber."""
+    async def send(self, event: Event) -> None:
+        """Send an event in its wire form to every subscriber."""
 
     @abstractmethod
     async def subscribe(self) -> Subscription:
@@ -80,7 +86,7 @@ class MemoryBus(EventBus):
         self._subscribers: set[_MemorySubscription] = set()
         self._buffer = buffer
 
-    async def publish(self, event: Event) -> None:
+    async def send(self, event: Event) -> None:
         # Through JSON, as on Redis: a bad event fails here too, and readers get their own copy.
         text = json.dumps(event)
         for subscriber in list(self._subscribers):
@@ -126,7 +132,7 @@ class RedisBus(EventBus):
         self._redis = redis
         self._channel = f"{prefix}events"
 
-    async def publish(self, event: Event) -> None:
+    async def send(self, event: Event) -> None:
         await self._redis.publish(self._channel, json.dumps(event))
 
     async def subscribe(self) -> Subscription:

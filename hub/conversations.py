@@ -9,9 +9,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
-from hub.bus import EventBus, make_event
+from hub.bus import EventBus
 from hub.contacts import ChannelAdapter, OutboundMessage
 from hub.db import Sessions
+from hub.events import (
+    ConversationAbandoned,
+    ConversationClosed,
+    ConversationSeen,
+    MessageSent,
+    OfferWithdrawn,
+)
 from hub.metrics import Metrics
 from hub.models import (
     WAITING_STATUSES,
@@ -95,8 +102,7 @@ class Conversations:
             stored.delivery_detail = delivery.detail[:500] or stored.delivery_detail
         self._metrics.inc("switchboard_replies_total", channel=outbound.channel)
         await self._bus.publish(
-            make_event(
-                "message.sent",
+            MessageSent(
                 conversation_id=conversation.id,
                 message_id=message.id,
                 agent_id=agent_id,
@@ -154,8 +160,7 @@ class Conversations:
             return None
         newest = unread[-1]
         await self._bus.publish(
-            make_event(
-                "conversation.seen",
+            ConversationSeen(
                 conversation_id=conversation_id,
                 message_id=newest.id,
                 agent_id=agent_id,
@@ -187,7 +192,7 @@ class Conversations:
             channel = conversation.channel
         await self._queue.release(agent_id, channel)
         await self._bus.publish(
-            make_event("conversation.closed", conversation_id=conversation_id, agent_id=agent_id)
+            ConversationClosed(conversation_id=conversation_id, agent_id=agent_id)
         )
 
     async def notify(self, conversation_id: int, text: str) -> str:
@@ -235,8 +240,7 @@ class Conversations:
         for offer_id, agent_id in withdrawn:
             await self._queue.release(agent_id, channel)
             await self._bus.publish(
-                make_event(
-                    "offer.withdrawn",
+                OfferWithdrawn(
                     offer_id=offer_id,
                     conversation_id=conversation_id,
                     agent_id=agent_id,
@@ -244,8 +248,7 @@ class Conversations:
             )
         self._metrics.inc("switchboard_conversations_abandoned_total", channel=channel)
         await self._bus.publish(
-            make_event(
-                "conversation.abandoned",
+            ConversationAbandoned(
                 conversation_id=conversation_id,
                 channel=channel,
                 reason=reason,

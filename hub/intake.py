@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from hub import crm
-from hub.bus import EventBus, make_event
+from hub.bus import EventBus
 from hub.contacts import InboundContact
 from hub.db import Sessions
+from hub.events import ContactQueued, MessageReceived
 from hub.identity import CustomerResolver, Identity, add_address, link_known, note_possible
 from hub.metrics import Metrics
 from hub.models import (
@@ -163,20 +164,19 @@ class Intake:
     async def _announce(
         self, accepted: Accepted, waiting: WaitingContact | None, contact: InboundContact
     ) -> None:
-        ids = {
-            "conversation_id": accepted.conversation_id,
-            "customer_id": accepted.customer_id,
-            "channel": contact.channel,
-        }
+        conversation_id, customer_id = accepted.conversation_id, accepted.customer_id
         if waiting is not None:
             await self._queue.push(waiting)
-            await self._bus.publish(make_event("contact.queued", **ids))
+            await self._bus.publish(
+                ContactQueued(conversation_id, contact.channel, customer_id=customer_id)
+            )
         await self._bus.publish(
-            make_event(
-                "message.received",
+            MessageReceived(
                 message_id=accepted.message_id,
                 agent_id=accepted.agent_id,
-                **ids,
+                conversation_id=conversation_id,
+                customer_id=customer_id,
+                channel=contact.channel,
             )
         )
 

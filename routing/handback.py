@@ -6,8 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
-from hub.bus import EventBus, make_event
+from hub.bus import EventBus
 from hub.db import Sessions
+from hub.events import AgentState, ContactQueued
 from hub.intake import waiting_contact
 from hub.models import Agent, Conversation, Inbox, Offer, QueueEntry, utcnow
 from hub.queue import ContactQueue, WaitingContact
@@ -54,9 +55,7 @@ class Handback:
             requeued: list[tuple[str, WaitingContact]] = []
             for conversation in conversations:
                 requeued.append((conversation.channel, await _requeue(session, conversation, why)))
-        await self._bus.publish(
-            make_event("agent.state", agent_id=agent_id, status="offline", why=why)
-        )
+        await self._bus.publish(AgentState(agent_id=agent_id, status="offline", why=why))
         withdrawn = 0
         for offer_id in pending:
             withdrawn += await self._offers.withdraw(offer_id)
@@ -64,9 +63,7 @@ class Handback:
             await self._queue.release(agent_id, channel)
             await self._queue.push(waiting)
             await self._bus.publish(
-                make_event(
-                    "contact.queued", conversation_id=waiting.conversation_id, channel=channel
-                )
+                ContactQueued(conversation_id=waiting.conversation_id, channel=channel)
             )
         return withdrawn + len(requeued)
 
@@ -115,9 +112,7 @@ class Handback:
             )
         ):
             return "offered"
-        await self._bus.publish(
-            make_event("contact.queued", conversation_id=conversation_id, channel=channel)
-        )
+        await self._bus.publish(ContactQueued(conversation_id=conversation_id, channel=channel))
         return "queued"
 
 

@@ -26,9 +26,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
-from hub.bus import EventBus, make_event
+from hub.bus import EventBus
 from hub.conversations import Conversations
 from hub.db import Sessions
+from hub.events import ContactQueued, ConversationRejected
 from hub.intake import waiting_contact
 from hub.models import Conversation, QueueEntry, RoutingQueue, utcnow
 from hub.queue import GENERAL_QUEUE, ContactQueue, WaitingContact
@@ -156,8 +157,7 @@ class QueueLimits:
         if moved is not None:
             await self._queue.push(moved)
             await self._bus.publish(
-                make_event(
-                    "contact.queued",
+                ContactQueued(
                     conversation_id=contact.conversation_id,
                     channel=contact.channel,
                     queue=target,
@@ -165,8 +165,7 @@ class QueueLimits:
             )
         elif why == "full":
             await self._bus.publish(
-                make_event(
-                    "conversation.rejected",
+                ConversationRejected(
                     conversation_id=contact.conversation_id,
                     channel=contact.channel,
                     queue=limit.name,

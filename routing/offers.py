@@ -11,14 +11,30 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
-from hub.bus import EventBus, make_event
+from hub.bus import EventBus
 from hub.db import Sessions
+from hub.events import (
+    AgentState,
+    ContactQueued,
+    ConversationAssigned,
+    OfferCreated,
+    OfferEnded,
+    OfferExpired,
+    OfferRejected,
+    OfferWithdrawn,
+)
 from hub.intake import waiting_contact
 from hub.metrics import Metrics
 from hub.models import Agent, Conversation, Offer, QueueEntry, utcnow
 from hub.queue import ContactQueue, WaitingContact
 
 log = logging.getLogger(__name__)
+# What each way an offer ends announces.
+_ENDED: dict[str, type[OfferEnded]] = {
+    "expired": OfferExpired,
+    "rejected": OfferRejected,
+    "withdrawn": OfferWithdrawn,
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +74,7 @@ class OfferBook:
             return None
         self._metrics.inc("switchboard_offers_total")
         await self._bus.publish(
-            make_event(
-                "offer.created",
+            OfferCreated(
                 offer_id=view.offer_id,
                 conversation_id=view.conversation_id,
                 agent_id=agent_id,
@@ -143,8 +158,7 @@ class OfferBook:
             )
         self._metrics.inc("switchboard_offers_accepted_total")
         await self._bus.publish(
-            make_event(
-                "conversation.assigned",
+            ConversationAssigned(
                 conversation_id=conversation.id,
                 agent_id=agent_id,
                 offer_id=offer_id,
@@ -223,21 +237,16 @@ class OfferBook:
         await self._queue.push(waiting)
         self._metrics.inc(f"switchboard_offers_{status}_total")
         await self._bus.publish(
-            make_event(
-                f"offer.{status}",
+            _ENDED[status](
                 offer_id=offer_id,
                 conversation_id=conversation.id,
                 agent_id=offer.agent_id,
             )
         )
-        await self._bus.publish(
-            make_event("contact.queued", conversation_id=conversation.id, channel=channel)
-        )
+        await self._bus.publish(ContactQueued(conversation_id=conversation.id, channel=channel))
         if set_away:
             await self._bus.publish(
-                make_event(
-                    "agent.state", agent_id=offer.agent_id, status="away", why="missed offers"
-                )
+                AgentState(agent_id=offer.agent_id, status="away", why="missed offers")
             )
         return True
 

@@ -37,8 +37,9 @@ from channels.voice._calls import (
     record,
 )
 from hub import crm
-from hub.bus import Event, EventBus, make_event
+from hub.bus import Event, EventBus
 from hub.db import Sessions
+from hub.events import ConversationClosed
 from hub.models import Agent, Call, Conversation, Inbox, Offer, utcnow
 from hub.queue import ContactQueue
 from hub.settings import Settings
@@ -433,9 +434,7 @@ class CallBridge:
         if agent_id is not None:
             await self._queue.release(agent_id, CHANNEL)
         await self._bus.publish(
-            make_event(
-                "conversation.closed", conversation_id=conversation_id, agent_id=agent_id, why=why
-            )
+            ConversationClosed(conversation_id=conversation_id, agent_id=agent_id, why=why)
         )
 
     async def _note(

@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
-from hub.bus import EventBus, make_event
+from hub.bus import EventBus
 from hub.db import Sessions
+from hub.events import CallUpdated
 from hub.models import Agent, Call, Conversation, TimelineEvent, utcnow
 
 CHANNEL = "voice"
@@ -184,8 +185,7 @@ async def announce(
 ) -> None:
     """Tell the agent's console that a call of this conversation changed (`alert`: say so)."""
     await bus.publish(
-        make_event(
-            "call.updated",
+        CallUpdated(
             conversation_id=conversation_id,
             agent_id=agent_id,
             summary=summary,

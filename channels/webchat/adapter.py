@@ -40,9 +40,18 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
 from channels.webchat import _chat_presence, _visitors
-from hub.bus import EventBus, Subscription, make_event
+from hub.bus import EventBus
 from hub.contacts import Delivery, InboundContact, OutboundMessage
+from hub.events import (
+    ChatDeliver,
+    ChatPresent,
+    ChatTyping,
+    ConversationSeen,
+    CustomerTyping,
+    MessageStatus,
+)
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
+from hub.listeners import Listeners, following
 from hub.models import Conversation, CustomerAddress, Inbox, Message
 from hub.sockets import Peer, SocketGroups
 
@@ -67,8 +76,7 @@ class WebchatAdapter:
     async def send(self, message: OutboundMessage) -> Delivery:
         """Publish the reply for whichever hub process holds the visitor's socket."""
         await self._bus.publish(
-            make_event(
-                "chat.deliver",
+            ChatDeliver(
                 visitor=message.recipient,
                 conversation_id=message.conversation_id,
                 message_id=message.message_id,
@@ -287,7 +295,7 @@ async def _hello(
     peer = request.app[CHAT_SOCKETS].add(visitor, ws)
     request.app[CHAT_DEPARTURES].cancel(visitor)
     try:
-        await request.app[BUS].publish(make_event("chat.present", visitor=visitor))
+        await request.app[BUS].publish(ChatPresent(visitor=visitor))
         transcript = await _transcript(request, visitor)
         visit = Visit(visitor, _text_field(data, "name", 200), peer)
         visit.inbox = await _known_inbox(request, _text_field(data, "inbox", 100))
@@ -443,8 +451,7 @@ async def _seen(request: web.Request, visit: Visit, data: dict[str, Any]) -> Non
     seen = await _visitors.mark_read(request.app[SESSIONS], visit.visitor, message_id)
     if seen is not None:
         await request.app[BUS].publish(
-            make_event(
-                "message.status",
+            MessageStatus(
                 conversation_id=seen.conversation_id,
                 message_id=seen.message_id,
                 agent_id=seen.agent_id,
@@ -480,7 +487,7 @@ async def _typing(request: web.Request, visit: Visit, on: bool) -> None:
     if conversation is not None:
         conversation_id, agent_id = conversation
         await request.app[BUS].publish(
-            make_event("customer.typing", conversation_id=conversation_id, agent_id=agent_id, on=on)
+            CustomerTyping(conversation_id=conversation_id, agent_id=agent_id, on=on)
         )
 
 
@@ -537,38 +544,42 @@ async def _transcript(request: web.Request, visitor: str, limit: int = 200) -> l
     ]
 
 
+# What a hub process does for the chat sockets it holds, whichever process published.
+CHAT = Listeners[web.Application]()
+
+
 async def _fan_out(app: web.Application) -> AsyncIterator[None]:
-    subscription = await app[BUS].subscribe()
-    task = asyncio.create_task(_deliver(app[CHAT_SOCKETS], app[CHAT_DEPARTURES], subscription))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with following(app[BUS], CHAT.bind(app)):
+        yield
     await app[CHAT_DEPARTURES].close()
-    await subscription.close()
     await app[CHAT_SOCKETS].close_all()
 
 
-async def _deliver(
-    sockets: SocketGroups, departures: Departures, subscription: Subscription
-) -> None:
-    async for event in subscription:
-        kind = event.get("type")
-        if kind == "chat.present":
-            departures.cancel(str(event["visitor"]))
-        elif kind == "chat.deliver":
-            sockets.send(
-                event["visitor"],
-                {
-                    "type": "message",
-                    "from": "agent",
-                    "message_id": event["message_id"],
-                    "author": event.get("author", ""),
-                    "text": event["text"],
-                },
-            )
-        elif kind == "chat.typing":
-            typing = {"type": "typing", "from": "agent", "on": event.get("on", True)}
-            sockets.send(event["visitor"], typing)
-        elif kind == "conversation.seen" and event.get("channel") == CHANNEL:
-            sockets.send(event["address"], {"type": "read", "message_id": event["message_id"]})
+@CHAT.on(ChatPresent)
+def _came_back(app: web.Application, message: ChatPresent) -> None:
+    app[CHAT_DEPARTURES].cancel(message.visitor)
+
+
+@CHAT.on(ChatDeliver)
+def _deliver(app: web.Application, message: ChatDeliver) -> None:
+    app[CHAT_SOCKETS].send(
+        message.visitor,
+        {
+            "type": "message",
+            "from": "agent",
+            "message_id": message.message_id,
+            "author": message.author,
+            "text": message.text,
+        },
+    )
+
+
+@CHAT.on(ChatTyping)
+def _agent_typing(app: web.Application, message: ChatTyping) -> None:
+    app[CHAT_SOCKETS].send(message.visitor, {"type": "typing", "from": "agent", "on": message.on})
+
+
+@CHAT.on(ConversationSeen)
+def _read(app: web.Application, event: ConversationSeen) -> None:
+    if event.channel == CHANNEL:
+        app[CHAT_SOCKETS].send(event.address, {"type": "read", "message_id": event.message_id})

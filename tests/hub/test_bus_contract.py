@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from hub.bus import EventBus, MemoryBus, RedisBus, Subscription, SubscriptionClosed, make_event
+from hub.events import AgentState
 from tests.conftest import REDIS
 
 
@@ -51,7 +52,7 @@ async def next_event(subscription: Subscription, timeout: float = 5.0) -> dict[s
 async def test_every_subscriber_gets_every_event_in_order(bus: EventBus) -> None:
     subscriptions = [await bus.subscribe() for _ in range(3)]
     for n in range(25):
-        await bus.publish(make_event("contact.queued", conversation_id=n))
+        await bus.send(make_event("contact.queued", conversation_id=n))
     for subscription in subscriptions:
         received = [await next_event(subscription) for _ in range(25)]
         assert [e["conversation_id"] for e in received] == list(range(25))
@@ -60,9 +61,9 @@ async def test_every_subscriber_gets_every_event_in_order(bus: EventBus) -> None
 
 async def test_a_subscription_sees_only_what_is_published_after_it_opens(bus: EventBus) -> None:
     early = await bus.subscribe()
-    await bus.publish(make_event("offer.created", offer_id=1))
+    await bus.send(make_event("offer.created", offer_id=1))
     late = await bus.subscribe()
-    await bus.publish(make_event("offer.created", offer_id=2))
+    await bus.send(make_event("offer.created", offer_id=2))
     assert [(await next_event(early))["offer_id"] for _ in range(2)] == [1, 2]
     assert (await next_event(late))["offer_id"] == 2
     await early.close()
@@ -79,7 +80,7 @@ async def test_events_arrive_as_json_would_carry_them(bus: EventBus) -> None:
         detail={"score": 0.5, "ok": True},
     )
     async with await bus.subscribe() as first, await bus.subscribe() as second:
-        await bus.publish(event)
+        await bus.send(event)
         received = await next_event(first)
         assert received == json.loads(json.dumps(event))
         assert received["ids"] == [1, 2]
@@ -90,15 +91,15 @@ async def test_events_arrive_as_json_would_carry_them(bus: EventBus) -> None:
 async def test_an_event_that_is_not_json_is_refused_at_publish(bus: EventBus) -> None:
     async with await bus.subscribe():
         with pytest.raises(TypeError):
-            await bus.publish(make_event("bad", when=object()))
+            await bus.send(make_event("bad", when=object()))
 
 
 async def test_close_stops_delivery(bus: EventBus) -> None:
     stays = await bus.subscribe()
     leaves = await bus.subscribe()
-    await bus.publish(make_event("first"))
+    await bus.send(make_event("first"))
     await leaves.close()
-    await bus.publish(make_event("second"))
+    await bus.send(make_event("second"))
     assert [(await next_event(stays))["type"] for _ in range(2)] == ["first", "second"]
     with pytest.raises(SubscriptionClosed):
         await next_event(leaves)
@@ -116,11 +117,11 @@ async def test_close_wakes_a_waiting_reader_and_ends_iteration(bus: EventBus) ->
             first.set()
 
     reader = asyncio.create_task(read_all())
-    await bus.publish(make_event("before"))
+    await bus.send(make_event("before"))
     await asyncio.wait_for(first.wait(), 5)
     await subscription.close()
     await asyncio.wait_for(reader, 5)
-    await bus.publish(make_event("after"))
+    await bus.send(make_event("after"))
     await asyncio.sleep(0.2)
     assert [e["type"] for e in received] == ["before"]
     with pytest.raises(SubscriptionClosed):
@@ -132,7 +133,7 @@ async def test_a_redis_subscription_survives_losing_its_connection(
 ) -> None:
     bus = RedisBus(redis_place.redis, redis_place.prefix)
     async with await bus.subscribe() as subscription:
-        await bus.publish(make_event("before"))
+        await bus.send(make_event("before"))
         assert (await next_event(subscription))["type"] == "before"
 
         killed = await kill_our_pubsub_connections(redis_place)
@@ -143,11 +144,11 @@ async def test_a_redis_subscription_survives_losing_its_connection(
         deadline = time.monotonic() + 10
         while not waiting.done():
             assert time.monotonic() < deadline, "the subscription never came back"
-            await bus.publish(make_event("probe"))
+            await bus.send(make_event("probe"))
             await asyncio.sleep(0.05)
         assert waiting.result()["type"] == "probe"
 
-        await bus.publish(make_event("after"))
+        await bus.send(make_event("after"))
         while (event := await next_event(subscription))["type"] == "probe":
             pass
         assert event["type"] == "after"
@@ -167,3 +168,10 @@ async def kill_our_pubsub_connections(place: RedisPlace) -> list[str]:
     for client_id in ids:
         await place.redis.client_kill_filter(_id=client_id)
     return ids
+
+
+async def test_a_catalogue_message_arrives_in_its_wire_form(bus: EventBus) -> None:
+    message = AgentState(agent_id=3, status="away", why="missed offers")
+    async with await bus.subscribe() as subscription:
+        await bus.publish(message)
+        assert await next_event(subscription) == message.wire()

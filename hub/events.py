@@ -1,0 +1,432 @@
+"""The event catalogue: every message the hub puts on its bus, in one place.
+
+Two kinds travel on the bus, and they are kept apart here:
+
+- **Domain events** say that something happened (a contact queued, an offer expired, an
+  agent went away). The agent console, the wallboard, the router and the channels hear them.
+- **Transport messages** carry a chat line or a typing notice to whichever hub process
+  holds the visitor's socket. Nothing happened yet that any other reader cares about.
+
+Each entry is a frozen dataclass: its `name` (the wire's "type"), its payload fields, its
+`audience` (who hears it) and whether it `wakes_router`. Publishers construct them, so a
+misspelt name or a missing field is a type error; readers get them back, typed, from
+`hub.listeners`. On the wire each one is a small JSON object, `{"type", "ts", **fields}`,
+exactly what the console and the chat widget read.
+
+To add an event: write its class here and add it to `CATALOGUE` (a test checks that
+every entry is published somewhere and that nothing else is).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from hub.models import utcnow
+
+__all__ = [
+    "CATALOGUE",
+    "DOMAIN_EVENTS",
+    "ROUTER_WAKERS",
+    "TRANSPORT_MESSAGES",
+    "AgentState",
+    "AgentUpdated",
+    "Audience",
+    "BusMessage",
+    "CallUpdated",
+    "ChatDeliver",
+    "ChatPresent",
+    "ChatTyping",
+    "ContactQueued",
+    "ConversationAbandoned",
+    "ConversationAssigned",
+    "ConversationClosed",
+    "ConversationReassigned",
+    "ConversationRejected",
+    "ConversationSeen",
+    "CustomerTyping",
+    "DomainEvent",
+    "MessageReceived",
+    "MessageSent",
+    "MessageStatus",
+    "OfferCreated",
+    "OfferEnded",
+    "OfferExpired",
+    "OfferRejected",
+    "OfferWithdrawn",
+    "QueueUpdated",
+    "TransportMessage",
+    "heard_by",
+]
+
+
+class Audience(enum.Flag):
+    """Who hears a message."""
+
+    AGENT = enum.auto()  # the console of the agent it names (its agent_id)
+    SUPERVISORS = enum.auto()  # every supervisor's console, whoever it names: the wallboard feed
+    VISITOR = enum.auto()  # the chat widget of the visitor it names
+    HUB = enum.auto()  # hub processes: the router, intake, the call bridge, chat sockets
+
+
+AGENT, SUPERVISORS, VISITOR, HUB = (
+    Audience.AGENT,
+    Audience.SUPERVISORS,
+    Audience.VISITOR,
+    Audience.HUB,
+)
+# A field whose key is left off the wire when it is None: some publishers never set it,
+# and the console tells "says nothing" from "says null" (`"agent_id" in event`).
+_OMIT_NONE = {"omit_none": True}
+M = TypeVar("M", bound="BusMessage")
+
+
+def _optional() -> Any:
+    return field(default=None, metadata=_OMIT_NONE)
+
+
+def _now() -> str:
+    return utcnow().isoformat()
+
+
+@dataclass(frozen=True)
+class BusMessage:
+    """Anything on the bus: a name, who hears it, when it was made, and its payload."""
+
+    name: ClassVar[str]
+    audience: ClassVar[Audience]
+    wakes_router: ClassVar[bool] = False
+    ts: str = field(default_factory=_now, kw_only=True)
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON object the bus carries and the console reads."""
+        payload: dict[str, Any] = {"type": self.name, "ts": self.ts}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name != "ts" and not (value is None and f.metadata.get("omit_none")):
+                payload[f.name] = value
+        return payload
+
+    @classmethod
+    def from_wire(cls: type[M], event: dict[str, Any]) -> M:
+        """The message back from its wire form (as published by this hub: trusted)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in event.items() if k in names})
+
+
+@dataclass(frozen=True)
+class DomainEvent(BusMessage):
+    """Something happened that consoles, the router or channels react to."""
+
+
+@dataclass(frozen=True)
+class TransportMessage(BusMessage):
+    """A frame for the hub process holding a chat visitor's socket; not a domain fact."""
+
+
+# --- contacts and messages ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactQueued(DomainEvent):
+    """A conversation waits in the queue (new, or back from an agent or an offer)."""
+
+    name = "contact.queued"
+    audience = SUPERVISORS | HUB
+    wakes_router = True
+    conversation_id: int
+    channel: str
+    customer_id: int | None = _optional()
+    queue: str | None = _optional()  # the queue an overflow rule moved it to
+
+
+@dataclass(frozen=True)
+class MessageReceived(DomainEvent):
+    """A customer wrote (or called) in a conversation; agent_id holds it, if anyone."""
+
+    name = "message.received"
+    audience = AGENT | SUPERVISORS
+    message_id: int
+    agent_id: int | None
+    conversation_id: int
+    customer_id: int
+    channel: str
+
+
+@dataclass(frozen=True)
+class MessageSent(DomainEvent):
+    """An agent's reply went out (or failed to) on a channel."""
+
+    name = "message.sent"
+    audience = AGENT
+    conversation_id: int
+    message_id: int
+    agent_id: int
+    channel: str
+    delivery_status: str
+
+
+@dataclass(frozen=True)
+class MessageStatus(DomainEvent):
+    """A sent message moved on: delivered, read, failed (error_code from the provider)."""
+
+    name = "message.status"
+    audience = AGENT
+    conversation_id: int
+    message_id: int
+    agent_id: int | None
+    channel: str
+    delivery_status: str
+    error_code: str | None = _optional()
+
+
+@dataclass(frozen=True)
+class CustomerTyping(DomainEvent):
+    """The chat visitor started (on) or stopped typing."""
+
+    name = "customer.typing"
+    audience = AGENT
+    conversation_id: int
+    agent_id: int | None
+    on: bool
+
+
+@dataclass(frozen=True)
+class CallUpdated(DomainEvent):
+    """A call of this conversation changed; `alert` asks the console to say so loudly."""
+
+    name = "call.updated"
+    audience = AGENT
+    conversation_id: int
+    agent_id: int | None
+    summary: str
+    alert: bool
+
+
+# --- conversations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationAssigned(DomainEvent):
+    """An agent accepted the offer: the conversation is theirs."""
+
+    name = "conversation.assigned"
+    audience = AGENT | SUPERVISORS | HUB
+    conversation_id: int
+    agent_id: int
+    offer_id: int
+
+
+@dataclass(frozen=True)
+class ConversationSeen(DomainEvent):
+    """The agent's console shows the customer's messages up to message_id."""
+
+    name = "conversation.seen"
+    audience = VISITOR
+    conversation_id: int
+    message_id: int
+    agent_id: int
+    channel: str
+    address: str  # the customer's address on the channel: the chat visitor, for chat
+
+
+@dataclass(frozen=True)
+class ConversationClosed(DomainEvent):
+    """The conversation ended; `why` when the agent did not close it themselves."""
+
+    name = "conversation.closed"
+    audience = AGENT | SUPERVISORS | HUB
+    wakes_router = True
+    conversation_id: int
+    agent_id: int | None
+    why: str | None = _optional()
+
+
+@dataclass(frozen=True)
+class ConversationAbandoned(DomainEvent):
+    """The customer left (hung up, closed the chat) before an agent took it."""
+
+    name = "conversation.abandoned"
+    audience = SUPERVISORS | HUB
+    conversation_id: int
+    channel: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConversationRejected(DomainEvent):
+    """A full queue turned the contact away."""
+
+    name = "conversation.rejected"
+    audience = HUB
+    conversation_id: int
+    channel: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class ConversationReassigned(DomainEvent):
+    """A supervisor moved the conversation from its holder (agent_id) elsewhere."""
+
+    name = "conversation.reassigned"
+    audience = AGENT | SUPERVISORS
+    conversation_id: int
+    agent_id: int
+    by: int
+    outcome: str
+
+
+# --- offers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferCreated(DomainEvent):
+    """An agent is offered a waiting contact until expires_at."""
+
+    name = "offer.created"
+    audience = AGENT | SUPERVISORS
+    offer_id: int
+    conversation_id: int
+    agent_id: int
+    expires_at: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class OfferEnded(DomainEvent):
+    """An offer stands no more; the three ways it ends share these fields."""
+
+    offer_id: int
+    conversation_id: int
+    agent_id: int
+
+
+@dataclass(frozen=True)
+class OfferExpired(OfferEnded):
+    """The agent let the offer run out; the contact is queued again."""
+
+    name = "offer.expired"
+    audience = AGENT | SUPERVISORS | HUB
+    wakes_router = True
+
+
+@dataclass(frozen=True)
+class OfferRejected(OfferEnded):
+    """The agent declined the offer; the contact is queued again."""
+
+    name = "offer.rejected"
+    audience = AGENT | SUPERVISORS | HUB
+    wakes_router = True
+
+
+@dataclass(frozen=True)
+class OfferWithdrawn(OfferEnded):
+    """The offer no longer stands (the customer left, the agent went offline)."""
+
+    name = "offer.withdrawn"
+    audience = AGENT | SUPERVISORS
+
+
+# --- agents and settings ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentState(DomainEvent):
+    """An agent's presence changed (available, away, offline), and why if not by them."""
+
+    name = "agent.state"
+    audience = AGENT | SUPERVISORS | HUB
+    agent_id: int
+    status: str
+    why: str | None = _optional()
+
+
+@dataclass(frozen=True)
+class AgentUpdated(DomainEvent):
+    """An admin changed an agent's settings (skills, capacity, languages)."""
+
+    name = "agent.updated"
+    audience = HUB
+    wakes_router = True
+    agent_id: int
+
+
+@dataclass(frozen=True)
+class QueueUpdated(DomainEvent):
+    """An admin changed a queue (an inbox, by queue_id) or a queue's limit (by name)."""
+
+    name = "queue.updated"
+    audience = HUB
+    wakes_router = True
+    queue_id: int | None = _optional()
+    queue: str | None = _optional()
+    channel: str | None = _optional()
+
+
+# --- transport: chat frames for the process holding the visitor's socket ------------------
+
+
+@dataclass(frozen=True)
+class ChatDeliver(TransportMessage):
+    """An agent's reply for the visitor's open chat sockets, on any hub process."""
+
+    name = "chat.deliver"
+    audience = VISITOR
+    visitor: str
+    conversation_id: int
+    message_id: int
+    text: str
+    author: str
+
+
+@dataclass(frozen=True)
+class ChatTyping(TransportMessage):
+    """The agent started (on) or stopped typing to the visitor."""
+
+    name = "chat.typing"
+    audience = VISITOR
+    visitor: str
+    conversation_id: int
+    on: bool
+
+
+@dataclass(frozen=True)
+class ChatPresent(TransportMessage):
+    """The visitor (re)connected somewhere: no hub process may count them as gone."""
+
+    name = "chat.present"
+    audience = HUB
+    visitor: str
+
+
+DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
+    ContactQueued,
+    MessageReceived,
+    MessageSent,
+    MessageStatus,
+    CustomerTyping,
+    CallUpdated,
+    ConversationAssigned,
+    ConversationSeen,
+    ConversationClosed,
+    ConversationAbandoned,
+    ConversationRejected,
+    ConversationReassigned,
+    OfferCreated,
+    OfferExpired,
+    OfferRejected,
+    OfferWithdrawn,
+    AgentState,
+    AgentUpdated,
+    QueueUpdated,
+)
+TRANSPORT_MESSAGES: tuple[type[TransportMessage], ...] = (ChatDeliver, ChatTyping, ChatPresent)
+CATALOGUE: dict[str, type[BusMessage]] = {m.name: m for m in DOMAIN_EVENTS + TRANSPORT_MESSAGES}
+ROUTER_WAKERS = frozenset(name for name, m in CATALOGUE.items() if m.wakes_router)
+
+
+def heard_by(audience: Audience) -> frozenset[str]:
+    """The names of the messages this audience hears."""
+    return frozenset(name for name, m in CATALOGUE.items() if audience in m.audience)
