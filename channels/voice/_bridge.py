@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import aiohttp
 from sqlalchemy import ColumnElement, func, select, update
@@ -37,9 +37,15 @@ from channels.voice._calls import (
     record,
 )
 from hub import crm
-from hub.bus import Event, EventBus
+from hub.bus import EventBus
 from hub.db import Sessions
-from hub.events import ConversationClosed
+from hub.events import (
+    ConversationAbandoned,
+    ConversationAssigned,
+    ConversationClosed,
+    ConversationRejected,
+)
+from hub.listeners import Listeners
 from hub.models import Agent, Call, Conversation, Inbox, Offer, utcnow
 from hub.queue import ContactQueue
 from hub.settings import Settings
@@ -52,7 +58,6 @@ RETRY_DELAYS = (0.2, 0.8)  # seconds before the second and the third try
 CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 DIAL_SECONDS = 30  # how long the agent's softphone rings
 # Routing's events for a contact it turned away, and the status that follows.
-TURNED_AWAY = {"conversation.rejected": "rejected", "conversation.abandoned": "abandoned"}
 REDIRECTED = "redirected"  # the QueueResult Twilio reports for a call we redirect
 
 SORRY_SUMMARY = {
@@ -92,23 +97,6 @@ class CallBridge:
         self._status_url = status_url
         self._dialed_url = dialed_url
         self._sorry = sorry  # TwiML for a caller turned away, by conversation status
-
-    async def follow(self, events: AsyncIterator[Event]) -> None:
-        """Put each accepted voice conversation's caller through to its agent, and tell
-        each caller routing turned away."""
-        async for event in events:
-            kind = event.get("type")
-            try:
-                if kind == "conversation.assigned":
-                    await self.connect(
-                        int(event["conversation_id"]),
-                        int(event["agent_id"]),
-                        int(event["offer_id"]),
-                    )
-                elif kind in TURNED_AWAY and event.get("channel") == CHANNEL:
-                    await self.turn_away(int(event["conversation_id"]), TURNED_AWAY[str(kind)])
-            except Exception:  # noqa: BLE001 - one bad call must not stop the others
-                log.exception("Could not connect conversation %s", event.get("conversation_id"))
 
     async def turn_away(self, conversation_id: int, status: str) -> bool:
         """Redirect the caller still holding for this conversation, which ended `status`
@@ -455,4 +443,26 @@ class CallBridge:
                 )
 
 
-__all__ = ["CallBridge"]
+# What the bridge does on hearing an event, on every hub process (the one holding the
+# call acts): put accepted callers through, tell callers routing turned away.
+BRIDGE_EVENTS = Listeners[CallBridge]()
+
+
+@BRIDGE_EVENTS.on(ConversationAssigned)
+async def _put_through(bridge: CallBridge, event: ConversationAssigned) -> None:
+    await bridge.connect(event.conversation_id, event.agent_id, event.offer_id)
+
+
+@BRIDGE_EVENTS.on(ConversationRejected)
+async def _line_busy(bridge: CallBridge, event: ConversationRejected) -> None:
+    if event.channel == CHANNEL:
+        await bridge.turn_away(event.conversation_id, "rejected")
+
+
+@BRIDGE_EVENTS.on(ConversationAbandoned)
+async def _nobody_answered(bridge: CallBridge, event: ConversationAbandoned) -> None:
+    if event.channel == CHANNEL:
+        await bridge.turn_away(event.conversation_id, "abandoned")
+
+
+__all__ = ["BRIDGE_EVENTS", "CallBridge"]

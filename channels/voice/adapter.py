@@ -27,11 +27,12 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from channels.twilio import bad_request, signed_form, storable
-from channels.voice._bridge import CallBridge
+from channels.voice._bridge import BRIDGE_EVENTS, CallBridge
 from channels.voice._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS, QUEUE, CallBook
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
 from hub.keys import QUEUE as LIVE_QUEUE
+from hub.listeners import following
 from hub.models import Conversation, Inbox, Message
 from hub.settings import Settings
 
@@ -120,18 +121,12 @@ def setup(app: web.Application) -> None:
 
 async def _follow_assignments(app: web.Application) -> AsyncIterator[None]:
     """Each accepted voice conversation puts its caller through to the agent."""
-    subscription = await app[BUS].subscribe()
-    tasks = [
-        asyncio.create_task(app[BRIDGE].follow(subscription)),
-        asyncio.create_task(_catch_up(app[BRIDGE])),
-    ]
-    yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
+    async with following(app[BUS], BRIDGE_EVENTS.bind(app[BRIDGE])):
+        catch_up = asyncio.create_task(_catch_up(app[BRIDGE]))
+        yield
+        catch_up.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
-    await subscription.close()
+            await catch_up
 
 
 async def _catch_up(bridge: CallBridge) -> None:

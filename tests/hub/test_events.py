@@ -8,6 +8,10 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import agent_console.wallboard
+import channels.voice._bridge
+import channels.webchat.adapter
+import hub.app
 from hub.bus import Event, MemoryBus
 from hub.events import (
     CATALOGUE,
@@ -190,3 +194,20 @@ async def test_following_ends_its_subscription_on_leaving() -> None:
     await asyncio.sleep(0.05)
     assert [e["status"] for e in seen] == ["available"]
     assert not bus._subscribers
+
+
+def test_what_hub_processes_listen_to_is_declared_for_them_in_the_catalogue() -> None:
+    readers = {
+        "hub": hub.app.CHANGES,
+        "wallboard": agent_console.wallboard.STATES,
+        "chat sockets": channels.webchat.adapter.CHAT,
+        "call bridge": channels.voice._bridge.BRIDGE_EVENTS,
+    }
+    for reader, listeners in readers.items():
+        undeclared = {
+            name
+            for name in listeners.names
+            if not CATALOGUE[name].audience & (Audience.HUB | Audience.VISITOR)
+        }
+        assert not undeclared, f"the {reader} listens to {undeclared}, declared for others"
+    assert ROUTER_WAKERS <= hub.app.CHANGES.names
