@@ -115,7 +115,10 @@ class AlertLedger:
 def _read(path: Path | None) -> dict[str, dict[str, str]]:
     if path is None or not path.exists():
         return {}
-    saved = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: cannot read the alert state ({exc})") from None
     return saved if isinstance(saved, dict) else {}
 
 

@@ -126,16 +126,30 @@ async def _alert(args: argparse.Namespace, episodes: list[Any]) -> int:
     if not (args.webhook or args.alert_email) or not episodes:
         return 0
     import aiohttp
+    import aiosmtplib
 
     from insights.alerts import AlertLedger, EmailSink, WebhookSink, send_alerts
 
     state = Path(args.alert_state)
-    sent = 0
+    sent, failed = 0, []
+    # Each target on its own: one that cannot be reached does not keep the other's alerts.
     if args.alert_email:
         email = EmailSink(args.smtp_host, args.smtp_port, args.alert_from, args.alert_email)
-        sent += len(await send_alerts(episodes, email, AlertLedger.open(state, "email")))
+        try:
+            sent += len(await send_alerts(episodes, email, AlertLedger.open(state, "email")))
+        except (OSError, aiosmtplib.SMTPException) as exc:
+            failed.append(f"by email through {args.smtp_host}:{args.smtp_port} ({exc})")
     if args.webhook:
         async with aiohttp.ClientSession() as http:
             hook = WebhookSink(http, args.webhook)
-            sent += len(await send_alerts(episodes, hook, AlertLedger.open(state, "webhook")))
+            try:
+                sent += len(await send_alerts(episodes, hook, AlertLedger.open(state, "webhook")))
+            except (OSError, aiohttp.ClientError) as exc:
+                failed.append(f"to {args.webhook} ({exc})")
+    if failed:
+        raise ValueError(
+            f"wrote {args.out}, but could not send alerts "
+            + " nor ".join(failed)
+            + "; the next run tries again"
+        )
     return sent

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,6 +83,33 @@ async def test_the_report_command_writes_html_json_csv_and_alerts_once(
     code, _, stderr = await switchboard(*args, "--quiet", database=database)
     assert code == 0 and stderr == ""
     assert len(received) == len(rising)
+
+
+async def test_alerts_that_cannot_be_sent_are_one_line_after_the_report(
+    database: Path, tmp_path: Path
+) -> None:
+    closed = _closed_port()
+    out = tmp_path / "report.html"
+    args = ["report", "voc", "--out", str(out), "--topics", "3", "--quiet",
+            "--webhook", f"http://127.0.0.1:{closed}/hook", "--alert-email", "pm@example.com",
+            "--smtp-host", "127.0.0.1", "--smtp-port", str(closed),
+            "--alert-state", str(tmp_path / "alerts.json")]  # fmt: skip
+
+    code, stdout, stderr = await switchboard(*args, database=database)
+
+    assert code == 2 and stdout == ""
+    assert len(stderr.splitlines()) == 1, stderr
+    assert stderr.startswith(f"switchboard: wrote {out}, but could not send alerts by email")
+    assert f" nor to http://127.0.0.1:{closed}/hook (" in stderr
+    assert stderr.rstrip().endswith("; the next run tries again")
+    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+def _closed_port() -> int:
+    """A port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def test_a_database_without_tables_is_a_clear_error(tmp_path: Path) -> None:
