@@ -133,10 +133,19 @@ def _configure_logging() -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from hub.cli_database import on_database
+
     settings = _settings(args)
     _require_ports(settings)
+
+    # A database that cannot be used is one line now, not a failed start-up later.
+    on_database(settings.database_url, _nothing, create=settings.migrate_on_start)
     _run(settings, banner=[])
     return 0
+
+
+async def _nothing(_engine: AsyncEngine) -> None:
+    """For commands that only need the database opened (and migrated)."""
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -195,10 +204,7 @@ def _run(settings: Settings, banner: list[str]) -> None:
 def _migrate(args: argparse.Namespace) -> int:
     from hub.cli_database import on_database
 
-    async def nothing(_engine: AsyncEngine) -> None:
-        return None
-
-    on_database(_database_url(), nothing, create=True)
+    on_database(_database_url(), _nothing, create=True)
     print("database schema is up to date")
     return 0
 

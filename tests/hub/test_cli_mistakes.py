@@ -71,6 +71,14 @@ def test_a_database_server_that_refuses_is_one_line(tmp_path: Path) -> None:
     assert "secret" not in line
 
 
+def test_serve_names_a_database_it_cannot_use_before_starting(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://postgres@127.0.0.1:5432/switchboard_no_such_database"
+    line = one_line_error(run_in(["serve", "--port", "0"], tmp_path, database(database_url=url)))
+    assert line == (
+        f'cannot use the database {url}: database "switchboard_no_such_database" does not exist'
+    )
+
+
 def test_a_database_url_that_is_not_one(tmp_path: Path) -> None:
     line = one_line_error(run_in(["migrate"], tmp_path, database(database_url="switchboard.db")))
     assert line.startswith("SWITCHBOARD_DATABASE_URL 'switchboard.db' cannot be used:")
