@@ -19,6 +19,7 @@ from agent_console.customer_edit import edit_conversation, edit_customer
 from agent_console.customer_page import add_note, customer_events, customer_page
 from agent_console.customer_search import search_customers
 from agent_console.web import _error, require_agent
+from hub.customer_label import customer_label
 from hub.keys import SESSIONS
 from hub.models import (
     Agent,
@@ -159,14 +160,18 @@ async def _may_handle(session: AsyncSession, agent: Agent, customer_ids: tuple[i
 
 
 async def _customer_json(session: AsyncSession, customer: Customer) -> dict[str, Any]:
-    addresses = await session.scalars(
-        select(CustomerAddress)
-        .where(CustomerAddress.customer_id == customer.id)
-        .order_by(CustomerAddress.id)
+    addresses = list(
+        await session.scalars(
+            select(CustomerAddress)
+            .where(CustomerAddress.customer_id == customer.id)
+            .order_by(CustomerAddress.id)
+        )
     )
     return {
         "id": customer.id,
-        "name": customer.name,
+        "name": customer_label(
+            customer.name, [(a.channel, a.address) for a in addresses], customer.details
+        ),
         "segment": customer.segment,
         "addresses": [{"channel": a.channel, "address": a.address} for a in addresses],
     }

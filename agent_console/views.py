@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.customer_label import customer_label
 from hub.models import Call, Conversation, Customer, CustomerAddress, Message, TimelineEvent
 from hub.reply_channels import reply_channels
 
@@ -14,8 +15,10 @@ from hub.reply_channels import reply_channels
 async def conversation_view(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
     customer = await session.get(Customer, conversation.customer_id)
     assert customer is not None
-    addresses = await session.scalars(
-        select(CustomerAddress).where(CustomerAddress.customer_id == customer.id)
+    addresses = list(
+        await session.scalars(
+            select(CustomerAddress).where(CustomerAddress.customer_id == customer.id)
+        )
     )
     messages = await session.scalars(
         select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
@@ -31,7 +34,9 @@ async def conversation_view(session: AsyncSession, conversation: Conversation) -
         "agent_id": conversation.agent_id,
         "customer": {
             "id": customer.id,
-            "name": customer.name,
+            "name": customer_label(
+                customer.name, [(a.channel, a.address) for a in addresses], customer.details
+            ),
             "segment": customer.segment,
             "addresses": [{"channel": a.channel, "address": a.address} for a in addresses],
         },

@@ -15,17 +15,19 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.keys import ROUTER
 from agent_console.supervisor import require_supervisor
 from agent_console.teams import may_see_agent, may_see_conversation, team_of
 from agent_console.transfers import HANDBACK
 from agent_console.web import PRESENCE, _error, _json_body, page_for
+from hub.customer_label import customer_label
 from hub.events import AgentState, ConversationReassigned
 from hub.keys import BUS, QUEUE, SESSIONS
 from hub.keys import PRESENCE as PRESENCE_BOARD
 from hub.listeners import Listeners, following
-from hub.models import Agent, Conversation, Customer, utcnow
+from hub.models import Agent, Conversation, Customer, CustomerAddress, utcnow
 from hub.presence import PresenceBoard
 from routing.handback import TransferError
 from routing.matching import DEFAULT_CAPACITY
@@ -91,15 +93,25 @@ async def agents(request: web.Request) -> web.Response:
             if team is None or a.id in team
         ]
         rows = await session.execute(
-            select(Conversation.id, Conversation.agent_id, Conversation.channel, Customer.name)
+            select(
+                Conversation.id,
+                Conversation.agent_id,
+                Conversation.channel,
+                Customer.id,
+                Customer.name,
+                Customer.details,
+            )
             .join(Customer, Customer.id == Conversation.customer_id)
             .where(Conversation.status == "assigned")
             .order_by(Conversation.id)
         )
+        assigned = rows.all()
+        addresses = await _addresses_of(session, {r[3] for r in assigned if not r[4].strip()})
         held: dict[int, list[dict[str, Any]]] = {}
-        for conversation_id, agent_id, channel, name in rows.all():
+        for conversation_id, agent_id, channel, customer_id, name, details in assigned:
+            label = customer_label(name, addresses.get(customer_id, []), details)
             held.setdefault(agent_id, []).append(
-                {"id": conversation_id, "channel": channel, "customer": name}
+                {"id": conversation_id, "channel": channel, "customer": label}
             )
     loads = await request.app[QUEUE].loads([a.id for a in everyone])
     since = await clock.since(request.app[PRESENCE_BOARD], [a.id for a in everyone])
@@ -218,3 +230,20 @@ async def _clock_state(app: web.Application, event: AgentState) -> None:
         await app[STATE_CLOCK].changed(app[PRESENCE_BOARD], event.agent_id, event.ts)
     except Exception:  # noqa: BLE001 - a missed time stamp must not stop the clock
         log.warning("time in state of agent %s not recorded", event.agent_id)
+
+
+async def _addresses_of(
+    session: AsyncSession, customer_ids: set[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """(channel, address) pairs of these customers: what a nameless one is shown by."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    if not customer_ids:
+        return found
+    rows = await session.execute(
+        select(CustomerAddress.customer_id, CustomerAddress.channel, CustomerAddress.address)
+        .where(CustomerAddress.customer_id.in_(customer_ids))
+        .order_by(CustomerAddress.id)
+    )
+    for customer_id, channel, address in rows.all():
+        found.setdefault(customer_id, []).append((channel, address))
+    return found

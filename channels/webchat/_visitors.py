@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hub import crm
+from hub.customer_label import CHAT_SITE
 from hub.db import Sessions
 from hub.keys import PRESENCE, SESSIONS, SETTINGS
 from hub.models import (
@@ -112,6 +113,14 @@ async def give_details(sessions: Sessions, visitor: str, given: Details) -> Deta
         except IntegrityError:
             continue  # the same visitor in two tabs, or a new address raced in: again
     raise RuntimeError(f"could not store the details of chat visitor {visitor}")
+
+
+async def note_site(sessions: Sessions, customer_id: int, site: str) -> None:
+    """Keep the site a nameless customer first chatted from, for agents to know them by."""
+    async with sessions() as session, session.begin():
+        customer = await session.get(Customer, customer_id)
+        if customer is not None and not customer.name and CHAT_SITE not in customer.details:
+            customer.details = {**customer.details, CHAT_SITE: site}
 
 
 async def _store_details(session: AsyncSession, visitor: str, given: Details) -> Details:

@@ -42,6 +42,7 @@ from sqlalchemy import select
 from channels.webchat import _chat_presence, _visitors
 from hub.bus import EventBus
 from hub.contacts import Delivery, InboundContact, OutboundMessage
+from hub.customer_label import site_of
 from hub.events import (
     ChatDeliver,
     ChatPresent,
@@ -133,6 +134,7 @@ class Visit:
     wrote: bool = False  # has written before: no pre-chat questions then
     by_email: int | None = None  # the conversation known to go on by email
     left: bool = False
+    site: str = ""  # where the widget is embedded (the socket's Origin), e.g. shop.example
 
 
 class Departures:
@@ -298,6 +300,7 @@ async def _hello(
         await request.app[BUS].publish(ChatPresent(visitor=visitor))
         transcript = await _transcript(request, visitor)
         visit = Visit(visitor, _text_field(data, "name", 200), peer)
+        visit.site = site_of(request.headers.get("Origin"))
         visit.inbox = await _known_inbox(request, _text_field(data, "inbox", 100))
         visit.details = await _visitors.details(request.app[SESSIONS], visitor)
         visit.wrote = any(m["from"] == "customer" for m in transcript)
@@ -365,6 +368,9 @@ async def _handle(
         text=text.strip(),
     )
     accepted = await request.app[INTAKE].accept(contact)
+    if not (visit.wrote or visit.name or accepted.duplicate) and visit.site:
+        # Agents then see "Visitor from shop.example" rather than a bare widget token.
+        await _visitors.note_site(request.app[SESSIONS], accepted.customer_id, visit.site)
     visit.wrote = True
     by_email = await _email_if_offline(request, visit, accepted.conversation_id)
     await ws.send_json(
