@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from hub.settings import Settings
 
 ROLES = ("agent", "supervisor", "admin")
+DESCRIPTION = (
+    "Switchboard, the contact-center hub. Every command works on one database:"
+    " SWITCHBOARD_DATABASE_URL, by default switchboard.db in the current folder"
+    " (the one `switchboard demo` fills)."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,11 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
+    parser = argparse.ArgumentParser(prog="switchboard", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, run, help_text in [
         ("serve", _serve, "run the hub (settings from SWITCHBOARD_* variables)"),
-        ("demo", _demo, "run the hub on a demo SQLite database with seeded data"),
+        ("demo", _demo, "run the hub, filling an empty database with demo data first"),
     ]:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--host", help="address to listen on (default 127.0.0.1)")
