@@ -7,6 +7,8 @@ from typing import Any
 
 __all__ = ["add_queue_command"]
 
+CHANNELS = ("chat", "email", "sms", "voice")
+
 
 def add_queue_command(commands: Any) -> None:
     """Register `queue set` and `queue list` on the `switchboard` command's subparsers."""
@@ -14,7 +16,9 @@ def add_queue_command(commands: Any) -> None:
     actions = queue.add_subparsers(dest="queue_command", required=True)
     put = actions.add_parser("set", help="set a queue's limits (options left out: no limit)")
     put.add_argument("name", help='the queue: a skill, or "general"')
-    put.add_argument("--channel", help="only for this channel (default: every channel)")
+    put.add_argument(
+        "--channel", choices=CHANNELS, help="only for this channel (default: every channel)"
+    )
     put.add_argument("--max-waiting", type=int, metavar="N", help="at most N waiting")
     put.add_argument("--max-wait", type=int, metavar="SECONDS", help="at most this long")
     put.add_argument("--overflow", metavar="QUEUE", help="where contacts past a limit go")
@@ -34,6 +38,8 @@ def run_queue(args: argparse.Namespace) -> int:
     for flag in ("max_waiting", "max_wait"):
         if (getattr(args, flag, None) or 0) < 0:
             raise ValueError(f"--{flag.replace('_', '-')} cannot be negative")
+    if args.queue_command == "set" and args.overflow == args.name:
+        raise ValueError(f"--overflow {args.overflow}: a queue cannot overflow into itself")
 
     async def run(engine: AsyncEngine) -> list[str]:
         async with session_factory(engine)() as session, session.begin():

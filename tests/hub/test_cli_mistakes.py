@@ -171,6 +171,15 @@ def test_a_port_in_use_is_named_before_anything_starts(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_queue_limits_that_cannot_be_meant(tmp_path: Path) -> None:
+    itself = run_in(["queue", "set", "billing", "--overflow", "billing"], tmp_path)
+    assert one_line_error(itself) == "--overflow billing: a queue cannot overflow into itself"
+    fax = run_in(["queue", "set", "billing", "--channel", "fax"], tmp_path)
+    assert fax.returncode == 2
+    assert "argument --channel: invalid choice: 'fax'" in fax.stderr.splitlines()[-1]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_merging_a_customer_that_is_not_there(demo_database: Path) -> None:
     result = run_in(["customers", "merge", "1", "99"], demo_database)
     assert one_line_error(result) == "no customer 99"
