@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent_console.customer_page import customer_record
 from agent_console.customer_search import SearchParams, find_customers
+from agent_console.search import SearchQuery, find_messages
 from bench._scratch import scratch_database
 from bench.identity import Population, percentile
 from hub.db import open_engine
@@ -50,7 +52,9 @@ CHANNELS = ("chat", "email", "sms", "voice")
 NOW = datetime.now(UTC).replace(tzinfo=None)
 
 
-def generate(count: int, seed: int = 11) -> tuple[list[Profile], dict[str, list[tuple[Any, ...]]]]:
+def generate(
+    count: int, messages_each: int, seed: int = 11
+) -> tuple[list[Profile], dict[str, list[tuple[Any, ...]]]]:
     """Profiles for the index and rows for every table, ids from 1."""
     rng = random.Random(seed)
     people = Population(seed).people(count)
@@ -59,8 +63,19 @@ def generate(count: int, seed: int = 11) -> tuple[list[Profile], dict[str, list[
         "customer_addresses": [],
         "conversations": [],
     }
-    address_id = conversation_id = 0
+    address_id = conversation_id = message_id = 0
+    rows["messages"] = []
+    taken: set[str] = set()
+    words = Vocabulary(seed)
     for n, p in enumerate(people, start=1):
+        # an address belongs to one customer: a generated one already taken is dropped
+        if p.email in taken or p.phone in taken:
+            p = people[n - 1] = replace(
+                p,
+                email="" if p.email in taken else p.email,
+                phone="" if p.phone in taken else p.phone,
+            )
+        taken.update(a for a in (p.email, p.phone) if a)
         name = f"{p.given_name.title()} {p.surname.title()}"
         segment = "vip" if rng.random() < 0.1 else "standard"
         created = NOW - timedelta(days=rng.randint(0, 900))
@@ -91,7 +106,33 @@ def generate(count: int, seed: int = 11) -> tuple[list[Profile], dict[str, list[
                 (conversation_id, n, 1 + n % 4, channel, "closed", 1 + n % AGENTS, at, at, at)
                 + ("en", 0, "")
             )
+            for k in range(messages_each):
+                message_id += 1
+                direction = ("incoming", "outgoing", "note")[k % 3]
+                rows["messages"].append(
+                    (message_id, conversation_id, channel, direction, words.sentence())
+                    + ("", at + timedelta(minutes=k), "[]", "received", "")
+                )
     return people, rows
+
+
+class Vocabulary:
+    """Message text: words with a Zipf-like skew, as in real conversations."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou"]
+        found: set[str] = set()
+        while len(found) < 20_000:
+            found.add("".join(self.rng.choices(syllables, k=self.rng.randint(1, 4))))
+        self.words = sorted(found)
+        self.rng.shuffle(self.words)
+        weights = [1 / (r + 1) for r in range(len(self.words))]
+        self.pool = self.rng.choices(self.words, weights, k=200_000)
+
+    def sentence(self) -> str:
+        start = self.rng.randrange(len(self.pool) - 20)
+        return " ".join(self.pool[start : start + self.rng.randint(6, 20)])
 
 
 COLUMNS = {
@@ -120,6 +161,18 @@ COLUMNS = {
         "language",
         "priority",
         "subject",
+    ),
+    "messages": (
+        "id",
+        "conversation_id",
+        "channel",
+        "direction",
+        "text",
+        "subject",
+        "created_at",
+        "attachments",
+        "delivery_status",
+        "sender",
     ),
 }
 
@@ -239,11 +292,15 @@ def ms(values: Sequence[float], q: float) -> float:
     return round(percentile(values, q) * 1000, 1)
 
 
-async def run(kind: str, customers: int, count: int) -> list[dict[str, Any]]:
+async def run(kind: str, customers: int, count: int, messages_each: int) -> list[dict[str, Any]]:
     started = time.perf_counter()
-    people, rows = generate(customers)
+    people, rows = generate(customers, messages_each)
     rows.update(fixed_rows())
-    print(f"generated {customers:,} customers in {time.perf_counter() - started:.0f} s", flush=True)
+    print(
+        f"generated {customers:,} customers, {len(rows['messages']):,} messages"
+        f" in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     report: list[dict[str, Any]] = []
     async with database(kind) as (url, path):
         engine = open_engine(url)
@@ -306,8 +363,69 @@ async def run(kind: str, customers: int, count: int) -> list[dict[str, Any]]:
                     "queries": len(naive_times),
                 }
             )
+        report += await conversation_search(sessions, kind, count)
         report.append(await customer_page(sessions, customers))
         await engine.dispose()
+    return report
+
+
+NAIVE_MESSAGES = """
+SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+WHERE {where} ORDER BY m.created_at DESC, m.id DESC LIMIT 20
+"""
+
+
+async def conversation_search(sessions: Any, kind: str, count: int) -> list[dict[str, Any]]:
+    """Words as agents search them: one rare, one common-ish, two together."""
+    rng = random.Random(3)
+    vocabulary = Vocabulary(11).words
+    asked: list[tuple[str, str]] = []
+    for n in range(count):
+        middling = rng.choice(vocabulary[50:2000])
+        if n % 3 == 0:
+            asked.append(("rare word", rng.choice(vocabulary[2000:])))
+        elif n % 3 == 1:
+            asked.append(("two words", f"{middling} {rng.choice(vocabulary[50:2000])}"))
+        else:
+            asked.append(("common word", middling))
+    report = []
+    async with sessions() as session:
+        for viewer_id, label in ((1, "admin"), (2, "agent")):
+            viewer = await session.get(Agent, viewer_id)
+            assert viewer is not None
+            times: dict[str, list[float]] = {}
+            for what, words in asked:
+                t = time.perf_counter()
+                await find_messages(session, viewer, SearchQuery(q=words))
+                times.setdefault(what, []).append(time.perf_counter() - t)
+            every = [x for xs in times.values() for x in xs]
+            report.append(
+                {
+                    "task": f"conversation search as {label}",
+                    "p50_ms": ms(every, 0.5),
+                    "p99_ms": ms(every, 0.99),
+                    "by_kind_p99_ms": {k: ms(v, 0.99) for k, v in times.items()},
+                }
+            )
+        like = "ILIKE" if kind == "postgres" else "LIKE"
+        naive_times = []
+        for _what, words in asked[: max(20, count // 10)]:
+            terms = words.split()
+            where = " AND ".join(f"m.text {like} :w{i}" for i in range(len(terms)))
+            t = time.perf_counter()
+            await session.execute(
+                text(NAIVE_MESSAGES.format(where=where)),
+                {f"w{i}": f"%{w}%" for i, w in enumerate(terms)},
+            )
+            naive_times.append(time.perf_counter() - t)
+        report.append(
+            {
+                "task": f"naive messages {like} '%word%' scan",
+                "p50_ms": ms(naive_times, 0.5),
+                "p99_ms": ms(naive_times, 0.99),
+                "queries": len(naive_times),
+            }
+        )
     return report
 
 
@@ -347,9 +465,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--messages-each", type=int, default=3, help="per conversation")
     args = parser.parse_args(argv)
-    report = asyncio.run(run(args.database, args.customers, args.queries))
-    print(f"{args.database}, {args.customers:,} customers")
+    report = asyncio.run(run(args.database, args.customers, args.queries, args.messages_each))
+    print(f"{args.database}, {args.customers:,} customers, {args.messages_each} messages each")
     for row in report:
         print(json.dumps(row))
 
