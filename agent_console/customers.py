@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_console.customer_edit import edit_conversation, edit_customer
 from agent_console.customer_page import add_note, customer_events, customer_page
 from agent_console.customer_search import search_customers
-from agent_console.web import _error, require_agent
+from agent_console.web import _error, page_for, require_agent
 from hub.customer_label import customer_label
 from hub.keys import SESSIONS
 from hub.models import (
@@ -38,6 +38,7 @@ SUPERVISORS = ("supervisor", "admin")
 
 def setup(app: web.Application) -> None:
     r = app.router
+    r.add_get("/console/customers", customers_page)
     r.add_get("/api/customers", search_customers)
     r.add_get("/api/customers/{customer_id:\\d+}", customer_page)
     r.add_patch("/api/customers/{customer_id:\\d+}", edit_customer)
@@ -48,6 +49,12 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/customer-links/{link_id:\\d+}/merge", merge_link)
     r.add_post("/api/customer-links/{link_id:\\d+}/dismiss", dismiss_link)
     r.add_post("/api/merges/{merge_id:\\d+}/undo", undo_merge)
+
+
+async def customers_page(request: web.Request) -> web.Response:
+    """Customer and conversation search with the customer's record, for every role."""
+    roles = ("agent", *SUPERVISORS)
+    return await page_for(request, roles, "customers.html", "Customers", "Sign in first.")
 
 
 async def possible_matches(request: web.Request) -> web.Response:
