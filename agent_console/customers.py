@@ -1,6 +1,8 @@
 """The customer panel's identity actions: "possibly the same as", merge, dismiss, undo.
 
-Who may do what: an agent may merge or dismiss a pair the hub proposed when one of the
+Who may do what: whoever may open a customer's record sees its proposed pairs (an
+agent whose conversation just closed still does). An agent may merge or dismiss a pair
+the hub proposed when one of the
 two customers is in a conversation assigned or offered to them (they are talking to
 the customer and can ask); supervisors and admins may for any pair. Only proposed pairs
 merge here (others: `switchboard customers merge`). A merge keeps both timelines and
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_console.customer_edit import edit_conversation, edit_customer
 from agent_console.customer_page import add_note, customer_events, customer_page
 from agent_console.customer_search import search_customers
+from agent_console.teams import may_read_customer
 from agent_console.web import _error, page_for, require_agent
 from hub.customer_label import customer_label
 from hub.keys import SESSIONS
@@ -62,7 +65,9 @@ async def possible_matches(request: web.Request) -> web.Response:
     agent = await require_agent(request)
     customer_id = int(request.match_info["customer_id"])
     async with request.app[SESSIONS]() as session:
-        if not await _may_handle(session, agent, (customer_id,)):
+        # Reading is for whoever may open the customer's record (a conversation they
+        # held, closed or not); deciding stays with those handling it now (_may_handle).
+        if not await may_read_customer(session, agent, customer_id):
             raise _error(404, "No such customer for you.")
         links = list(
             await session.scalars(
