@@ -313,16 +313,24 @@ def _customers(args: argparse.Namespace) -> int:
 def _read_csv(path: Path) -> list[dict[str, str]]:
     import csv
 
-    from routing.identity.customers import read_csv
+    from routing.identity.customers import DETAIL_FIELDS, read_csv
+
+    known = ("external_id", "name", "email", "phone", "segment", *DETAIL_FIELDS)
 
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     try:
-        return read_csv(path)
+        rows = read_csv(path)
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
     except csv.Error as exc:
         raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+    if rows and not set(rows[0]) & set(known):
+        raise ValueError(
+            f"{path}: no column this command reads (found {', '.join(rows[0])});"
+            f" the first line names them: {', '.join(known[:4])}, ..."
+        )
+    return rows
 
 
 async def _dedupe(session: AsyncSession, region: str, merge_above: float | None) -> list[str]:

@@ -48,8 +48,7 @@ def on_database(url: str, work: Callable[[AsyncEngine], Awaitable[T]], *, create
     """Run `work` on the database at `url`: created or migrated first if `create`, else
     required to exist at the current schema. Problems come back as `DatabaseError`."""
     try:
-        if not create:
-            _require_file(url)
+        _require_file(url, create)
         return asyncio.run(_run(url, work, create))
     except ArgumentError as exc:
         raise DatabaseError(f"SWITCHBOARD_DATABASE_URL {url!r} cannot be used: {exc}") from None
@@ -103,14 +102,19 @@ async def _revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(read)
 
 
-def _require_file(url: str) -> None:
-    """Opening a SQLite file that is not there would create it, empty: refuse instead."""
+def _require_file(url: str, create: bool) -> None:
+    """Opening a SQLite file that is not there would create it, empty: only if `create`,
+    and then in a folder that exists (the driver's own failure leaves a page of noise)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
-    if parsed.query.get("uri") or Path(parsed.database).exists():
+    path = Path(parsed.database)
+    if parsed.query.get("uri") or path.exists():
         return
-    raise DatabaseError(f"no database at {parsed.database}: {TO_START}")
+    if not create:
+        raise DatabaseError(f"no database at {path}: {TO_START}")
+    if not path.parent.is_dir():
+        raise DatabaseError(f"cannot create the database {path}: no folder {path.parent}")
 
 
 def _require_head(url: str, revision: str) -> None:

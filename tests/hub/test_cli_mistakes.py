@@ -96,6 +96,23 @@ def test_a_csv_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert one_line_error(result) == "people.csv: not UTF-8 text; save the CSV as UTF-8"
 
 
+def test_a_csv_file_without_any_column_it_reads(tmp_path: Path) -> None:
+    (tmp_path / "people.csv").write_text("Full Name;Mail\nJane;jane@example.com\n")
+    result = run_in(["customers", "import", "people.csv"], tmp_path)
+    assert one_line_error(result) == (
+        "people.csv: no column this command reads (found full name;mail);"
+        " the first line names them: external_id, name, email, phone, ..."
+    )
+    assert list(tmp_path.iterdir()) == [tmp_path / "people.csv"]
+
+
+def test_a_database_in_a_folder_that_does_not_exist(tmp_path: Path) -> None:
+    result = run_in(["migrate"], tmp_path, database("data/switchboard.db"))
+    assert (
+        one_line_error(result) == "cannot create the database data/switchboard.db: no folder data"
+    )
+
+
 def test_a_knowledge_folder_that_is_not_there(tmp_path: Path) -> None:
     assert one_line_error(run_in(["kb", "import", "articles"], tmp_path)) == (
         "articles is not a folder"
