@@ -53,11 +53,10 @@ async def match_customers(
     if not query:
         return []
     best: dict[int, Match] = {}
-    found = [
-        *await _exact(session, index, query, region),
-        *await _name_starts(session, query, limit),
-        *_similar_names(index, query, region),
-    ]
+    found = await _exact(session, index, query, region)
+    # A phone number or an email is not a name: no need to look for one.
+    if any(c.isalpha() for c in query) and "@" not in query:
+        found += [*await _name_starts(session, query, limit), *_similar_names(index, query, region)]
     for match in found:
         if match.customer_id not in best or best[match.customer_id].score < match.score:
             best[match.customer_id] = match
@@ -120,8 +119,6 @@ async def _name_starts(session: AsyncSession, query: str, limit: int) -> list[Ma
 
 def _similar_names(index: CustomerIndex, query: str, region: str) -> list[Match]:
     """Names alike in sound and spelling, from the identity index's blocking keys."""
-    if "@" in query or not any(c.isalpha() for c in query):
-        return []
     profile = Profile.of(name=query, region=region)
     typed = f"{profile.given_name} {profile.surname}".strip()
     found = []
