@@ -21,6 +21,7 @@ from agent_console.cursors import CursorError, read_cursor, write_cursor
 from agent_console.teams import may_read_customer
 from agent_console.web import _error, _json_body, require_agent
 from hub import crm
+from hub.customer_label import customer_label
 from hub.keys import SESSIONS
 from hub.models import (
     Agent,
@@ -85,6 +86,7 @@ class PossibleDuplicate(BaseModel):
 class CustomerRecord(BaseModel):
     id: int
     name: str
+    shown_as: str  # the name, or the best thing known instead (hub.customer_label)
     segment: str
     language: str | None
     labels: list[str]
@@ -114,9 +116,13 @@ async def customer_page(request: web.Request) -> web.Response:
 
 async def customer_record(session: AsyncSession, customer: Customer) -> CustomerRecord:
     """The whole page of one customer, with the newest page of the timeline."""
+    addresses = await _addresses(session, customer.id)
     return CustomerRecord(
         id=customer.id,
         name=customer.name,
+        shown_as=customer_label(
+            customer.name, [(a.channel, a.address) for a in addresses], customer.details
+        ),
         segment=customer.segment,
         language=customer.language,
         labels=customer.labels,
@@ -124,7 +130,7 @@ async def customer_record(session: AsyncSession, customer: Customer) -> Customer
         details=customer.details,
         created_at=customer.created_at,
         merged_into_id=customer.merged_into_id,
-        addresses=await _addresses(session, customer.id),
+        addresses=addresses,
         conversations=await _conversations(session, customer.id),
         possible_duplicates=await _possible(session, customer.id),
         timeline=await _timeline(session, customer.id, None, TIMELINE_PAGE),

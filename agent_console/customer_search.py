@@ -22,6 +22,7 @@ from agent_console.cursors import CursorError, read_cursor, write_cursor
 from agent_console.keys import DIRECTORY
 from agent_console.teams import customer_scope
 from agent_console.web import _error, require_agent
+from hub.customer_label import customer_label
 from hub.keys import SESSIONS
 from hub.models import OPEN_STATUSES, Agent, Conversation, Customer, CustomerAddress
 from routing.identity.index import CustomerIndex
@@ -57,6 +58,7 @@ class AddressOut(BaseModel):
 class CustomerHit(BaseModel):
     id: int
     name: str
+    shown_as: str  # the name, or the best thing known instead (hub.customer_label)
     segment: str
     labels: list[str]
     external_id: str | None
@@ -248,6 +250,11 @@ async def _hits(session: AsyncSession, page: list[Row]) -> list[CustomerHit]:
             CustomerHit(
                 id=customer.id,
                 name=customer.name,
+                shown_as=customer_label(
+                    customer.name,
+                    [(a.channel, a.address) for a in addresses[customer.id]],
+                    customer.details,
+                ),
                 segment=customer.segment,
                 labels=customer.labels,
                 external_id=customer.external_id,

@@ -37,7 +37,7 @@
   }
 
   function render(record) {
-    $("record-name").textContent = record.name || "Unknown customer";
+    $("record-name").textContent = record.shown_as;
     $("record-segment").textContent = record.segment;
     $("record-segment").dataset.segment = record.segment;
     $("record-language").textContent = record.language || "";

@@ -44,7 +44,7 @@
     const facts = [customer.segment, customer.open_conversations ? `${customer.open_conversations} open` : null,
       customer.match ? `by ${customer.match}` : null].filter(Boolean);
     return result({ customer: customer.id }, () => announce(customer.id),
-      h("div", { class: "result-name" }, customer.name || "Unknown customer"),
+      h("div", { class: "result-name" }, customer.shown_as),
       h("div", { class: "result-meta" }, [...new Set(addresses)].join(" · ")),
       h("div", { class: "result-meta" }, facts.join(" · ")),
       customer.labels.length ? h("ul", { class: "labels" }, customer.labels.map((l) => h("li", {}, l))) : null);

@@ -151,3 +151,16 @@ async def test_the_directory_needs_a_login(hub: Hub) -> None:
     async with aiohttp.ClientSession() as anonymous:
         async with anonymous.get(hub.url + "/api/customers?q=a") as response:
             assert response.status == 401
+
+
+async def test_a_customer_without_a_name_is_shown_by_what_is_known(hub: Hub) -> None:
+    nameless = await add_customer(hub, "", email="who@example.com")
+    await hub.add_agent("ada", role="admin")
+    ada = await hub.login("ada")
+    try:
+        found = (await _search(ada, q="who@example.com"))["customers"]
+        page = await ada.get(f"/api/customers/{nameless}")
+    finally:
+        await ada.close()
+    assert [(c["name"], c["shown_as"]) for c in found] == [("", "who@example.com")]
+    assert (page["name"], page["shown_as"]) == ("", "who@example.com")
