@@ -188,3 +188,13 @@ def _get(url: str, attempts: int = 300) -> str:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"{url} never answered")
+
+
+def test_the_readme_usage_lines_name_every_option_of_serve_and_demo() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for command in ("serve", "demo"):
+        usage = next(
+            line for line in readme.splitlines() if line.startswith(f"switchboard {command} ")
+        )
+        for option in ("--host", "--port", "--smtp-port"):
+            assert f"[{option} " in usage, (command, option)
