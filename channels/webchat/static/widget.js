@@ -173,9 +173,16 @@
   panel.append(header, log, prechat, away, typing, notice, ending, ended, form);
   root.append(el("style", "", CSS), launcher, panel);
 
+  /** The greeting promises an answer here: only before the first message, and not
+   *  while the away notice says how the answer will come instead. */
+  function showGreeting() {
+    const written = log.querySelector(".msg") !== null;
+    greeting.hidden = written || !away.hidden;
+    return written;
+  }
+
   function scrollDown() {
-    greeting.hidden = log.querySelector(".msg") !== null;
-    endButton.hidden = greeting.hidden === false || leaving || !ended.hidden;
+    endButton.hidden = !showGreeting() || leaving || !ended.hidden;
     log.scrollTop = log.scrollHeight;
   }
 
@@ -380,22 +387,24 @@
     if (ready) setStatus(online ? "We're online" : "We're offline");
   }
 
-  /** Honest about nobody being online, and how the answer will come. */
+  /** Honest about nobody being online, and how the answer will come: one message for
+   *  each state, standing in for the greeting (which promises an answer here). */
   function showAway() {
     const email = details && details.email;
     away.hidden = online && !byEmail;
+    showGreeting();
     awayForm.hidden = true;
     if (byEmail) {
       awayText.textContent = `We'll reply by email to ${email || "you"}.`;
     } else if (!online && canEmail && email) {
-      awayText.textContent = `No one is online right now; we'll reply by email to ${email}.`;
+      awayText.textContent = `No one is online right now. Write your message; we'll reply by email to ${email}.`;
     } else if (!online && canEmail && !prechat.hidden && asked.includes("email")) {
-      awayText.textContent = "No one is online right now; we'll reply by email.";
+      awayText.textContent = "No one is online right now. Tell us who you are; we'll reply by email.";
     } else if (!online && canEmail) {
-      awayText.textContent = "No one is online right now; leave your email and we'll reply by email.";
+      awayText.textContent = "No one is online right now. Write your message and leave your email; we'll reply there.";
       awayForm.hidden = !prechat.hidden;
     } else if (!online) {
-      awayText.textContent = "No one is online right now; leave a message and we'll answer here as soon as we can.";
+      awayText.textContent = "No one is online right now. Write your message; we'll answer here as soon as we can.";
     }
   }
 

@@ -286,8 +286,11 @@ async def test_with_nobody_online_the_widget_says_so_and_the_answer_comes_by_ema
             chat = await open_chat(page, hub)
             away = chat.locator(".away")
             await expect(away.locator("p").first).to_have_text(
-                "No one is online right now; leave your email and we'll reply by email."
+                "No one is online right now."
+                " Write your message and leave your email; we'll reply there."
             )
+            # One message for the state: no greeting promising an answer in the chat.
+            await expect(chat.locator(".greeting")).to_be_hidden()
             await write(chat, "Can I raise my card limit?")
             await expect(chat.locator(".msg.customer")).to_have_attribute("data-state", "sent")
             await away.get_by_label("Your email").fill("not-an-email")
@@ -322,10 +325,19 @@ async def test_the_header_shows_whether_agents_are_online_and_typing_stops_when_
         chat = await open_chat(page, hub)
         header = chat.locator("header .status")
         await expect(header).to_have_text("We're offline")
+        greeting = chat.locator(".greeting")
+        await expect(greeting).to_be_hidden()  # no email here: the chat is where we answer
+        await expect(chat.locator(".away p").first).to_have_text(
+            "No one is online right now. Write your message; we'll answer here as soon as we can."
+        )
 
         alice = await sign_in(browser, hub, "alice")
         await alice.set_status("available")
         await expect(header).to_have_text("We're online")
+        await expect(greeting).to_have_text(
+            "Hi! Send us a message and a member of our team will reply here."
+        )
+        await expect(chat.locator(".away")).to_be_hidden()
         await write(chat, "Hello there")
         console = alice.page
         await console.locator("#offers > li").get_by_role("button", name="Accept").click()
