@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from hub.queue import ContactQueue
 from hub.reply_channels import reply_channels
 
 MAX_REPLY = 20_000
+log = logging.getLogger(__name__)
 # A conversation nobody has answered yet: the customer can still abandon it.
 
 
@@ -77,15 +79,6 @@ class Conversations:
             conversation, agent = await _owned(session, agent_id, conversation_id)
             route = await _switched_route(session, conversation, channel)
             outbound, message = await _outgoing(session, conversation, agent, text, route)
-            crm.record(
-                session,
-                customer_id=conversation.customer_id,
-                conversation_id=conversation.id,
-                agent_id=agent_id,
-                kind="reply.sent",
-                summary=text,
-                channel=outbound.channel,
-            )
         delivery = await self._deliver(outbound)
         async with self._sessions() as session, session.begin():
             # Only while still queued: a status callback from the provider, or the customer
@@ -100,6 +93,23 @@ class Conversations:
             assert stored is not None
             stored.provider_id = stored.provider_id or delivery.provider_id
             stored.delivery_detail = delivery.detail[:500] or stored.delivery_detail
+            # Written once the channel answered, so the timeline never says "sent" for a
+            # reply that did not go.
+            failed = delivery.status == "failed"
+            crm.record(
+                session,
+                customer_id=conversation.customer_id,
+                conversation_id=conversation.id,
+                agent_id=agent_id,
+                kind="reply.failed" if failed else "reply.sent",
+                summary=text,
+                channel=outbound.channel,
+                **({"reason": delivery.detail[:500]} if failed else {}),
+            )
+        if failed:
+            log.warning(
+                "reply %d on %s not delivered: %s", message.id, outbound.channel, delivery.detail
+            )
         self._metrics.inc("switchboard_replies_total", channel=outbound.channel)
         await self._bus.publish(
             MessageSent(

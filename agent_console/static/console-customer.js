@@ -14,6 +14,7 @@
     "offer.accepted": "Offer accepted",
     "conversation.assigned": "Assigned",
     "reply.sent": "Reply sent",
+    "reply.failed": "Reply not delivered",
     "note.added": "Private note",
     "conversation.closed": "Closed",
     "offer.rejected": "Offer rejected",
@@ -69,7 +70,8 @@
           h("span", { class: "timeline-kind" }, TIMELINE_LABELS[event.kind] || event.kind),
           channel ? h("span", { class: "badge channel" }, channel) : null,
           h("time", { datetime: event.at }, dateTime(event.at))),
-        event.summary ? h("p", { class: "timeline-summary" }, event.summary) : null);
+        event.summary ? h("p", { class: "timeline-summary" }, event.summary) : null,
+        event.data && event.data.reason ? h("p", { class: "timeline-reason" }, event.data.reason) : null);
     });
     show($("timeline-empty"), events.length === 0);
   }

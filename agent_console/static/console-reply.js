@@ -24,8 +24,11 @@
       const body = { text };
       const via = $("reply-channel").value; // another channel the customer can be reached on
       if (kind === "reply" && via && state.open && via !== state.open.reply_channel) body.channel = via;
-      await post(`/api/conversations/${id}/${kind}`, body);
+      const answer = await post(`/api/conversations/${id}/${kind}`, body);
       sent = true;
+      if (answer && answer.delivery_status === "failed") {
+        $("composer-error").textContent = "Your reply was not delivered: the reason is under it in the thread.";
+      }
       if (state.openId === id) {
         box.value = "";
         fitComposer();

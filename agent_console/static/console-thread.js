@@ -189,7 +189,8 @@
         h("div", { class: "message-text" }),
         quotedText(message),
         attachmentList(detail.id, message),
-        message.direction === "outgoing" ? h("div", { class: "message-status" }) : null);
+        message.direction === "outgoing" ? h("div", { class: "message-status" }) : null,
+        message.direction === "outgoing" ? h("p", { class: "message-failure", hidden: true }) : null);
     }
     let sender = message.sender;
     if (message.direction === "incoming") sender = customerName(detail);
@@ -204,8 +205,22 @@
       status.textContent = DELIVERY_LABELS[message.delivery_status] || message.delivery_status;
       status.dataset.status = message.delivery_status;
       status.title = message.delivery_detail || "";
+      const failure = el.querySelector(".message-failure");
+      const failed = message.delivery_status === "failed";
+      failure.textContent = failed ? failureText(detail, message) : "";
+      show(failure, failed);
     }
     return el;
+  }
+
+  /** Why a reply did not reach the customer, and what the agent can do about it. */
+  function failureText(detail, message) {
+    const reason = message.delivery_detail ? `: ${message.delivery_detail}` : "";
+    const elsewhere = (detail.reply_channels || []).some((c) => c.channel !== detail.reply_channel && !c.opted_out);
+    const advice = elsewhere
+      ? "Send it again, or answer on another channel with “Reply on” below."
+      : "Send it again later; if it keeps failing, ask an admin to check this channel's setup.";
+    return `The customer did not get this reply${reason}. ${advice}`;
   }
 
   function closeView(message) {

@@ -264,8 +264,7 @@ class EmailAdapter:
                 start_tls=None,
                 timeout=self._relay.timeout,
             )
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            log.warning("email reply %d not sent: %s", message.message_id, exc)
+        except (aiosmtplib.SMTPException, OSError) as exc:  # the hub logs the failed reply
             return Delivery(status="failed", detail=f"relay {self._relay.host}: {_reason(exc)}")
         return Delivery(
             status="sent",

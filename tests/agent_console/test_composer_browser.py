@@ -169,6 +169,16 @@ async def test_an_agent_answers_a_chat_by_sms_from_the_reply_box(
     await expect(sent.locator(".message-channel")).to_have_text("sms")
     # Twilio is not configured in this hub, so the text is on record as not delivered.
     await expect(sent.locator(".message-status")).to_have_text("Not delivered")
+    # Why, and what to do, under the reply itself; the timeline does not call it sent.
+    failure = sent.locator(".message-failure")
+    await expect(failure).to_be_visible()
+    await expect(failure).to_contain_text("The customer did not get this reply: ")
+    await expect(failure).to_contain_text("answer on another channel with “Reply on”")
+    await expect(page.locator("#composer-error")).to_contain_text("not delivered")
+    failed_line = page.locator('#timeline [data-kind="reply.failed"]')
+    await expect(failed_line).to_contain_text("Reply not delivered")
+    await expect(failed_line).to_contain_text("Texting you back now.")
+    await expect(page.locator('#timeline [data-kind="reply.sent"]')).to_have_count(0)
     await expect(channel).to_have_value("sms")  # the next reply goes the same way
 
     await channel.select_option("chat")

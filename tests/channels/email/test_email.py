@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import smtplib
 import socket
 from collections.abc import AsyncIterator
@@ -359,8 +360,9 @@ async def test_a_reply_the_relay_cannot_take_is_marked_failed(settings_for: Sett
 
 
 async def test_the_agent_sees_why_the_relay_refused_a_reply(
-    hub: Hub, alice: AgentClient, relay: CapturingRelay
+    hub: Hub, alice: AgentClient, relay: CapturingRelay, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="hub.conversations")
     relay.refused.add(JANE)
     await send(hub, mail("Card declined", "My card was declined."))
     conversation_id = await accept_next_offer(alice)
@@ -371,14 +373,21 @@ async def test_the_agent_sees_why_the_relay_refused_a_reply(
     conversation = await alice.get(f"/api/conversations/{conversation_id}")
     reply = conversation["messages"][-1]
     assert reply["delivery_status"] == "failed"
-    assert reply["delivery_detail"] == (
-        f"relay 127.0.0.1: {JANE} refused: 550 5.1.1 no such user here"
-    )
+    why = f"relay 127.0.0.1: {JANE} refused: 550 5.1.1 no such user here"
+    assert reply["delivery_detail"] == why
+    assert [r.getMessage() for r in caplog.records] == [
+        f"reply {reply['id']} on email not delivered: {why}"
+    ]
 
     relay.refused.clear()
     await alice.post(f"/api/conversations/{conversation_id}/reply", {"text": "Again."})
     conversation = await alice.get(f"/api/conversations/{conversation_id}")
     assert conversation["messages"][-1]["delivery_detail"] == "relay 127.0.0.1 answered: OK"
+    # The timeline says which reply went and which did not, and why.
+    timeline = await alice.get(f"/api/customers/{conversation['customer']['id']}/timeline")
+    replies = [(e["kind"], e["summary"], e["data"].get("reason")) for e in timeline]
+    replies = [r for r in replies if r[0].startswith("reply.")]
+    assert sorted(replies) == [("reply.failed", "Checking.", why), ("reply.sent", "Again.", None)]
 
 
 async def test_an_internationalized_address_arrives_with_smtputf8(hub: Hub) -> None:
