@@ -16,9 +16,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.auth import ADMINS, page_for, requires
 from agent_console.keys import ROUTER
+from agent_console.responses import error, json_body, page
 from agent_console.transfers import HANDBACK
-from agent_console.web import _error, _json_body, page_for, require_agent
 from hub.auth import hash_password
 from hub.events import AgentUpdated, QueueUpdated
 from hub.keys import BUS, SESSIONS
@@ -26,8 +27,8 @@ from hub.models import Agent, AgentSkill, Inbox
 from hub.queue import GENERAL_QUEUE
 from routing.limits import Limit, load_limits, set_limit
 
-WRITERS = ("admin",)
-READERS = ("admin", "supervisor")
+WRITERS = ADMINS
+READERS = ("admin", "supervisor")  # in this order in the 403 message
 ROLES = ("agent", "supervisor", "admin")
 CHANNELS = ("chat", "email", "sms", "voice")
 MAX_CAPACITY = 50
@@ -53,23 +54,16 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/admin/queue-limits", put_limit)
 
 
-async def _require(request: web.Request, roles: tuple[str, ...]) -> Agent:
-    agent = await require_agent(request)
-    if agent.role not in roles:
-        raise _error(403, f"This needs the role {' or '.join(roles)}.")
-    return agent
-
-
-async def admin_page(request: web.Request) -> web.Response:
-    reason = "The settings page is for admins."
-    return await page_for(request, WRITERS, "admin.html", "Admins only", reason)
+@page_for(WRITERS, "Admins only", "The settings page is for admins.")
+async def admin_page(request: web.Request, agent: Agent) -> web.Response:
+    return page(request, "admin.html")
 
 
 # --- agents ----------------------------------------------------------------------
 
 
-async def list_agents(request: web.Request) -> web.Response:
-    await _require(request, READERS)
+@requires(READERS)
+async def list_agents(request: web.Request, agent: Agent) -> web.Response:
     async with request.app[SESSIONS]() as session:
         agents = list(await session.scalars(select(Agent).order_by(Agent.username)))
         skills = await _skills(session, [a.id for a in agents])
@@ -106,13 +100,13 @@ def _agent_json(agent: Agent, skills: dict[str, int]) -> dict[str, Any]:
 def _text(body: dict[str, Any], name: str, limit: int) -> str:
     value = body[name]
     if not isinstance(value, str) or len(value.strip()) > limit:
-        raise _error(400, f"{name} must be a text of at most {limit} characters.")
+        raise error(400, f"{name} must be a text of at most {limit} characters.")
     return value.strip()
 
 
 def _int(value: object, name: str, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise _error(400, f"{name} must be a whole number from {low} to {high}.")
+        raise error(400, f"{name} must be a whole number from {low} to {high}.")
     return value
 
 
@@ -122,7 +116,7 @@ def _agent_fields(body: dict[str, Any]) -> dict[str, Any]:
     if "username" in body:
         username = _text(body, "username", 64)
         if not USERNAME.fullmatch(username):
-            raise _error(400, "username must be 2 to 64 letters, digits, '.', '_' or '-'.")
+            raise error(400, "username must be 2 to 64 letters, digits, '.', '_' or '-'.")
         fields["username"] = username
     if "display_name" in body:
         fields["display_name"] = _text(body, "display_name", 200)
@@ -130,50 +124,50 @@ def _agent_fields(body: dict[str, Any]) -> dict[str, Any]:
         fields["team"] = _text(body, "team", 64)
     if "role" in body:
         if body["role"] not in ROLES:
-            raise _error(400, f"role must be one of {', '.join(ROLES)}.")
+            raise error(400, f"role must be one of {', '.join(ROLES)}.")
         fields["role"] = body["role"]
     if "active" in body:
         if not isinstance(body["active"], bool):
-            raise _error(400, "active must be true or false.")
+            raise error(400, "active must be true or false.")
         fields["active"] = body["active"]
     if "password" in body:
         password = body["password"]
         if not isinstance(password, str):
-            raise _error(400, "password must be a text.")
+            raise error(400, "password must be a text.")
         try:
             fields["password_hash"] = hash_password(password)
         except ValueError as exc:
-            raise _error(400, f"The password is too short: {exc}.") from None
+            raise error(400, f"The password is too short: {exc}.") from None
     if "skills" in body:
         skills = body["skills"]
         if not isinstance(skills, dict) or not all(
             isinstance(s, str) and SKILL.fullmatch(s) for s in skills
         ):
-            raise _error(400, "skills must map skill names (lowercase, digits, - or _) to levels.")
+            raise error(400, "skills must map skill names (lowercase, digits, - or _) to levels.")
         fields["skills"] = {s: _int(v, f"The level of {s}", 1, 10) for s, v in skills.items()}
     if "languages" in body:
         languages = body["languages"]
         if not isinstance(languages, list) or not all(
             isinstance(code, str) and LANGUAGE.fullmatch(code) for code in languages
         ):
-            raise _error(400, "languages must be a list of language codes like en or pt-BR.")
+            raise error(400, "languages must be a list of language codes like en or pt-BR.")
         fields["languages"] = list(dict.fromkeys(languages))
     if "capacities" in body:
         capacities = body["capacities"]
         if not isinstance(capacities, dict) or not set(capacities) <= set(CHANNELS):
-            raise _error(400, f"capacities must map channels ({', '.join(CHANNELS)}) to numbers.")
+            raise error(400, f"capacities must map channels ({', '.join(CHANNELS)}) to numbers.")
         fields["capacities"] = {
             c: _int(n, f"The {c} capacity", 0, MAX_CAPACITY) for c, n in capacities.items()
         }
     return fields
 
 
-async def create_agent(request: web.Request) -> web.Response:
-    await _require(request, WRITERS)
-    body = await _json_body(request)
+@requires(WRITERS)
+async def create_agent(request: web.Request, admin: Agent) -> web.Response:
+    body = await json_body(request)
     for required in ("username", "password"):
         if not body.get(required):
-            raise _error(400, f"{required} is required.")
+            raise error(400, f"{required} is required.")
     fields = _agent_fields(body)
     skills = fields.pop("skills", {})
     fields.setdefault("display_name", fields["username"])
@@ -186,25 +180,25 @@ async def create_agent(request: web.Request) -> web.Response:
                 AgentSkill(agent_id=agent.id, skill=s, level=v) for s, v in skills.items()
             )
     except IntegrityError:
-        raise _error(409, f"The username {fields['username']} is taken.") from None
+        raise error(409, f"The username {fields['username']} is taken.") from None
     await request.app[BUS].publish(AgentUpdated(agent_id=agent.id))
     return web.json_response(_agent_json(agent, skills), status=201)
 
 
-async def update_agent(request: web.Request) -> web.Response:
-    admin = await _require(request, WRITERS)
+@requires(WRITERS)
+async def update_agent(request: web.Request, admin: Agent) -> web.Response:
     agent_id = int(request.match_info["agent_id"])
-    fields = _agent_fields(await _json_body(request))
+    fields = _agent_fields(await json_body(request))
     if agent_id == admin.id and (
         fields.get("active") is False or fields.get("role", "admin") != "admin"
     ):
-        raise _error(400, "You cannot deactivate yourself or take away your own admin role.")
+        raise error(400, "You cannot deactivate yourself or take away your own admin role.")
     skills = fields.pop("skills", None)
     try:
         async with request.app[SESSIONS]() as session, session.begin():
             agent = await session.get(Agent, agent_id)
             if agent is None:
-                raise _error(404, "No such agent.")
+                raise error(404, "No such agent.")
             deactivated = agent.active and fields.get("active") is False
             for name, value in fields.items():
                 setattr(agent, name, value)
@@ -216,7 +210,7 @@ async def update_agent(request: web.Request) -> web.Response:
             await session.flush()
             current = (await _skills(session, [agent_id])).get(agent_id, {})
     except IntegrityError:
-        raise _error(409, f"The username {fields.get('username')} is taken.") from None
+        raise error(409, f"The username {fields.get('username')} is taken.") from None
     if deactivated:
         # Their offers and conversations go back to the queue, as when a console goes away.
         who = admin.display_name or admin.username
@@ -251,10 +245,10 @@ def _queue_fields(body: dict[str, Any]) -> dict[str, Any]:
         if name in body:
             fields[name] = _text(body, name, limit)
     if "address" in fields and not fields["address"]:
-        raise _error(400, "address must not be empty.")
+        raise error(400, "address must not be empty.")
     if "channel" in body:
         if body["channel"] not in CHANNELS:
-            raise _error(400, f"channel must be one of {', '.join(CHANNELS)}.")
+            raise error(400, f"channel must be one of {', '.join(CHANNELS)}.")
         fields["channel"] = body["channel"]
     if "skill" in body:
         skill = body["skill"]
@@ -263,30 +257,30 @@ def _queue_fields(body: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(skill, str) and SKILL.fullmatch(skill):
             fields["skill"] = skill
         else:
-            raise _error(400, "skill must be a skill name (lowercase, digits, - or _) or empty.")
+            raise error(400, "skill must be a skill name (lowercase, digits, - or _) or empty.")
     if "skill_level" in body:
         fields["skill_level"] = _int(body["skill_level"], "skill_level", 1, 10)
     if "language" in body:
         language = body["language"]
         if not isinstance(language, str) or not LANGUAGE.fullmatch(language):
-            raise _error(400, "language must be a language code like en or pt-BR.")
+            raise error(400, "language must be a language code like en or pt-BR.")
         fields["language"] = language
     return fields
 
 
-async def list_queues(request: web.Request) -> web.Response:
-    await _require(request, READERS)
+@requires(READERS)
+async def list_queues(request: web.Request, agent: Agent) -> web.Response:
     async with request.app[SESSIONS]() as session:
         inboxes = await session.scalars(select(Inbox).order_by(Inbox.channel, Inbox.address))
         return web.json_response([_queue_json(i) for i in inboxes])
 
 
-async def create_queue(request: web.Request) -> web.Response:
-    await _require(request, WRITERS)
-    body = await _json_body(request)
+@requires(WRITERS)
+async def create_queue(request: web.Request, agent: Agent) -> web.Response:
+    body = await json_body(request)
     for required in ("channel", "address"):
         if not body.get(required):
-            raise _error(400, f"{required} is required.")
+            raise error(400, f"{required} is required.")
     fields = _queue_fields(body)
     fields.setdefault("name", fields["address"])
     try:
@@ -294,24 +288,24 @@ async def create_queue(request: web.Request) -> web.Response:
             inbox = Inbox(**fields)
             session.add(inbox)
     except IntegrityError:
-        raise _error(409, "There is already a queue on that channel and address.") from None
+        raise error(409, "There is already a queue on that channel and address.") from None
     return web.json_response(_queue_json(inbox), status=201)
 
 
-async def update_queue(request: web.Request) -> web.Response:
-    await _require(request, WRITERS)
-    fields = _queue_fields(await _json_body(request))
+@requires(WRITERS)
+async def update_queue(request: web.Request, agent: Agent) -> web.Response:
+    fields = _queue_fields(await json_body(request))
     if "channel" in fields:
-        raise _error(400, "A queue's channel cannot change; add a new queue instead.")
+        raise error(400, "A queue's channel cannot change; add a new queue instead.")
     try:
         async with request.app[SESSIONS]() as session, session.begin():
             inbox = await session.get(Inbox, int(request.match_info["queue_id"]))
             if inbox is None:
-                raise _error(404, "No such queue.")
+                raise error(404, "No such queue.")
             for name, value in fields.items():
                 setattr(inbox, name, value)
     except IntegrityError:
-        raise _error(409, "There is already a queue on that channel and address.") from None
+        raise error(409, "There is already a queue on that channel and address.") from None
     await request.app[BUS].publish(QueueUpdated(queue_id=inbox.id))
     request.app[ROUTER].wake()
     return web.json_response(_queue_json(inbox))
@@ -332,7 +326,7 @@ def _limit_json(limit: Limit) -> dict[str, Any]:
 
 def _queue_name(value: object, name: str) -> str:
     if not isinstance(value, str) or not SKILL.fullmatch(value):
-        raise _error(
+        raise error(
             400, f"{name} must be a skill's queue or {GENERAL_QUEUE} (lowercase, digits, - or _)."
         )
     return value
@@ -343,26 +337,26 @@ def _optional_int(body: dict[str, Any], name: str, high: int) -> int | None:
     return None if value is None else _int(value, name, 0, high)
 
 
-async def list_limits(request: web.Request) -> web.Response:
-    await _require(request, READERS)
+@requires(READERS)
+async def list_limits(request: web.Request, agent: Agent) -> web.Response:
     async with request.app[SESSIONS]() as session:
         limits = await load_limits(session)
     ordered = sorted(limits.values(), key=lambda lim: (lim.name, lim.channel or ""))
     return web.json_response([_limit_json(lim) for lim in ordered])
 
 
-async def put_limit(request: web.Request) -> web.Response:
+@requires(WRITERS)
+async def put_limit(request: web.Request, agent: Agent) -> web.Response:
     """Body: {name, channel (null: every channel), max_waiting, max_wait_seconds,
     overflow_queue}; nulls lift a limit. Replaces that queue's limits."""
-    await _require(request, WRITERS)
-    body = await _json_body(request)
+    body = await json_body(request)
     name = _queue_name(body.get("name"), "name")
     channel = body.get("channel") or None
     if channel is not None and channel not in CHANNELS:
-        raise _error(400, f"channel must be one of {', '.join(CHANNELS)}, or null for all.")
+        raise error(400, f"channel must be one of {', '.join(CHANNELS)}, or null for all.")
     overflow = body.get("overflow_queue") or None
     if overflow is not None and _queue_name(overflow, "overflow_queue") == name:
-        raise _error(400, "A queue cannot overflow into itself.")
+        raise error(400, "A queue cannot overflow into itself.")
     limit = Limit(
         name,
         channel,

@@ -7,15 +7,16 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
+from agent_console.auth import ADMINS, requires
 from agent_console.keys import ARTICLES, KNOWLEDGE
-from agent_console.web import _error, _json_body, require_agent
+from agent_console.responses import error, json_body
 from hub.models import Agent, KnowledgeArticle
 from knowledge.articles import ArticleError, article_json
 from knowledge.learning import VERDICTS
 from knowledge.render import render_markdown
 
-WRITERS = ("admin",)
-GAP_READERS = ("admin", "supervisor")
+WRITERS = ADMINS
+GAP_READERS = ("admin", "supervisor")  # in this order in the 403 message
 ARTICLE = "/api/knowledge/articles/{article_id:\\d+}"
 
 
@@ -29,13 +30,7 @@ def setup(app: web.Application) -> None:
     r.add_get(ARTICLE + "/versions", list_versions)
     r.add_post(ARTICLE + "/feedback", give_feedback)
     r.add_get("/api/knowledge/gaps", list_gaps)
-
-
-async def _require_role(request: web.Request, roles: tuple[str, ...]) -> Agent:
-    agent = await require_agent(request)
-    if agent.role not in roles:
-        raise _error(403, f"This needs the role {' or '.join(roles)}.")
-    return agent
+    r.add_get("/api/knowledge/search", knowledge_search)
 
 
 def _article_id(request: web.Request) -> int:
@@ -46,56 +41,56 @@ def _with_html(article: KnowledgeArticle) -> dict[str, Any]:
     return {**article_json(article), "html": render_markdown(article.body)}
 
 
-async def list_articles(request: web.Request) -> web.Response:
-    await _require_role(request, WRITERS)
+@requires(WRITERS)
+async def list_articles(request: web.Request, agent: Agent) -> web.Response:
     state = request.query.get("state") or None
     return web.json_response([article_json(a) for a in await request.app[ARTICLES].find(state)])
 
 
-async def create_article(request: web.Request) -> web.Response:
-    agent = await _require_role(request, WRITERS)
+@requires(WRITERS)
+async def create_article(request: web.Request, agent: Agent) -> web.Response:
     try:
-        article = await request.app[ARTICLES].create(await _json_body(request), agent.username)
+        article = await request.app[ARTICLES].create(await json_body(request), agent.username)
     except ArticleError as exc:
-        raise _error(400, str(exc)) from None
+        raise error(400, str(exc)) from None
     request.app[KNOWLEDGE].invalidate()
     return web.json_response(_with_html(article), status=201)
 
 
-async def get_article(request: web.Request) -> web.Response:
+@requires()
+async def get_article(request: web.Request, agent: Agent) -> web.Response:
     """Agents read published articles; admins read any."""
-    agent = await require_agent(request)
     article = await request.app[ARTICLES].get(_article_id(request))
     if article is None or (article.state != "published" and agent.role not in WRITERS):
-        raise _error(404, "No such article.")
+        raise error(404, "No such article.")
     return web.json_response(_with_html(article))
 
 
-async def update_article(request: web.Request) -> web.Response:
-    agent = await _require_role(request, WRITERS)
+@requires(WRITERS)
+async def update_article(request: web.Request, agent: Agent) -> web.Response:
     try:
         article = await request.app[ARTICLES].update(
-            _article_id(request), await _json_body(request), agent.username
+            _article_id(request), await json_body(request), agent.username
         )
     except ArticleError as exc:
-        raise _error(400, str(exc)) from None
+        raise error(400, str(exc)) from None
     if article is None:
-        raise _error(404, "No such article.")
+        raise error(404, "No such article.")
     request.app[KNOWLEDGE].invalidate()
     return web.json_response(_with_html(article))
 
 
-async def archive_article(request: web.Request) -> web.Response:
-    agent = await _require_role(request, WRITERS)
+@requires(WRITERS)
+async def archive_article(request: web.Request, agent: Agent) -> web.Response:
     article = await request.app[ARTICLES].archive(_article_id(request), agent.username)
     if article is None:
-        raise _error(404, "No such article.")
+        raise error(404, "No such article.")
     request.app[KNOWLEDGE].invalidate()
     return web.json_response(article_json(article))
 
 
-async def list_versions(request: web.Request) -> web.Response:
-    await _require_role(request, WRITERS)
+@requires(WRITERS)
+async def list_versions(request: web.Request, agent: Agent) -> web.Response:
     versions = await request.app[ARTICLES].versions(_article_id(request))
     return web.json_response(
         [
@@ -115,33 +110,33 @@ async def list_versions(request: web.Request) -> web.Response:
     )
 
 
-async def give_feedback(request: web.Request) -> web.Response:
+@requires()
+async def give_feedback(request: web.Request, agent: Agent) -> web.Response:
     """An agent's verdict on a suggestion: helpful, unhelpful, or inserted into a reply."""
-    agent = await require_agent(request)
-    body = await _json_body(request)
+    body = await json_body(request)
     question, verdict = body.get("question"), body.get("verdict")
     conversation_id = body.get("conversation_id")
     if not isinstance(question, str) or not question.strip():
-        raise _error(400, "question must be the customer's message the article was suggested for.")
+        raise error(400, "question must be the customer's message the article was suggested for.")
     if verdict not in VERDICTS:
-        raise _error(400, f"verdict must be one of {', '.join(VERDICTS)}.")
+        raise error(400, f"verdict must be one of {', '.join(VERDICTS)}.")
     if conversation_id is not None and not isinstance(conversation_id, int):
-        raise _error(400, "conversation_id must be a number.")
+        raise error(400, "conversation_id must be a number.")
     article = await request.app[ARTICLES].get(_article_id(request))
     if article is None:
-        raise _error(404, "No such article.")
+        raise error(404, "No such article.")
     try:
         await request.app[KNOWLEDGE].feedback(
             article.id, question, str(verdict), agent.id, conversation_id
         )
     except IntegrityError:
-        raise _error(400, "No such conversation.") from None
+        raise error(400, "No such conversation.") from None
     return web.json_response({"recorded": verdict}, status=201)
 
 
-async def list_gaps(request: web.Request) -> web.Response:
+@requires(GAP_READERS)
+async def list_gaps(request: web.Request, agent: Agent) -> web.Response:
     """Questions no article answered: for whoever writes articles next."""
-    await _require_role(request, GAP_READERS)
     gaps = await request.app[KNOWLEDGE].gaps()
     return web.json_response(
         [
@@ -154,3 +149,10 @@ async def list_gaps(request: web.Request) -> web.Response:
             for g in gaps
         ]
     )
+
+
+@requires()
+async def knowledge_search(request: web.Request, agent: Agent) -> web.Response:
+    query = request.query.get("q", "")
+    suggestions = await request.app[KNOWLEDGE].suggest(query)
+    return web.json_response([s.__dict__ for s in suggestions])

@@ -16,10 +16,12 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from agent_console.web import _error, _visible_conversation, require_agent
+from agent_console.access import visible_conversation
+from agent_console.auth import requires
+from agent_console.responses import error
 from hub.attachments import REF_PREFIX
 from hub.keys import ATTACHMENTS, REMOTE_ATTACHMENTS, SESSIONS
-from hub.models import Message
+from hub.models import Agent, Message
 
 ROUTE = (
     "/api/conversations/{conversation_id:\\d+}/messages/{message_id:\\d+}/attachments/{index:\\d+}"
@@ -49,23 +51,23 @@ def attachment_url(conversation_id: int, message_id: int, index: int) -> str:
     return f"/api/conversations/{conversation_id}/messages/{message_id}/attachments/{index}"
 
 
-async def download(request: web.Request) -> web.StreamResponse:
-    agent = await require_agent(request)
-    conversation = await _visible_conversation(request, agent)
+@requires()
+async def download(request: web.Request, agent: Agent) -> web.StreamResponse:
+    conversation = await visible_conversation(request, agent)
     message_id, index = int(request.match_info["message_id"]), int(request.match_info["index"])
     async with request.app[SESSIONS]() as session:
         message = await session.get(Message, message_id)
     if message is None or message.conversation_id != conversation.id:
-        raise _error(404, "No such message in this conversation.")
+        raise error(404, "No such message in this conversation.")
     if index >= len(message.attachments):
-        raise _error(404, "No such attachment.")
+        raise error(404, "No such attachment.")
     attachment: dict[str, Any] = message.attachments[index]
     ref, name = str(attachment.get("ref", "")), str(attachment.get("name") or "attachment")
     declared = str(attachment.get("content_type", "")).lower()
     if ref.startswith(REF_PREFIX):
         path = request.app[ATTACHMENTS].path(ref)
         if not path.is_file():
-            raise _error(404, "This attachment is no longer stored.")
+            raise error(404, "This attachment is no longer stored.")
         return web.FileResponse(path, headers=_headers(name, declared))
     for remote in request.app[REMOTE_ATTACHMENTS]:
         if remote.knows(ref):
@@ -73,13 +75,13 @@ async def download(request: web.Request) -> web.StreamResponse:
                 fetched = await remote.fetch(ref)
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 log.warning("could not fetch attachment %s: %s", ref, exc)
-                raise _error(502, "The provider holding this attachment did not give it.") from None
+                raise error(502, "The provider holding this attachment did not give it.") from None
             if fetched is None:
-                raise _error(404, "The provider no longer holds this attachment.")
+                raise error(404, "The provider no longer holds this attachment.")
             return web.Response(
                 body=fetched.content, headers=_headers(name, fetched.content_type or declared)
             )
-    raise _error(404, "This attachment cannot be fetched from here.")
+    raise error(404, "This attachment cannot be fetched from here.")
 
 
 def _headers(name: str, content_type: str) -> dict[str, str]:

@@ -16,12 +16,15 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agent_console.web import _error, _json_body, _visible_conversation, require_agent
+from agent_console.access import visible_conversation
+from agent_console.auth import ADMINS, requires
+from agent_console.responses import error, json_body
 from hub.conversations import MAX_REPLY
 from hub.keys import SESSIONS
 from hub.models import Agent, CannedResponse, Conversation, Customer, utcnow
 
-WRITERS = ("admin",)
+WRITERS = ADMINS
+CANNED_REFUSAL = "Only admins change canned responses."
 PLACEHOLDER = re.compile(r"\{([a-z_]+\.[a-z_]+)\}")
 SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 ITEM = "/api/canned-responses/{canned_id:\\d+}"
@@ -68,22 +71,15 @@ def canned_json(canned: CannedResponse) -> dict[str, Any]:
     }
 
 
-async def _require_writer(request: web.Request) -> Agent:
-    agent = await require_agent(request)
-    if agent.role not in WRITERS:
-        raise _error(403, "Only admins change canned responses.")
-    return agent
-
-
-async def list_canned(request: web.Request) -> web.Response:
+@requires()
+async def list_canned(request: web.Request, agent: Agent) -> web.Response:
     """Every canned response; with ?conversation_id=N each also has `text`, filled for it."""
-    agent = await require_agent(request)
     values: dict[str, str] | None = None
     wanted = request.query.get("conversation_id", "")
     if wanted:
         if not wanted.isdigit():
-            raise _error(400, "conversation_id must be a number.")
-        conversation = await _visible_conversation(request, agent, int(wanted))
+            raise error(400, "conversation_id must be a number.")
+        conversation = await visible_conversation(request, agent, int(wanted))
         async with request.app[SESSIONS]() as session:
             customer = await session.get(Customer, conversation.customer_id)
         assert customer is not None
@@ -105,62 +101,62 @@ def _fields(body: dict[str, Any], partial: bool) -> dict[str, str]:
     for name in ("shortcut", "title", "body"):
         if name not in body:
             if not partial:
-                raise _error(400, f"{name} is required.")
+                raise error(400, f"{name} is required.")
             continue
         value = body[name]
         if not isinstance(value, str) or not value.strip():
-            raise _error(400, f"{name} must be a non-empty text.")
+            raise error(400, f"{name} must be a non-empty text.")
         fields[name] = value.strip()
     shortcut = fields.get("shortcut")
     if shortcut is not None:
         fields["shortcut"] = shortcut = shortcut.lower().lstrip("/")
         if not SHORTCUT.fullmatch(shortcut):
-            raise _error(
+            raise error(
                 400,
                 "shortcut must be 1 to 32 lowercase letters, digits, - or _, starting with a"
                 " letter or digit.",
             )
     if len(fields.get("title", "")) > 200:
-        raise _error(400, "title must be at most 200 characters.")
+        raise error(400, "title must be at most 200 characters.")
     if len(fields.get("body", "")) > MAX_REPLY:
-        raise _error(400, f"body must be at most {MAX_REPLY} characters.")
+        raise error(400, f"body must be at most {MAX_REPLY} characters.")
     return fields
 
 
-async def create_canned(request: web.Request) -> web.Response:
-    await _require_writer(request)
-    fields = _fields(await _json_body(request), partial=False)
+@requires(WRITERS, refusal=CANNED_REFUSAL)
+async def create_canned(request: web.Request, agent: Agent) -> web.Response:
+    fields = _fields(await json_body(request), partial=False)
     try:
         async with request.app[SESSIONS]() as session, session.begin():
             canned = CannedResponse(**fields)
             session.add(canned)
     except IntegrityError:
-        raise _error(409, f"The shortcut /{fields['shortcut']} is taken.") from None
+        raise error(409, f"The shortcut /{fields['shortcut']} is taken.") from None
     return web.json_response(canned_json(canned), status=201)
 
 
-async def update_canned(request: web.Request) -> web.Response:
-    await _require_writer(request)
-    fields = _fields(await _json_body(request), partial=True)
+@requires(WRITERS, refusal=CANNED_REFUSAL)
+async def update_canned(request: web.Request, agent: Agent) -> web.Response:
+    fields = _fields(await json_body(request), partial=True)
     try:
         async with request.app[SESSIONS]() as session, session.begin():
             canned = await session.get(CannedResponse, int(request.match_info["canned_id"]))
             if canned is None:
-                raise _error(404, "No such canned response.")
+                raise error(404, "No such canned response.")
             for name, value in fields.items():
                 setattr(canned, name, value)
             canned.updated_at = utcnow()
     except IntegrityError:
-        raise _error(409, f"The shortcut /{fields.get('shortcut')} is taken.") from None
+        raise error(409, f"The shortcut /{fields.get('shortcut')} is taken.") from None
     return web.json_response(canned_json(canned))
 
 
-async def delete_canned(request: web.Request) -> web.Response:
-    await _require_writer(request)
-    await _json_body(request)  # the same cross-site guard as every other write
+@requires(WRITERS, refusal=CANNED_REFUSAL)
+async def delete_canned(request: web.Request, agent: Agent) -> web.Response:
+    await json_body(request)  # the same cross-site guard as every other write
     async with request.app[SESSIONS]() as session, session.begin():
         canned = await session.get(CannedResponse, int(request.match_info["canned_id"]))
         if canned is None:
-            raise _error(404, "No such canned response.")
+            raise error(404, "No such canned response.")
         await session.delete(canned)
     return web.json_response({"deleted": True})

@@ -14,11 +14,13 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from agent_console.access import visible_conversation
+from agent_console.auth import requires
 from agent_console.customer_page import _readable
-from agent_console.web import _error, _json_body, _visible_conversation, require_agent
+from agent_console.responses import error, json_body
 from hub import crm
 from hub.keys import SESSIONS
-from hub.models import Conversation
+from hub.models import Agent, Conversation
 
 __all__ = ["edit_conversation", "edit_customer", "normalize_labels"]
 
@@ -62,18 +64,18 @@ class ConversationChange(BaseModel):
     labels: Labels
 
 
-async def edit_customer(request: web.Request) -> web.Response:
-    viewer = await require_agent(request)
-    change = _parse(CustomerChange, await _json_body(request))
+@requires()
+async def edit_customer(request: web.Request, viewer: Agent) -> web.Response:
+    change = _parse(CustomerChange, await json_body(request))
     async with request.app[SESSIONS]() as session, session.begin():
         customer = await _readable(session, viewer, request)
         if customer.merged_into_id is not None:
-            raise _error(409, f"This customer was merged into {customer.merged_into_id}.")
+            raise error(409, f"This customer was merged into {customer.merged_into_id}.")
         changed: dict[str, dict[str, Any]] = {}
         for field in sorted(change.model_fields_set):
             before, after = getattr(customer, field), getattr(change, field)
             if field == "name" and after is None:
-                raise _error(400, "name: a customer's name cannot be removed, only changed.")
+                raise error(400, "name: a customer's name cannot be removed, only changed.")
             if field == "segment" and after is None:
                 after = "standard"
             if after != before:
@@ -100,10 +102,10 @@ async def edit_customer(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def edit_conversation(request: web.Request) -> web.Response:
-    viewer = await require_agent(request)
-    change = _parse(ConversationChange, await _json_body(request))
-    seen = await _visible_conversation(request, viewer)
+@requires()
+async def edit_conversation(request: web.Request, viewer: Agent) -> web.Response:
+    change = _parse(ConversationChange, await json_body(request))
+    seen = await visible_conversation(request, viewer)
     async with request.app[SESSIONS]() as session, session.begin():
         conversation = await session.get(Conversation, seen.id)
         assert conversation is not None
@@ -130,7 +132,7 @@ def _parse(model: type[M], body: dict[str, Any]) -> M:
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"]) or "body"
-        raise _error(400, f"{where}: {problem['msg']}") from None
+        raise error(400, f"{where}: {problem['msg']}") from None
 
 
 def _shown(value: Any) -> str:

@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.auth import requires
 from agent_console.cursors import CursorError, read_cursor, write_cursor
+from agent_console.responses import error, json_body
 from agent_console.teams import may_read_customer
-from agent_console.web import _error, _json_body, require_agent
 from hub import crm
 from hub.customer_label import customer_label
 from hub.keys import SESSIONS
@@ -106,8 +107,8 @@ class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=5000)
 
 
-async def customer_page(request: web.Request) -> web.Response:
-    viewer = await require_agent(request)
+@requires()
+async def customer_page(request: web.Request, viewer: Agent) -> web.Response:
     async with request.app[SESSIONS]() as session:
         customer = await _readable(session, viewer, request)
         record = await customer_record(session, customer)
@@ -137,25 +138,25 @@ async def customer_record(session: AsyncSession, customer: Customer) -> Customer
     )
 
 
-async def customer_events(request: web.Request) -> web.Response:
-    viewer = await require_agent(request)
+@requires()
+async def customer_events(request: web.Request, viewer: Agent) -> web.Response:
     cursor = request.query.get("cursor") or None
     try:
         limit = min(max(int(request.query.get("limit", TIMELINE_PAGE)), 1), 200)
     except ValueError:
-        raise _error(400, "limit must be a number from 1 to 200.") from None
+        raise error(400, "limit must be a number from 1 to 200.") from None
     async with request.app[SESSIONS]() as session:
         customer = await _readable(session, viewer, request)
         timeline = await _timeline(session, customer.id, cursor, limit)
     return web.json_response(text=timeline.model_dump_json())
 
 
-async def add_note(request: web.Request) -> web.Response:
-    viewer = await require_agent(request)
+@requires()
+async def add_note(request: web.Request, viewer: Agent) -> web.Response:
     try:
-        note = NoteIn.model_validate(await _json_body(request))
+        note = NoteIn.model_validate(await json_body(request))
     except ValidationError as exc:
-        raise _error(400, f"text: {exc.errors()[0]['msg']}") from None
+        raise error(400, f"text: {exc.errors()[0]['msg']}") from None
     async with request.app[SESSIONS]() as session, session.begin():
         customer = await _readable(session, viewer, request)
         event = crm.record(
@@ -175,7 +176,7 @@ async def _readable(session: AsyncSession, viewer: Agent, request: web.Request) 
     customer_id = int(request.match_info["customer_id"])
     customer = await session.get(Customer, customer_id)
     if customer is None or not await may_read_customer(session, viewer, customer_id):
-        raise _error(404, "No such customer for you.")
+        raise error(404, "No such customer for you.")
     return customer
 
 
@@ -260,7 +261,7 @@ async def _timeline(
             position = read_cursor(cursor, "at", "id")
             at, last = datetime.fromisoformat(position["at"]), int(position["id"])
         except (CursorError, TypeError, ValueError):
-            raise _error(400, "cursor is not one this hub gave out") from None
+            raise error(400, "cursor is not one this hub gave out") from None
         query = query.where(
             or_(
                 TimelineEvent.created_at < at,

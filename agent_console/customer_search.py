@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, Select, Text, cast, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.auth import requires
 from agent_console.cursors import CursorError, read_cursor, write_cursor
 from agent_console.keys import DIRECTORY
+from agent_console.responses import error
 from agent_console.teams import customer_scope
-from agent_console.web import _error, require_agent
 from hub.customer_label import customer_label
 from hub.keys import SESSIONS
 from hub.models import OPEN_STATUSES, Agent, Conversation, Customer, CustomerAddress
@@ -74,8 +75,8 @@ class CustomerResults(BaseModel):
     next_cursor: str | None
 
 
-async def search_customers(request: web.Request) -> web.Response:
-    viewer = await require_agent(request)
+@requires()
+async def search_customers(request: web.Request, viewer: Agent) -> web.Response:
     params = _params(request)
     directory = request.app[DIRECTORY]
     async with request.app[SESSIONS]() as session:
@@ -117,7 +118,7 @@ def _params(request: web.Request) -> SearchParams:
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"])
-        raise _error(400, f"{where}: {problem['msg']}") from None
+        raise error(400, f"{where}: {problem['msg']}") from None
 
 
 def _filters(params: SearchParams) -> list[ColumnElement[bool]]:
@@ -209,9 +210,9 @@ def _cursor(cursor: str, field: str) -> dict[str, Any]:
     try:
         position = read_cursor(cursor, field)
     except CursorError as exc:
-        raise _error(400, str(exc)) from None
+        raise error(400, str(exc)) from None
     if isinstance(position[field], bool) or not isinstance(position[field], int):
-        raise _error(400, "cursor is not one this hub gave out")
+        raise error(400, "cursor is not one this hub gave out")
     return position
 
 

@@ -17,11 +17,14 @@ from aiohttp import web
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console.customer_edit import edit_conversation, edit_customer
+from agent_console.auth import SUPERVISORS, page_for, requires
+from agent_console.customer_edit import edit_customer
 from agent_console.customer_page import add_note, customer_events, customer_page
 from agent_console.customer_search import search_customers
-from agent_console.teams import may_read_customer
-from agent_console.web import _error, page_for, require_agent
+from agent_console.responses import error, page
+from agent_console.teams import may_read_customer, may_see_customer
+from agent_console.views import timeline_view
+from hub import crm
 from hub.customer_label import customer_label
 from hub.keys import SESSIONS
 from hub.models import (
@@ -36,8 +39,6 @@ from hub.models import (
 )
 from routing.identity.merge import MergeError, merge_customers, unmerge
 
-SUPERVISORS = ("supervisor", "admin")
-
 
 def setup(app: web.Application) -> None:
     r = app.router
@@ -45,8 +46,8 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/customers", search_customers)
     r.add_get("/api/customers/{customer_id:\\d+}", customer_page)
     r.add_patch("/api/customers/{customer_id:\\d+}", edit_customer)
-    r.add_patch("/api/conversations/{conversation_id:\\d+}", edit_conversation)
     r.add_get("/api/customers/{customer_id:\\d+}/events", customer_events)
+    r.add_get("/api/customers/{customer_id:\\d+}/timeline", customer_timeline)
     r.add_post("/api/customers/{customer_id:\\d+}/notes", add_note)
     r.add_get("/api/customers/{customer_id:\\d+}/possible", possible_matches)
     r.add_post("/api/customer-links/{link_id:\\d+}/merge", merge_link)
@@ -54,21 +55,46 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/merges/{merge_id:\\d+}/undo", undo_merge)
 
 
-async def customers_page(request: web.Request) -> web.Response:
+@page_for(("agent", *SUPERVISORS), "Customers", "Sign in first.")
+async def customers_page(request: web.Request, agent: Agent) -> web.Response:
     """Customer and conversation search with the customer's record, for every role."""
-    roles = ("agent", *SUPERVISORS)
-    return await page_for(request, roles, "customers.html", "Customers", "Sign in first.")
+    return page(request, "customers.html")
 
 
-async def possible_matches(request: web.Request) -> web.Response:
+@requires()
+async def customer_timeline(request: web.Request, agent: Agent) -> web.Response:
+    customer_id = int(request.match_info["customer_id"])
+    async with request.app[SESSIONS]() as session:
+        if agent.role not in SUPERVISORS:
+            mine = await session.scalar(
+                select(Conversation.id)
+                .outerjoin(Offer, Offer.conversation_id == Conversation.id)
+                .where(
+                    Conversation.customer_id == customer_id,
+                    or_(
+                        Conversation.agent_id == agent.id,
+                        (Offer.agent_id == agent.id) & (Offer.status == "pending"),
+                    ),
+                )
+                .limit(1)
+            )
+            if mine is None:
+                raise error(404, "No such customer for you.")
+        elif not await may_see_customer(session, agent, customer_id):
+            raise error(404, "No such customer for you.")
+        events = await crm.timeline(session, customer_id)
+        return web.json_response(timeline_view(events))
+
+
+@requires()
+async def possible_matches(request: web.Request, agent: Agent) -> web.Response:
     """Open "possibly the same as" links of a customer, with the other customer's details."""
-    agent = await require_agent(request)
     customer_id = int(request.match_info["customer_id"])
     async with request.app[SESSIONS]() as session:
         # Reading is for whoever may open the customer's record (a conversation they
         # held, closed or not); deciding stays with those handling it now (_may_handle).
         if not await may_read_customer(session, agent, customer_id):
-            raise _error(404, "No such customer for you.")
+            raise error(404, "No such customer for you.")
         links = list(
             await session.scalars(
                 select(CustomerLink)
@@ -98,9 +124,9 @@ async def possible_matches(request: web.Request) -> web.Response:
     return web.json_response(found)
 
 
-async def merge_link(request: web.Request) -> web.Response:
+@requires()
+async def merge_link(request: web.Request, agent: Agent) -> web.Response:
     """Merge the newer customer of a proposed pair into the one known before."""
-    agent = await require_agent(request)
     async with request.app[SESSIONS]() as session, session.begin():
         link = await _open_link(session, agent, int(request.match_info["link_id"]))
         try:
@@ -108,33 +134,33 @@ async def merge_link(request: web.Request) -> web.Response:
                 session, link.other_id, link.customer_id, agent_id=agent.id
             )
         except MergeError as exc:
-            raise _error(409, str(exc)) from None
+            raise error(409, str(exc)) from None
         link.resolved_at = utcnow()
         link.merge_id = merge.id
         body = {"merge_id": merge.id, "survivor_id": link.other_id, "merged_id": link.customer_id}
     return web.json_response(body)
 
 
-async def dismiss_link(request: web.Request) -> web.Response:
+@requires()
+async def dismiss_link(request: web.Request, agent: Agent) -> web.Response:
     """Not the same person: the pair is no longer proposed."""
-    agent = await require_agent(request)
     async with request.app[SESSIONS]() as session, session.begin():
         link = await _open_link(session, agent, int(request.match_info["link_id"]))
         link.resolved_at = utcnow()
     return web.json_response({"link_id": link.id, "dismissed": True})
 
 
-async def undo_merge(request: web.Request) -> web.Response:
-    agent = await require_agent(request)
+@requires()
+async def undo_merge(request: web.Request, agent: Agent) -> web.Response:
     merge_id = int(request.match_info["merge_id"])
     async with request.app[SESSIONS]() as session, session.begin():
         merge = await session.get(CustomerMerge, merge_id)
         if merge is None or (agent.role not in SUPERVISORS and merge.agent_id != agent.id):
-            raise _error(404, "No such merge of yours.")
+            raise error(404, "No such merge of yours.")
         try:
             await unmerge(session, merge_id, agent_id=agent.id)
         except MergeError as exc:
-            raise _error(409, str(exc)) from None
+            raise error(409, str(exc)) from None
         link = await session.scalar(select(CustomerLink).where(CustomerLink.merge_id == merge_id))
         if link is not None:  # proposed again: the two are separate once more
             link.resolved_at = None
@@ -146,9 +172,9 @@ async def undo_merge(request: web.Request) -> web.Response:
 async def _open_link(session: AsyncSession, agent: Agent, link_id: int) -> CustomerLink:
     link = await session.get(CustomerLink, link_id)
     if link is None or not await _may_handle(session, agent, (link.customer_id, link.other_id)):
-        raise _error(404, "No such proposed match for you.")
+        raise error(404, "No such proposed match for you.")
     if link.resolved_at is not None:
-        raise _error(409, "This proposed match was already decided.")
+        raise error(409, "This proposed match was already decided.")
     return link
 
 

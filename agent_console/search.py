@@ -18,18 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, Text, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.auth import requires
 from agent_console.cursors import CursorError, read_cursor, write_cursor
+from agent_console.responses import error
 from agent_console.teams import conversation_scope
-from agent_console.web import _error, require_agent
 from hub.fulltext import MessageMatch, search_words, snippet
 from hub.keys import SESSIONS
 from hub.models import Agent, Conversation, Customer, Message
 
-__all__ = ["ConversationHits", "SearchQuery", "find_messages", "search_conversations", "setup"]
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/api/conversations/search", search_conversations)
+__all__ = ["ConversationHits", "SearchQuery", "find_messages", "search_conversations"]
 
 
 class SearchQuery(BaseModel):
@@ -70,16 +67,16 @@ class ConversationHits(BaseModel):
     next_cursor: str | None
 
 
-async def search_conversations(request: web.Request) -> web.Response:
-    viewer = await require_agent(request)
+@requires()
+async def search_conversations(request: web.Request, viewer: Agent) -> web.Response:
     try:
         query = SearchQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"])
-        raise _error(400, f"{where}: {problem['msg']}") from None
+        raise error(400, f"{where}: {problem['msg']}") from None
     if not search_words(query.q):
-        raise _error(400, "q: give at least one word to search for.")
+        raise error(400, "q: give at least one word to search for.")
     async with request.app[SESSIONS]() as session:
         found = await find_messages(session, viewer, query)
     return web.json_response(text=found.model_dump_json())
@@ -161,7 +158,7 @@ def _position(cursor: str) -> tuple[datetime, int]:
         position = read_cursor(cursor, "at", "id")
         return datetime.fromisoformat(position["at"]), int(position["id"])
     except (CursorError, TypeError, ValueError):
-        raise _error(400, "cursor is not one this hub gave out") from None
+        raise error(400, "cursor is not one this hub gave out") from None
 
 
 def _hit(row: Any, words: list[str]) -> MessageHit:

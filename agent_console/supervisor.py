@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from agent_console.auth import SUPERVISORS, requires
 from agent_console.teams import team_of
-from agent_console.web import require_agent
 from hub.keys import QUEUE, SESSIONS
 from hub.models import Agent, TimelineEvent
 from routing.stats import queue_stats
 
-SUPERVISORS = ("supervisor", "admin")
+supervisors_only = requires(SUPERVISORS, refusal="Supervisors only.")
 
 
 def setup(app: web.Application) -> None:
@@ -19,17 +19,8 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/supervisor/routing", routing_decisions)
 
 
-async def require_supervisor(request: web.Request) -> Agent:
-    agent = await require_agent(request)
-    if agent.role not in SUPERVISORS:
-        raise web.HTTPForbidden(
-            text='{"error": "Supervisors only."}', content_type="application/json"
-        )
-    return agent
-
-
-async def stats(request: web.Request) -> web.Response:
-    await require_supervisor(request)
+@supervisors_only
+async def stats(request: web.Request, agent: Agent) -> web.Response:
     try:
         window = float(request.query.get("window", "3600"))
         target = float(request.query.get("target", "20"))
@@ -43,10 +34,10 @@ async def stats(request: web.Request) -> web.Response:
     return web.json_response(result.to_json())
 
 
-async def routing_decisions(request: web.Request) -> web.Response:
+@supervisors_only
+async def routing_decisions(request: web.Request, supervisor: Agent) -> web.Response:
     """Recent routing decisions, newest first (for the supervisor's team); optionally for
     one conversation."""
-    supervisor = await require_supervisor(request)
     query = (
         select(TimelineEvent)
         .where(TimelineEvent.kind == "offer.created")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp import web
 from sqlalchemy import select
 
-from agent_console.web import require_agent
+from agent_console.auth import requires
+from agent_console.responses import error, json_body
 from hub.keys import SESSIONS
 from hub.models import Agent
 from routing.handback import Handback, TransferError
@@ -21,34 +19,16 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/agents", agents)
 
 
-def _error(status: int, message: str) -> web.HTTPException:
-    body = json.dumps({"error": message})
-    errors: dict[int, type[web.HTTPException]] = {
-        400: web.HTTPBadRequest,
-        404: web.HTTPNotFound,
-        409: web.HTTPConflict,
-        415: web.HTTPUnsupportedMediaType,
-    }
-    return errors.get(status, web.HTTPBadRequest)(text=body, content_type="application/json")
-
-
-async def transfer(request: web.Request) -> web.Response:
+@requires()
+async def transfer(request: web.Request, agent: Agent) -> web.Response:
     """Body: {"agent_id": N} for an agent, or {"skill": "billing"} for a queue."""
-    agent = await require_agent(request)
-    if request.content_type != "application/json":
-        raise _error(415, "Send JSON.")
-    try:
-        body: Any = await request.json()
-    except ValueError:
-        raise _error(400, "The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise _error(400, "The body must be a JSON object.")
+    body = await json_body(request)
     to_agent = body.get("agent_id")
     to_skill = body.get("skill")
     if (to_agent is None) == (not to_skill) or (
         to_agent is not None and not isinstance(to_agent, int)
     ):
-        raise _error(400, 'Give either "agent_id" (a number) or "skill".')
+        raise error(400, 'Give either "agent_id" (a number) or "skill".')
     try:
         outcome = await request.app[HANDBACK].transfer(
             int(request.match_info["conversation_id"]),
@@ -57,13 +37,13 @@ async def transfer(request: web.Request) -> web.Response:
             to_skill=str(to_skill) if to_skill else None,
         )
     except TransferError as exc:
-        raise _error(exc.status, str(exc)) from None
+        raise error(exc.status, str(exc)) from None
     return web.json_response({"outcome": outcome})
 
 
-async def agents(request: web.Request) -> web.Response:
+@requires()
+async def agents(request: web.Request, agent: Agent) -> web.Response:
     """Colleagues an agent can transfer to: name, state, skills are not secret."""
-    await require_agent(request)
     async with request.app[SESSIONS]() as session:
         rows = await session.scalars(select(Agent).order_by(Agent.display_name, Agent.username))
         return web.json_response(

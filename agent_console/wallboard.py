@@ -17,11 +17,13 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.auth import SUPERVISORS, page_for
 from agent_console.keys import ROUTER
-from agent_console.supervisor import require_supervisor
+from agent_console.me import PRESENCE
+from agent_console.responses import error, json_body, page
+from agent_console.supervisor import supervisors_only
 from agent_console.teams import may_see_agent, may_see_conversation, team_of
 from agent_console.transfers import HANDBACK
-from agent_console.web import PRESENCE, _error, _json_body, page_for
 from hub.customer_label import customer_label
 from hub.events import AgentState, ConversationReassigned
 from hub.keys import BUS, QUEUE, SESSIONS
@@ -32,7 +34,6 @@ from hub.presence import PresenceBoard
 from routing.handback import TransferError
 from routing.matching import DEFAULT_CAPACITY
 
-SUPERVISOR_ROLES = ("supervisor", "admin")
 log = logging.getLogger(__name__)
 
 
@@ -73,15 +74,15 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_watch_states)
 
 
-async def wallboard_page(request: web.Request) -> web.Response:
-    reason = "The wallboard is for supervisors."
-    return await page_for(request, SUPERVISOR_ROLES, "wallboard.html", "Supervisors only", reason)
+@page_for(SUPERVISORS, "Supervisors only", "The wallboard is for supervisors.")
+async def wallboard_page(request: web.Request, agent: Agent) -> web.Response:
+    return page(request, "wallboard.html")
 
 
-async def agents(request: web.Request) -> web.Response:
+@supervisors_only
+async def agents(request: web.Request, supervisor: Agent) -> web.Response:
     """Every agent the supervisor oversees: state and since when, load and capacity per
     channel, open conversations."""
-    supervisor = await require_supervisor(request)
     clock = request.app[STATE_CLOCK]
     async with request.app[SESSIONS]() as session:
         team = await team_of(session, supervisor)
@@ -141,27 +142,27 @@ async def agents(request: web.Request) -> web.Response:
     )
 
 
-async def set_agent_status(request: web.Request) -> web.Response:
+@supervisors_only
+async def set_agent_status(request: web.Request, supervisor: Agent) -> web.Response:
     """Body: {"status": "available", "away" or "offline"}; offline requeues their work."""
-    supervisor = await require_supervisor(request)
-    status = (await _json_body(request)).get("status")
+    status = (await json_body(request)).get("status")
     if status not in PRESENCE:
-        raise _error(400, f"status must be one of {', '.join(PRESENCE)}")
+        raise error(400, f"status must be one of {', '.join(PRESENCE)}")
     agent_id = int(request.match_info["agent_id"])
     async with request.app[SESSIONS]() as session:
         if not await may_see_agent(session, supervisor, agent_id):
-            raise _error(404, "No such agent in your team.")
+            raise error(404, "No such agent in your team.")
     why = f"set {status} by {supervisor.display_name or supervisor.username}"
     if status == "offline":
         async with request.app[SESSIONS]() as session:
             if await session.get(Agent, agent_id) is None:
-                raise _error(404, "No such agent.")
+                raise error(404, "No such agent.")
         requeued = await request.app[HANDBACK].agent_left(agent_id, why)
         return web.json_response({"status": status, "requeued": requeued})
     async with request.app[SESSIONS]() as session, session.begin():
         agent = await session.get(Agent, agent_id)
         if agent is None:
-            raise _error(404, "No such agent.")
+            raise error(404, "No such agent.")
         agent.status = str(status)
     await request.app[BUS].publish(AgentState(agent_id=agent_id, status=status, why=why))
     if status == "available":
@@ -169,32 +170,32 @@ async def set_agent_status(request: web.Request) -> web.Response:
     return web.json_response({"status": status, "requeued": 0})
 
 
-async def reassign(request: web.Request) -> web.Response:
+@supervisors_only
+async def reassign(request: web.Request, supervisor: Agent) -> web.Response:
     """A transfer made on the holder's behalf.
 
     Body: {"agent_id": N} (offer it to that agent), {"skill": "billing"} (that skill's
     queue) or {"queue": true} (back to the queue it came from).
     """
-    supervisor = await require_supervisor(request)
-    body = await _json_body(request)
+    body = await json_body(request)
     to_agent, to_skill = body.get("agent_id"), body.get("skill")
     chosen = [to_agent is not None, bool(to_skill), body.get("queue") is True]
     if sum(chosen) != 1 or (
         to_agent is not None and (not isinstance(to_agent, int) or isinstance(to_agent, bool))
     ):
-        raise _error(400, 'Give one of "agent_id" (a number), "skill" or "queue": true.')
+        raise error(400, 'Give one of "agent_id" (a number), "skill" or "queue": true.')
     conversation_id = int(request.match_info["conversation_id"])
     async with request.app[SESSIONS]() as session:
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None or not await may_see_conversation(
             session, supervisor, conversation
         ):
-            raise _error(404, "No such conversation.")
+            raise error(404, "No such conversation.")
         if to_agent is not None and not await may_see_agent(session, supervisor, to_agent):
-            raise _error(404, "No such agent in your team.")
+            raise error(404, "No such agent in your team.")
     holder = conversation.agent_id
     if conversation.status != "assigned" or holder is None:
-        raise _error(409, f"The conversation is {conversation.status}, not with an agent.")
+        raise error(409, f"The conversation is {conversation.status}, not with an agent.")
     try:
         outcome = await request.app[HANDBACK].transfer(
             conversation_id,
@@ -203,7 +204,7 @@ async def reassign(request: web.Request) -> web.Response:
             to_skill=str(to_skill) if to_skill else None,
         )
     except TransferError as exc:
-        raise _error(exc.status, str(exc)) from None
+        raise error(exc.status, str(exc)) from None
     await request.app[BUS].publish(
         ConversationReassigned(
             conversation_id=conversation_id,

@@ -16,13 +16,17 @@ from sqlalchemy import text
 import agent_console.admin
 import agent_console.articles
 import agent_console.attachments
+import agent_console.auth
 import agent_console.canned
+import agent_console.conversations
 import agent_console.customers
-import agent_console.search
+import agent_console.live
+import agent_console.me
+import agent_console.offers
+import agent_console.pages
 import agent_console.supervisor
 import agent_console.transfers
 import agent_console.wallboard
-import agent_console.web
 import channels.email
 import channels.sms
 import channels.twilio
@@ -93,14 +97,18 @@ def create_app(settings: Settings) -> web.Application:
     channels.sms.setup(app)
     channels.voice.setup(app)
     channels.email.setup(app)
-    agent_console.web.setup(app)
+    agent_console.pages.setup(app)
+    agent_console.auth.setup(app)
+    agent_console.live.setup(app)
+    agent_console.me.setup(app)
+    agent_console.offers.setup(app)
+    agent_console.conversations.setup(app)
     agent_console.articles.setup(app)
     agent_console.canned.setup(app)
     agent_console.supervisor.setup(app)
     agent_console.admin.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
-    agent_console.search.setup(app)
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
     insights.web.setup(app, REDIS)
@@ -244,7 +252,7 @@ for _waker in CATALOGUE.values():
 async def _console_presence(app: web.Application) -> None:
     """Tell every hub process which agents hold a console socket here."""
     while True:
-        agent_ids = [k for k in app[agent_console.web.AGENT_SOCKETS].keys() if isinstance(k, int)]
+        agent_ids = [k for k in app[agent_console.live.AGENT_SOCKETS].keys() if isinstance(k, int)]
         await app[PRESENCE].seen(agent_ids)
         await asyncio.sleep(app[SETTINGS].presence_interval)
 
@@ -252,7 +260,7 @@ async def _console_presence(app: web.Application) -> None:
 async def _close_sockets(app: web.Application) -> None:
     """Close open websockets first, so shutdown does not wait for them to end by themselves."""
     await app[channels.webchat.CHAT_SOCKETS].close_all()
-    await app[agent_console.web.AGENT_SOCKETS].close_all()
+    await app[agent_console.live.AGENT_SOCKETS].close_all()
 
 
 async def healthz(request: web.Request) -> web.Response:

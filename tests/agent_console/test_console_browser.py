@@ -27,7 +27,7 @@ from playwright.async_api import (
 )
 from sqlalchemy import select
 
-from agent_console.web import AGENT_SOCKETS
+from agent_console.live import AGENT_SOCKETS
 from hub.models import ArticleFeedback, Conversation, KnowledgeArticle, Offer
 from tests.channels.email_side import mail, send
 from tests.support import PASSWORD, ChatCustomer, Hub, eventually

@@ -1,0 +1,148 @@
+"""Who is asking: sign-in and sign-out, the session cookie, and the role each route needs.
+
+Every console route that needs a signed-in agent says so with one decorator, and this
+module is the only place that reads the session:
+
+    @requires()                                  # any signed-in agent
+    async def me(request: web.Request, agent: Agent) -> web.Response: ...
+
+    @requires(ADMINS)                            # 403 "This needs the role admin."
+    @requires(SUPERVISORS, refusal="Supervisors only.")
+    @page_for(ADMINS, "Admins only", "The settings page is for admins.")
+
+Why a decorator and not an aiohttp middleware: the role a route needs then sits on the
+handler that relies on it, readable at a glance, and the handler receives the `Agent` as
+an argument, so it cannot act for someone it did not authenticate (mypy holds that: an
+undecorated `(request, agent)` handler does not fit the router). A middleware would need
+a second table from routes to roles kept in step with the routes, and the refusals differ
+per resource (their JSON bodies are part of the API). What a middleware would give, one
+pass over every request, the decorator gives too: it wraps every agent route, so checks
+still to come on sessions or cross-site requests go into `current_agent` and `requires`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiohttp import web
+from sqlalchemy import select
+
+from agent_console.responses import error, forbidden_page, page
+from hub.auth import COOKIE_NAME, verify_password
+from hub.keys import SESSIONS, SETTINGS, SIGNER
+from hub.models import Agent
+
+__all__ = [
+    "ADMINS",
+    "SUPERVISORS",
+    "current_agent",
+    "page_for",
+    "requires",
+    "setup",
+]
+
+ADMINS = ("admin",)
+SUPERVISORS = ("supervisor", "admin")
+LOGIN = "/console/login"
+R = TypeVar("R", bound=web.StreamResponse)
+AgentHandler = Callable[[web.Request, Agent], Awaitable[R]]
+Handler = Callable[[web.Request], Awaitable[R]]
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get(LOGIN, login_page)
+    app.router.add_post(LOGIN, login)
+    app.router.add_post("/console/logout", logout)
+
+
+async def current_agent(request: web.Request) -> Agent | None:
+    """The signed-in agent, if the session cookie is good and the agent still active."""
+    agent_id = request.app[SIGNER].read(request.cookies.get(COOKIE_NAME))
+    if agent_id is None:
+        return None
+    async with request.app[SESSIONS]() as session:
+        agent = await session.get(Agent, agent_id)
+    # A deactivated agent's session ends at once, wherever it was issued.
+    return agent if agent is not None and agent.active else None
+
+
+def requires(
+    roles: tuple[str, ...] | None = None, refusal: str | None = None
+) -> Callable[[AgentHandler[R]], Handler[R]]:
+    """An API route for signed-in agents (of `roles`, if given): 401 for strangers, 403
+    with `refusal` (or the roles needed) for others, as JSON."""
+
+    def decorate(handler: AgentHandler[R]) -> Handler[R]:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> R:
+            agent = await current_agent(request)
+            if agent is None:
+                raise error(401, "Log in first.")
+            if roles is not None and agent.role not in roles:
+                raise error(403, refusal or f"This needs the role {' or '.join(roles)}.")
+            return await handler(request, agent)
+
+        return guarded
+
+    return decorate
+
+
+def page_for(
+    roles: tuple[str, ...] | None, title: str = "", reason: str = ""
+) -> Callable[[AgentHandler[R]], Handler[R | web.Response]]:
+    """A page for signed-in agents (of `roles`, if given): strangers go to the sign-in,
+    others get a 403 page saying `reason`, with the way back to the console."""
+
+    def decorate(handler: AgentHandler[R]) -> Handler[R | web.Response]:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> R | web.Response:
+            agent = await current_agent(request)
+            if agent is None:
+                raise web.HTTPSeeOther(LOGIN)
+            if roles is not None and agent.role not in roles:
+                return forbidden_page(request, title, reason)
+            return await handler(request, agent)
+
+        return guarded
+
+    return decorate
+
+
+async def login_page(request: web.Request) -> web.Response:
+    return page(request, "login.html", error="", username="")
+
+
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    async with request.app[SESSIONS]() as session:
+        agent = await session.scalar(select(Agent).where(Agent.username == username))
+    if agent is None or not agent.active or not verify_password(agent.password_hash, password):
+        return page(
+            request,
+            "login.html",
+            status=401,
+            error="Wrong username or password.",
+            username=username[:64],
+        )
+    response = web.HTTPSeeOther("/console")
+    settings = request.app[SETTINGS]
+    response.set_cookie(
+        COOKIE_NAME,
+        request.app[SIGNER].issue(agent.id),
+        httponly=True,
+        samesite="Lax",
+        secure=settings.cookie_secure,
+        max_age=settings.session_max_age,
+        path="/",
+    )
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    response = web.HTTPSeeOther(LOGIN)
+    response.del_cookie(COOKIE_NAME, path="/")
+    raise response

@@ -1,0 +1,82 @@
+"""The console's live socket, /console/ws: each event to the agents who hear it.
+
+Who hears what is the catalogue's to say (`hub.events`: an event's audience); this
+module keeps which agents and supervisors hold a socket on this hub process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from aiohttp import WSMsgType, web
+
+from agent_console.auth import SUPERVISORS, current_agent
+from agent_console.me import agent_json
+from hub.bus import Event
+from hub.events import Audience, heard_by
+from hub.keys import BUS
+from hub.listeners import following
+from hub.sockets import SocketGroups
+
+AGENT_SOCKETS = web.AppKey("agent_sockets", SocketGroups)
+# Agent ids of supervisors holding a console socket on this hub process.
+SUPERVISOR_SOCKETS = web.AppKey("supervisor_sockets", set[int])
+# Events an agent's socket receives when the event names that agent.
+AGENT_EVENTS = heard_by(Audience.AGENT)
+# Events every supervisor's socket receives, whoever they name: the wallboard's feed.
+SUPERVISOR_EVENTS = heard_by(Audience.SUPERVISORS)
+
+
+def setup(app: web.Application) -> None:
+    app[AGENT_SOCKETS] = SocketGroups()
+    app[SUPERVISOR_SOCKETS] = set()
+    app.router.add_get("/console/ws", console_socket)
+    app.cleanup_ctx.append(_fan_out)
+
+
+async def console_socket(request: web.Request) -> web.WebSocketResponse:
+    agent = await current_agent(request)
+    if agent is None:  # a socket is not a page to redirect, nor an API to answer in JSON
+        raise web.HTTPUnauthorized(text="Log in first.")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+    await ws.prepare(request)
+    sockets = request.app[AGENT_SOCKETS]
+    supervisors = request.app[SUPERVISOR_SOCKETS]
+    peer = sockets.add(agent.id, ws)
+    if agent.role in SUPERVISORS:
+        supervisors.add(agent.id)
+    peer.send({"type": "hello", "agent": agent_json(agent)})
+    try:
+        async for frame in ws:
+            if frame.type == WSMsgType.TEXT and frame.data == "ping":
+                peer.send({"type": "pong"})
+    finally:
+        await sockets.discard(agent.id, peer)
+        if agent.id not in sockets:
+            supervisors.discard(agent.id)
+    return ws
+
+
+async def _fan_out(app: web.Application) -> AsyncIterator[None]:
+    sockets, supervisors = app[AGENT_SOCKETS], app[SUPERVISOR_SOCKETS]
+
+    async def deliver(event: Event) -> None:
+        _deliver(sockets, supervisors, event)
+
+    async with following(app[BUS], deliver):
+        yield
+    await sockets.close_all()
+
+
+def _deliver(sockets: SocketGroups, supervisors: set[int], event: Event) -> None:
+    """The event to the agent it names; queue and agent events to every supervisor too.
+    Sent as published: the console reads the catalogue's wire form."""
+    kind, agent_id = event.get("type"), event.get("agent_id")
+    watched = kind in SUPERVISOR_EVENTS and bool(supervisors)
+    if kind in AGENT_EVENTS and agent_id is not None and not (watched and agent_id in supervisors):
+        sockets.send(agent_id, event)
+    if watched:
+        text = json.dumps(event)
+        for supervisor_id in list(supervisors):
+            sockets.send(supervisor_id, text)
