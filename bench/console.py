@@ -32,7 +32,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -117,11 +117,32 @@ def watch(plan: Plan, supervisors_ready: Any, done: Any) -> int:
     return asyncio.run(_watch(plan, supervisors_ready, done))
 
 
-async def _in_batches(calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
-    results: list[Any] = []
+Socket = aiohttp.ClientWebSocketResponse
+
+
+async def _in_batches(
+    calls: list[Callable[[], Awaitable[Socket]]],
+    read: Callable[[int, Socket], Coroutine[Any, Any, None]],
+) -> tuple[list[Socket], list[asyncio.Task[Any]]]:
+    """Open sockets CONNECT_AT_ONCE at a time and read each as soon as it is open.
+
+    On a loaded machine connecting a thousand sockets takes minutes: one left unread
+    meanwhile answers none of the hub's heartbeat pings and is closed under the client.
+    """
+    readers: list[asyncio.Task[Any]] = []
+
+    async def open_and_read(index: int, call: Callable[[], Awaitable[Socket]]) -> Socket:
+        ws = await call()
+        readers.append(asyncio.create_task(read(index, ws)))
+        return ws
+
+    sockets: list[Socket] = []
     for start in range(0, len(calls), CONNECT_AT_ONCE):
-        results += await asyncio.gather(*(c() for c in calls[start : start + CONNECT_AT_ONCE]))
-    return results
+        batch = calls[start : start + CONNECT_AT_ONCE]
+        sockets += await asyncio.gather(
+            *(open_and_read(start + i, call) for i, call in enumerate(batch))
+        )
+    return sockets, readers
 
 
 async def _open(
@@ -136,20 +157,20 @@ async def _open(
 async def _watch(plan: Plan, supervisors_ready: Any, done: Any) -> int:
     """Supervisors: connect, say so, then read every event until the run is over."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        sockets = await _in_batches(
-            [
-                lambda u=u, h=h: _open(http, u, h)
-                for u, h in zip(plan.supervisor_urls, plan.supervisor_headers, strict=True)
-            ]
-        )
         counted = [0]
 
-        async def read(ws: aiohttp.ClientWebSocketResponse) -> None:
+        async def read(_index: int, ws: Socket) -> None:
             async for frame in ws:
                 if frame.type == WSMsgType.TEXT:
                     counted[0] += 1
 
-        readers = [asyncio.create_task(read(ws)) for ws in sockets]
+        sockets, readers = await _in_batches(
+            [
+                lambda u=u, h=h: _open(http, u, h)
+                for u, h in zip(plan.supervisor_urls, plan.supervisor_headers, strict=True)
+            ],
+            read,
+        )
         supervisors_ready.set()
         await asyncio.to_thread(done.wait)
         for ws in sockets:
@@ -166,14 +187,8 @@ async def _drive(plan: Plan, supervisors_ready: Any, done: Any) -> Result:
     holder = {conversation: agent for _token, conversation, agent in plan.customers}
     timing = [False]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        agents = await _in_batches(
-            [
-                lambda u=u, h=h: _open(http, u, h)
-                for u, h in zip(plan.agent_urls, plan.agent_headers, strict=True)
-            ]
-        )
 
-        async def read_agent(index: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async def read_agent(index: int, ws: Socket) -> None:
             async for frame in ws:
                 if frame.type != WSMsgType.TEXT:
                     continue
@@ -190,7 +205,13 @@ async def _drive(plan: Plan, supervisors_ready: Any, done: Any) -> Result:
                     result.received += 1
                     result.latencies_ms.append((now - started) * 1000)
 
-        agent_readers = [asyncio.create_task(read_agent(i, ws)) for i, ws in enumerate(agents)]
+        agents, agent_readers = await _in_batches(
+            [
+                lambda u=u, h=h: _open(http, u, h)
+                for u, h in zip(plan.agent_urls, plan.agent_headers, strict=True)
+            ],
+            read_agent,
+        )
 
         async def open_customer(url: str, token: str) -> aiohttp.ClientWebSocketResponse:
             ws = await http.ws_connect(url, heartbeat=None)
@@ -201,19 +222,18 @@ async def _drive(plan: Plan, supervisors_ready: Any, done: Any) -> Result:
             assert welcome["type"] == "welcome", welcome
             return ws
 
-        customers = await _in_batches(
-            [
-                lambda u=u, t=t: open_customer(u, t)
-                for u, (t, _c, _a) in zip(plan.chat_urls, plan.customers, strict=True)
-            ]
-        )
-
-        async def drain_customer(ws: aiohttp.ClientWebSocketResponse) -> None:
+        async def drain_customer(_index: int, ws: Socket) -> None:
             async for frame in ws:
                 if frame.type == WSMsgType.TEXT and '"error"' in frame.data:
                     raise RuntimeError(frame.data)
 
-        customer_readers = [asyncio.create_task(drain_customer(ws)) for ws in customers]
+        customers, customer_readers = await _in_batches(
+            [
+                lambda u=u, t=t: open_customer(u, t)
+                for u, (t, _c, _a) in zip(plan.chat_urls, plan.customers, strict=True)
+            ],
+            drain_customer,
+        )
         await asyncio.to_thread(supervisors_ready.wait)
         progress(f"{len(agents)} agents, {len(customers)} customers connected; sending")
 
@@ -424,7 +444,8 @@ async def hand_out(app: web.Application, agent_ids: list[int]) -> list[tuple[str
         assert offer is not None
         assert await offers.accept(offer.offer_id, agent_id) == conversation_id
 
-    await _in_batches([lambda c=c: assign(*c) for c in customers])
+    for start in range(0, len(customers), CONNECT_AT_ONCE):
+        await asyncio.gather(*(assign(*c) for c in customers[start : start + CONNECT_AT_ONCE]))
     async with app[SESSIONS]() as session, session.begin():
         await session.execute(
             update(Agent).where(Agent.id.in_(agent_ids)).values(status="available")
