@@ -215,6 +215,7 @@
             onclick: () => editLimit(l),
           }, "Edit")))),
     );
+    if (!state.limits.length) $("limits").append(h("tr", {}, h("td", { colspan: "6", class: "empty" }, "No limits yet: every queue takes any number of contacts, however long they wait.")));
   }
 
   function editLimit(limit) {

@@ -44,14 +44,14 @@
               "aria-label": `Mark ${s.title} helpful`,
               title: "Helpful",
               onclick: (event) => giveVerdict(s, query, "helpful", event.currentTarget),
-            }, "👍"),
+            }, thumb("up")),
             h("button", {
               type: "button",
               class: "secondary small",
               "aria-label": `Mark ${s.title} not helpful`,
               title: "Not helpful",
               onclick: (event) => giveVerdict(s, query, "unhelpful", event.currentTarget),
-            }, "👎"),
+            }, thumb("down")),
             h("button", {
               type: "button",
               class: "secondary small",
@@ -65,6 +65,25 @@
     const empty = $("suggestions-empty");
     empty.textContent = query ? "No matching articles." : "Suggestions for the customer's latest message appear here.";
     show(empty, suggestions.length === 0);
+  }
+
+  // Drawn by the page, not an emoji: a machine without an emoji font shows empty boxes.
+  const SVG = "http://www.w3.org/2000/svg";
+  const THUMB_UP = "M2 7h3v8H2zM6 15V7l3.5-6c1.2 0 2 .9 1.8 2.1L10.6 6H14c1.1 0 1.9 1 1.6 2l-1.5 5.6c-.2.8-.9 1.4-1.7 1.4z";
+
+  function thumb(direction) {
+    const icon = document.createElementNS(SVG, "svg");
+    icon.setAttribute("viewBox", "0 0 16 16");
+    icon.setAttribute("width", "14");
+    icon.setAttribute("height", "14");
+    icon.setAttribute("aria-hidden", "true");
+    icon.setAttribute("class", `icon thumb-${direction}`);
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", THUMB_UP);
+    path.setAttribute("fill", "currentColor");
+    if (direction === "down") path.setAttribute("transform", "rotate(180 8 8)");
+    icon.append(path);
+    return icon;
   }
 
   // What the agent thought of a suggestion teaches the index for similar questions.

@@ -77,6 +77,10 @@ async def test_an_admin_manages_agents_queues_and_canned_responses(
     await expect(row).to_contain_text("billing")
 
     # Limits on a queue: at most 3 waiting for billing chats, then on to the general queue.
+    empty = page.locator("#limits td.empty")
+    await expect(empty).to_have_text(
+        "No limits yet: every queue takes any number of contacts, however long they wait."
+    )
     await page.get_by_role("button", name="Set limits").click()
     form = page.locator("#limit-form")
     await form.get_by_label("Queue").fill("billing")
@@ -87,6 +91,7 @@ async def test_an_admin_manages_agents_queues_and_canned_responses(
     limit = page.locator('#limits tr[data-limit="billing/chat"]')
     await expect(limit).to_contain_text("3")
     await expect(limit).to_contain_text("general")
+    await expect(empty).to_have_count(0)
     async with hub.sessions() as session:
         stored = await session.scalar(select(RoutingQueue))
     assert stored is not None and (stored.name, stored.channel) == ("billing", "chat")

@@ -287,6 +287,9 @@ async def test_notes_suggestions_unread_counts_and_wrap_up(hub: Hub, browser: Br
     await expect(suggestion).to_contain_text("Forgot password")
     await expect(suggestion.locator(".suggestion-score")).to_have_text(re.compile(r"^\d+\.\d\d$"))
     await expect(suggestion.locator(".suggestion-method")).not_to_be_empty()
+    helpful = suggestion.get_by_role("button", name="Mark Resetting your password helpful")
+    await expect(helpful.locator("svg")).to_have_count(1)  # drawn, not an emoji font's glyph
+    await expect(helpful).to_have_text("")
     await suggestion.get_by_role("button", name="Insert").click()
     reply_box = page.get_by_role("textbox", name="Reply")
     await expect(reply_box).to_have_value(re.compile(r"Forgot password"))

@@ -76,6 +76,17 @@ async def alice(hub: Hub) -> AsyncIterator[AgentClient]:
     await agent.close()
 
 
+async def test_the_demo_page_loads_without_a_missing_file(hub: Hub, page: Page) -> None:
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    page.on("console", lambda m: missing.append(m.text) if m.type == "error" else None)
+    await page.goto(hub.url + "/chat/demo")
+    await expect(page.get_by_role("button", name="Open chat: Acme Bank support")).to_be_visible()
+    icon = await page.locator('link[rel="icon"]').get_attribute("href")
+    assert icon is not None and icon.startswith("data:image/svg+xml,")  # no /favicon.ico to 404
+    assert missing == []
+
+
 async def test_a_visitor_chats_with_an_agent_and_keeps_the_chat_across_a_reload(
     hub: Hub, page: Page, alice: AgentClient
 ) -> None:
