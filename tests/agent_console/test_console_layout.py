@@ -3,11 +3,13 @@ that folds away and comes back, and nothing wider than the box it sits in."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from hub.models import Conversation, CustomerAddress
-from tests.agent_console.test_console_browser import browser, sign_in
+from tests.agent_console.test_console_browser import add_article, browser, sign_in
 from tests.support import ChatCustomer, Hub
 
 __all__ = ["browser"]  # the fixture, shared with the console's browser tests
@@ -37,6 +39,12 @@ async def test_a_1024_px_screen_shows_the_customer_column_and_can_fold_it(
     hub: Hub, browser: Browser
 ) -> None:
     await hub.add_agent("alice")
+    await add_article(
+        hub,
+        "Where is my parcel",
+        "Parcels arrive within three working days. Track yours under Orders, then Tracking.",
+        ["parcel", "delivery"],
+    )
     alice = await sign_in(browser, hub, "alice", width=SMALL)
     page = alice.page
     await alice.set_status("available")
@@ -46,6 +54,8 @@ async def test_a_1024_px_screen_shows_the_customer_column_and_can_fold_it(
     await expect(offer).to_contain_text("Jane Doe")
     assert await overflows(page, ".inbox") == []
     await offer.get_by_role("button", name="Accept").click()
+    suggestion = page.locator("#suggestions > li").first
+    await expect(suggestion.get_by_role("button", name=re.compile("^Insert"))).to_be_visible()
 
     await expect(page.locator("#customer-name")).to_have_text("Jane Doe")
     await expect(page.locator("#timeline")).to_contain_text("Where is my parcel?")
