@@ -3,6 +3,7 @@
 #   make test    the test suite; extra pytest args via ARGS="-k chat -x"
 #   make check   lint, format check and type check
 #   make bench   run every benchmark
+#   make screenshots  refresh the pictures in docs/ from a demo hub (1024 and 1440 px)
 #   make clean   remove caches and build artifacts (make distclean also drops .venv)
 
 SHELL := bash
@@ -13,10 +14,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: help venv venv-base services demo test check bench clean distclean
+.PHONY: help venv venv-base services demo test check bench screenshots clean distclean
 
 help:
-	@sed -n '2,7s/^# \{0,1\}//p' Makefile
+	@sed -n '2,8s/^# \{0,1\}//p' Makefile
 
 venv:
 	@bash scripts/venv.sh dev
@@ -38,6 +39,9 @@ check: venv
 
 bench: venv
 	$(PY) -m bench
+
+screenshots: venv
+	PYTHONPATH=$(CURDIR) $(PY) scripts/screenshots.py
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

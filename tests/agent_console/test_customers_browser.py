@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
@@ -15,8 +14,6 @@ from tests.agent_console.crm_records import Talk, add_customer
 from tests.agent_console.test_console_browser import CHROMIUM, CHROMIUM_ARGS, XSS_TEXT, sign_in
 from tests.agent_console.test_conversation_search import _say
 from tests.support import Hub
-
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "customers.png"
 
 expect.set_options(timeout=10_000)
 
@@ -30,7 +27,7 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 async def test_a_supervisor_finds_reads_corrects_and_annotates_a_customer(
-    hub: Hub, chromium: Browser, backend: str
+    hub: Hub, chromium: Browser
 ) -> None:
     nora = await hub.add_agent("nora")
     await hub.add_agent("sam", role="supervisor")
@@ -105,6 +102,4 @@ async def test_a_supervisor_finds_reads_corrects_and_annotates_a_customer(
 
     assert await page.evaluate("window.__pwned") is None
     assert tab.problems == []
-    if backend == "memory":
-        await page.screenshot(path=str(SCREENSHOT))
     await page.context.close()

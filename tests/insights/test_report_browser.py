@@ -1,7 +1,7 @@
 """The report as a product manager sees it: opened from the file in a real browser.
 
-Chromium is Debian's (/usr/bin/chromium), driven by Playwright. The screenshot is kept
-under docs/ so the report's look can be reviewed without running anything.
+Chromium is Debian's (/usr/bin/chromium), driven by Playwright. `make screenshots` keeps
+a picture of the same month under docs/, so the report's look can be reviewed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "voc-report.png"
 MOODS = ["", " Thanks, you were great!", " This is awful and nobody answers.", " Please help."]
 
 
@@ -83,6 +82,4 @@ async def test_the_report_opens_with_its_charts_visible(browser: Browser, tmp_pa
     await expect(page.locator("blockquote").first).to_contain_text("<b>Call me: [phone]</b>")
     assert problems == [f"fetched {path.as_uri()}"]  # nothing else loaded, nothing logged
 
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOT), full_page=True)
     await page.close()

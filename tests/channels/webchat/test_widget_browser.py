@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +27,6 @@ from tests.conftest import start_hub
 from tests.support import AgentClient, Hub, eventually
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "widget.png"
 WAIT_MS = 10_000
 XSS = '<img src=x onerror="window.__pwned=1">'
 
@@ -124,9 +122,6 @@ async def test_a_visitor_chats_with_an_agent_and_keeps_the_chat_across_a_reload(
     await expect(chat.locator("header .status")).to_have_text("We're online")
     await expect(chat.locator(".away")).to_be_hidden()
     await console.close()
-
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOT))
 
 
 async def test_a_stale_session_token_is_dropped_and_the_chat_starts_over(
