@@ -215,8 +215,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     app[OFFERS] = offers
     app[ROUTER] = router
-    encoder = await asyncio.to_thread(load_encoder) if settings.knowledge_embeddings else None
-    app[KNOWLEDGE] = Knowledge(sessions, encoder)
+    # Loaded on the first suggestion, not here: the hub answers at once and stays small
+    # until knowledge is asked for.
+    app[KNOWLEDGE] = Knowledge(
+        sessions, load=load_encoder if settings.knowledge_embeddings else None
+    )
     app[ARTICLES] = Articles(sessions)
     async with following(bus, CHANGES.bind(app)):
         tasks = [

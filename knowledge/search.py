@@ -2,6 +2,9 @@
 
 Each hub process keeps an `ArticleIndex` of the published articles in memory and rebuilds
 it when they change (a new, edited, archived or deleted article, or new agent feedback).
+Given a `load` of the sentence-embeddings model instead of an encoder, it loads the model
+in a thread when first asked for a suggestion and answers lexically until it is ready: the
+model and torch take a few hundred MB and up to a minute to load on a busy machine.
 A suggestion costs no database work at all while the index was checked in the last
 RECHECK seconds, and one small query otherwise, never a load of every article. Changes made
 through this process (`invalidate()`) show at once; another process's within RECHECK.
@@ -11,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +32,7 @@ from knowledge.render import plain_text
 from knowledge.text import MAX_QUERY, query_tokens
 
 __all__ = ["Knowledge", "Suggestion"]
+log = logging.getLogger(__name__)
 THRESHOLD = 0.2  # below this score a suggestion is not shown
 GAP_TERMS = 3
 RECHECK = 0.5  # seconds an index is trusted before the database is asked whether it changed
@@ -60,8 +65,11 @@ class Knowledge:
         encoder: Encoder | None = None,
         record_gaps: bool = True,
         recheck: float = RECHECK,
+        load: Callable[[], Encoder | None] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._load_encoder = load
+        self._loading: asyncio.Task[None] | None = None
         self._recheck = recheck
         self._trusted_until = 0.0
         self._encoder = encoder
@@ -117,6 +125,7 @@ class Knowledge:
 
         A large index takes seconds to rebuild; meanwhile the previous one keeps answering.
         """
+        self._start_loading()
         if self._index is not None and time.monotonic() < self._trusted_until:
             return self._index
         stamp = await self._current_stamp()
@@ -132,12 +141,33 @@ class Knowledge:
         except TimeoutError:
             return self._index
 
+    def _start_loading(self) -> None:
+        if self._load_encoder is None or self._loading is not None:
+            return
+        log.info("knowledge: suggestions are lexical until the embeddings model has loaded")
+        self._loading = asyncio.create_task(self._load_model(self._load_encoder))
+
+    async def _load_model(self, load: Callable[[], Encoder | None]) -> None:
+        started = time.monotonic()
+        encoder = await asyncio.to_thread(load)
+        if encoder is None:
+            log.info("knowledge: no embeddings model installed, suggestions stay lexical")
+            return
+        log.info("knowledge: embeddings model loaded in %.1f s", time.monotonic() - started)
+        self._encoder = encoder
+        self._stamp = None  # rebuild the index with the model at the next suggestion
+        self.invalidate()
+
     def invalidate(self) -> None:
         """Articles or feedback changed: check the database before the next suggestion."""
         self._trusted_until = 0.0
 
     async def close(self) -> None:
-        """Stop a rebuild in progress (the hub is shutting down)."""
+        """Stop a rebuild or a model load in progress (the hub is shutting down)."""
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loading
         if self._rebuild is not None and not self._rebuild.done():
             self._rebuild.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from agent_console.keys import KNOWLEDGE
@@ -142,3 +144,32 @@ async def test_suggestions_say_when_embeddings_answered(hub: Hub, encoder: Encod
     found = await knowledge.suggest("my plastic has not turned up in the post yet")
     assert found[0].article_id == ids["Card delivery"]
     assert "embeddings" in found[0].method.split("+")
+
+
+async def test_the_model_loads_on_first_need_while_suggestions_stay_lexical(
+    hub: Hub, encoder: Encoder
+) -> None:
+    ids = await seed(hub)
+    ready = threading.Event()
+    asked: list[bool] = []
+
+    def load() -> Encoder:
+        asked.append(True)
+        ready.wait(30)
+        return encoder
+
+    knowledge = Knowledge(hub.sessions, load=load)
+    assert asked == [] and knowledge.methods == ("lexical", "fuzzy")
+    question = "When will my new card arrive?"
+    first = await knowledge.suggest(question)
+    assert first[0].article_id == ids["Card delivery"]
+    assert "embeddings" not in first[0].method.split("+")
+    ready.set()
+
+    async def by_meaning() -> bool:
+        found = await knowledge.suggest(question)
+        return "embeddings" in found[0].method.split("+")
+
+    await eventually(by_meaning)
+    assert asked == [True] and knowledge.methods == ("lexical", "fuzzy", "embeddings")
+    await knowledge.close()
