@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from agent_console.responses import error, forbidden_page, page
 from hub.auth import COOKIE_NAME, verify_password
+from hub.inputs import read_form
 from hub.keys import SESSIONS, SETTINGS, SIGNER
 from hub.models import Agent
 
@@ -115,9 +116,9 @@ async def login_page(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
-    username = str(form.get("username", "")).strip()
-    password = str(form.get("password", ""))
+    form = await read_form(request)
+    username = form.get("username", "").strip()
+    password = form.get("password", "")
     async with request.app[SESSIONS]() as session:
         agent = await session.scalar(select(Agent).where(Agent.username == username))
     if agent is None or not agent.active or not verify_password(agent.password_hash, password):
@@ -135,7 +136,7 @@ async def login(request: web.Request) -> web.Response:
         request.app[SIGNER].issue(agent.id),
         httponly=True,
         samesite="Lax",
-        secure=settings.cookie_secure,
+        secure=settings.secure_cookies,
         max_age=settings.session_max_age,
         path="/",
     )

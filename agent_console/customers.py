@@ -1,12 +1,13 @@
 """The customer panel's identity actions: "possibly the same as", merge, dismiss, undo.
 
 Who may do what: whoever may open a customer's record sees its proposed pairs (an
-agent whose conversation just closed still does). An agent may merge or dismiss a pair
-the hub proposed when one of the
-two customers is in a conversation assigned or offered to them (they are talking to
-the customer and can ask); supervisors and admins may for any pair. Only proposed pairs
-merge here (others: `switchboard customers merge`). A merge keeps both timelines and
-every address, and can be undone by whoever made it, or by a supervisor or admin.
+agent whose conversation just closed still does; a supervisor with a team does not
+even see the name of another team's customer). An agent may merge or dismiss a pair the
+hub proposed when one of the two customers is in a conversation assigned or offered to
+them (they are talking to the customer and can ask); supervisors and admins may for any
+pair their team may see. Only proposed pairs merge here (others: `switchboard customers
+merge`). A merge keeps both timelines and every address, and can be undone by whoever
+made it, or by a supervisor or admin.
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ async def possible_matches(request: web.Request, agent: Agent) -> web.Response:
             other = await session.get(Customer, other_id)
             if other is None or other.merged_into_id is not None:
                 continue
+            if agent.role in SUPERVISORS and not await may_read_customer(session, agent, other_id):
+                continue  # another team's customer: not even their name
             found.append(
                 {
                     "link_id": link.id,
@@ -179,8 +182,12 @@ async def _open_link(session: AsyncSession, agent: Agent, link_id: int) -> Custo
 
 
 async def _may_handle(session: AsyncSession, agent: Agent, customer_ids: tuple[int, ...]) -> bool:
-    """Supervisors: anyone. Agents: customers in a conversation assigned or offered to them."""
+    """Supervisors: customers their team may see (all of them, without a team). Agents:
+    customers in a conversation assigned or offered to them."""
     if agent.role in SUPERVISORS:
+        for customer_id in customer_ids:
+            if not await may_read_customer(session, agent, customer_id):
+                return False
         return True
     mine = await session.scalar(
         select(Conversation.id)

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.inputs import read_json_object
+
 __all__ = [
     "PAGE_HEADERS",
     "STATIC",
@@ -40,6 +42,8 @@ _ERRORS: dict[int, type[web.HTTPError]] = {
     404: web.HTTPNotFound,
     409: web.HTTPConflict,
     415: web.HTTPUnsupportedMediaType,
+    429: web.HTTPTooManyRequests,
+    502: web.HTTPBadGateway,
 }
 
 
@@ -50,17 +54,9 @@ def error(status: int, message: str) -> web.HTTPError:
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object; 415 for anything but JSON, 400 for a bad one."""
-    # Requiring JSON keeps cross-site forms out: a browser cannot send it without CORS.
-    if request.content_type != "application/json":
-        raise error(415, "Send JSON.")
-    try:
-        body = await request.json()
-    except ValueError:
-        raise error(400, "The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise error(400, "The body must be a JSON object.")
-    return body
+    """The request's JSON object, read and checked in one place (hub.inputs): 415 for
+    anything but JSON, 400 naming the field for a bad one."""
+    return await read_json_object(request)
 
 
 def page(request: web.Request, name: str, status: int = 200, **values: str) -> web.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from agent_console.auth import SUPERVISORS, requires
@@ -12,6 +13,14 @@ from hub.models import Agent, TimelineEvent
 from routing.stats import queue_stats
 
 supervisors_only = requires(SUPERVISORS, refusal="Supervisors only.")
+DAY = 86400.0
+
+
+class StatsQuery(BaseModel):
+    """Seconds: the window statistics cover (at most a month), the answer-time target."""
+
+    window: float = Field(3600.0, allow_inf_nan=False, le=31 * DAY)
+    target: float = Field(20.0, allow_inf_nan=False, le=DAY)
 
 
 def setup(app: web.Application) -> None:
@@ -21,15 +30,9 @@ def setup(app: web.Application) -> None:
 
 @supervisors_only
 async def stats(request: web.Request, agent: Agent) -> web.Response:
-    try:
-        window = float(request.query.get("window", "3600"))
-        target = float(request.query.get("target", "20"))
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text='{"error": "window and target are seconds."}', content_type="application/json"
-        ) from None
+    query = StatsQuery.model_validate(dict(request.query))
     result = await queue_stats(
-        request.app[SESSIONS], request.app[QUEUE], max(60.0, window), max(1.0, target)
+        request.app[SESSIONS], request.app[QUEUE], max(60.0, query.window), max(1.0, query.target)
     )
     return web.json_response(result.to_json())
 

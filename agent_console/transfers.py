@@ -25,8 +25,10 @@ async def transfer(request: web.Request, agent: Agent) -> web.Response:
     body = await json_body(request)
     to_agent = body.get("agent_id")
     to_skill = body.get("skill")
-    if (to_agent is None) == (not to_skill) or (
-        to_agent is not None and not isinstance(to_agent, int)
+    if (
+        (to_agent is None) == (not to_skill)
+        or (to_agent is not None and (isinstance(to_agent, bool) or not isinstance(to_agent, int)))
+        or (to_skill and not isinstance(to_skill, str))
     ):
         raise error(400, 'Give either "agent_id" (a number) or "skill".')
     try:
@@ -34,7 +36,7 @@ async def transfer(request: web.Request, agent: Agent) -> web.Response:
             int(request.match_info["conversation_id"]),
             agent.id,
             to_agent_id=to_agent,
-            to_skill=str(to_skill) if to_skill else None,
+            to_skill=to_skill or None,
         )
     except TransferError as exc:
         raise error(exc.status, str(exc)) from None

@@ -41,6 +41,7 @@ from hub.contacts import ChannelAdapter
 from hub.conversations import Conversations
 from hub.db import open_engine, session_factory
 from hub.events import CATALOGUE, BusMessage, QueueUpdated
+from hub.http_errors import error_middleware
 from hub.intake import Intake
 from hub.keys import (
     ATTACHMENTS,
@@ -56,7 +57,7 @@ from hub.keys import (
     SIGNER,
 )
 from hub.listeners import Listeners, following
-from hub.metrics import Metrics
+from hub.metrics import Metrics, may_read_metrics
 from hub.migrate import upgrade
 from hub.presence import MemoryPresence, RedisPresence
 from hub.queue import ContactQueue, MemoryQueue, RedisQueue
@@ -80,7 +81,7 @@ CHANGES = Listeners[web.Application]()
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[error_middleware])
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[SIGNER] = SessionSigner(settings.secret_key, settings.session_max_age)
@@ -287,6 +288,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text; with SWITCHBOARD_METRICS_TOKEN for its bearer only, else loopback only."""
+    if not may_read_metrics(request, request.app[SETTINGS].metrics_token):
+        raise web.HTTPForbidden(text="Metrics are for the monitoring system.")
     body = await request.app[METRICS].render()
     return web.Response(text=body, content_type="text/plain", charset="utf-8")
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+
+from aiohttp import web
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -44,3 +48,14 @@ def _labels(labels: Labels) -> str:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def may_read_metrics(request: web.Request, token: str) -> bool:
+    """With a token: the request carries it as a bearer. Without: it comes from this host."""
+    if token:
+        offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(offered.encode(), token.encode())
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False

@@ -46,7 +46,9 @@ class Settings:
     # A chat visitor gone this long (seconds) while still waiting has abandoned the chat.
     chat_abandon_grace: float = 60.0
     session_max_age: int = 12 * 3600
-    cookie_secure: bool = False
+    cookie_secure: bool | None = None  # unset: Secure whenever public_url is https
+    # GET /metrics: with a token, only `Authorization: Bearer <token>`; without, loopback only.
+    metrics_token: str = ""
     migrate_on_start: bool = True
     routing_strategy: str = "longest_idle"
     # Requirements from what customers write and who they are (docs/routing.md).
@@ -89,6 +91,13 @@ class Settings:
         return settings
 
     @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over HTTPS when the hub is reached over HTTPS."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.lower().startswith("https://")
+
+    @property
     def uses_redis(self) -> bool:
         return bool(self.redis_url)
 
@@ -100,7 +109,7 @@ def _convert(kind: object, raw: str, name: str) -> object:
             return int(raw)
         if text in ("float", "<class 'float'>"):
             return float(raw)
-        if text in ("bool", "<class 'bool'>"):
+        if text in ("bool", "<class 'bool'>", "bool | None"):
             return raw.strip().lower() in ("1", "true", "yes", "on")
     except ValueError as exc:
         raise ValueError(f"{PREFIX}{name.upper()}: cannot read {raw!r} as {text}") from exc

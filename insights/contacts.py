@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hub.db import Sessions
 from hub.models import Conversation, Message
@@ -33,8 +33,10 @@ async def load_contacts(
     since: datetime,
     until: datetime | None = None,
     progress: Progress | None = None,
+    agent_ids: set[int] | None = None,
 ) -> list[Contact]:
-    """Conversations whose first customer message falls in [since, until), oldest first."""
+    """Conversations whose first customer message falls in [since, until), oldest first;
+    with `agent_ids`, only those held by one of these agents or by nobody yet."""
     query = (
         select(
             Message.conversation_id,
@@ -50,6 +52,10 @@ async def load_contacts(
     )
     if until is not None:
         query = query.where(Message.created_at < until)
+    if agent_ids is not None:
+        query = query.where(
+            or_(Conversation.agent_id.in_(agent_ids), Conversation.agent_id.is_(None))
+        )
     if progress:
         progress.step("reading contacts")
     # Read-only: a plain session that is never committed.

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
+from sqlalchemy import select
 
 from hub.auth import COOKIE_NAME
 from hub.keys import SESSIONS, SETTINGS, SIGNER
@@ -66,7 +67,7 @@ def _rounds(
 
 async def voc_report(request: web.Request) -> web.Response:
     """Query: since (30d), format (json | csv), table (for csv), topics (12)."""
-    await _require_reporter(request)
+    reporter = await _require_reporter(request)
     # Imported on first use: the hub starts without loading scikit-learn.
     from insights.contacts import load_contacts
     from insights.export import TABLES, report_csv
@@ -89,7 +90,8 @@ async def voc_report(request: web.Request) -> web.Response:
         )
     except ValueError as exc:
         raise _error(400, str(exc)) from None
-    contacts = await load_contacts(request.app[SESSIONS], options.since, now)
+    team = await _team_of(request, reporter)
+    contacts = await load_contacts(request.app[SESSIONS], options.since, now, agent_ids=team)
     # The analysis is CPU-bound: keep the event loop answering other requests meanwhile.
     report = await asyncio.to_thread(build_report, contacts, options)
     if output == "csv":
@@ -109,11 +111,20 @@ async def _require_reporter(request: web.Request) -> Agent:
     if agent_id is not None:
         async with request.app[SESSIONS]() as session:
             agent = await session.get(Agent, agent_id)
-    if agent is None:
+    if agent is None or not agent.active:
         raise _error(401, "Log in first.")
     if agent.role not in REPORT_ROLES:
         raise _error(403, "Reports are for supervisors and admins.")
     return agent
+
+
+async def _team_of(request: web.Request, reporter: Agent) -> set[int] | None:
+    """The console's team rule: a supervisor with a team reads only what their team
+    handled (and what still waits); admins and supervisors without a team read all."""
+    if reporter.role == "admin" or not reporter.team:
+        return None
+    async with request.app[SESSIONS]() as session:
+        return set(await session.scalars(select(Agent.id).where(Agent.team == reporter.team)))
 
 
 def _error(status: int, message: str) -> web.HTTPError:

@@ -18,7 +18,10 @@ def parse_since(text: str, now: datetime) -> datetime:
         amount, unit = int(relative.group(1)), relative.group(2).lower()
         if amount < 1:
             raise ValueError(f"--since {text!r}: the window must be at least one {unit}")
-        return now - timedelta(**{_UNITS[unit]: amount})
+        try:
+            return now - timedelta(**{_UNITS[unit]: amount})
+        except OverflowError:
+            raise ValueError(f"--since {text!r} reaches back before the calendar") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -102,9 +102,12 @@ class ArticleIndex:
             self._terms[article] = self._terms.get(article, frozenset()) | frozenset(toks)
         self._bm25 = bm25s.BM25()
         self._vocab: list[str] = []
-        if self._texts:
+        self._known: dict[str, int] = {}
+        # bm25s cannot index passages without one word to count ("T", "b").
+        if any(passage_tokens):
             self._bm25.index(passage_tokens, show_progress=False)
-            self._vocab = sorted(t for t in self._bm25.vocab_dict if t)
+            self._known = self._bm25.vocab_dict
+            self._vocab = sorted(t for t in self._known if t)
         self._idf = _idf(passage_tokens)
         self._idf_unknown = max(self._idf.values(), default=1.0)
         self._spans: dict[int, tuple[int, int]] = {}
@@ -146,7 +149,7 @@ class ArticleIndex:
     # --- rankers ---------------------------------------------------------------------
 
     def _bm25_scores(self, terms: list[str]) -> NDArray[np.float32]:
-        known = [t for t in terms if t in self._bm25.vocab_dict]
+        known = [t for t in terms if t in self._known]
         if not known:
             return np.zeros(len(self._texts), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
@@ -195,7 +198,7 @@ class ArticleIndex:
     def _corrections(self, terms: list[str]) -> list[str]:
         """Vocabulary words a misspelled or cut-off query word probably meant."""
         found: list[str] = []
-        unknown = [t for t in terms if t not in self._bm25.vocab_dict and len(t) >= 3]
+        unknown = [t for t in terms if t not in self._known and len(t) >= 3]
         for term in unknown[:MAX_CORRECTIONS]:
             start = bisect.bisect_left(self._vocab, term)
             prefixed = self._vocab[start : start + 3]

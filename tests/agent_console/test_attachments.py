@@ -150,6 +150,12 @@ async def test_a_voicemail_recording_is_fetched_from_twilio_with_the_account_key
     assert played.body == api.recordings[recording]
     assert played.content_type == "audio/x-wav"
 
+    api.refuse_with = (500, 20500, "Internal Server Error")  # Twilio fails for a while
+    failed = await fetch(alice, link(conversation))
+    assert failed.status == 502
+    assert "did not give it" in failed.body.decode()
+    api.refuse_with = None
+
     del api.recordings[recording]  # deleted at Twilio
     assert (await fetch(alice, link(conversation))).status == 404
     await alice.close()

@@ -107,6 +107,7 @@ def sms_settings(settings_for: Settings, twilio: tuple[FakeTwilio, str]) -> Sett
         twilio_auth_token=AUTH_TOKEN,
         twilio_api_url=twilio[1],
         public_url=PUBLIC_URL,
+        cookie_secure=False,  # tests reach the hub over plain HTTP, not the HTTPS proxy
         smtp_port=0,  # any free port: tests run side by side
     )
 

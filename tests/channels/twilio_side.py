@@ -31,6 +31,8 @@ def with_twilio(settings: Settings, api_url: str) -> Settings:
         twilio_auth_token=AUTH_TOKEN,
         twilio_api_url=api_url,
         public_url=PUBLIC_URL,
+        # Tests reach the hub itself over plain HTTP, not through the HTTPS proxy.
+        cookie_secure=False,
     )
 
 
@@ -128,6 +130,9 @@ class CallsApi:
         if account != ACCOUNT_SID or request.headers.get("Authorization") != expected:
             body = {"code": 20003, "message": "Authenticate", "status": 401}
             return web.json_response(body, status=401)
+        if self.refuse_with is not None:
+            status, code, message = self.refuse_with
+            return web.json_response({"code": code, "message": message}, status=status)
         if sid not in self.recordings:
             body = {"code": 20404, "message": f"Recording {sid} was not found", "status": 404}
             return web.json_response(body, status=404)

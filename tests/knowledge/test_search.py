@@ -64,3 +64,15 @@ async def test_search_needs_a_login(hub: Hub) -> None:
         http.get(hub.url + "/api/knowledge/search?q=card") as r,
     ):
         assert r.status == 401
+
+
+async def test_a_near_empty_article_alone_does_not_break_search(hub: Hub) -> None:
+    await hub.add_agent("ada", role="admin")
+    admin = await hub.login("ada")
+    status, article = await admin.post("/api/knowledge/articles", {"title": "T", "body": "b"})
+    assert status == 201 and article["state"] == "published", article
+    for query in ("t", "b", "where is my refund", "T b"):
+        async with admin.http.get("api/knowledge/search", params={"q": query}) as response:
+            assert response.status == 200, await response.text()
+            assert isinstance(await response.json(), list)
+    await admin.close()

@@ -57,6 +57,7 @@ def voice_settings(settings_for: Settings, calls_api: tuple[CallsApi, str]) -> S
         twilio_auth_token=AUTH_TOKEN,
         twilio_api_url=calls_api[1],
         public_url=PUBLIC_URL,
+        cookie_secure=False,  # tests reach the hub over plain HTTP, not the HTTPS proxy
         voice_hold_music_url=HOLD_MUSIC,
         smtp_port=0,  # any free port: tests run side by side
     )
