@@ -60,7 +60,15 @@ class Mail:
 
 
 def read_mail(raw: bytes, envelope_sender: str) -> Mail:
-    """Parse a message as received; raises UnreadableMail when it names nobody to answer."""
+    """Parse a message as received; raises UnreadableMail when it names nobody to answer,
+    or when its parts nest deeper than the parser can follow (a retry would not help)."""
+    try:
+        return _read(raw, envelope_sender)
+    except RecursionError:
+        raise UnreadableMail("the message's parts are nested too deep to read") from None
+
+
+def _read(raw: bytes, envelope_sender: str) -> Mail:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
     sender_name, sender = _from_address(message)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
@@ -37,7 +38,7 @@ from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
 from hub.intake import Accepted, Intake
 from hub.keys import INTAKE, SESSIONS, SETTINGS
-from hub.models import Inbox, utcnow
+from hub.models import Inbox, Message, utcnow
 from hub.settings import Settings
 
 CHANNEL = "email"
@@ -60,7 +61,13 @@ def setup(app: web.Application) -> None:
 def _inbound_mail(app: web.Application) -> InboundMail:
     settings = app[SETTINGS]
     store = AttachmentStore(Path(settings.attachments_dir))
-    return InboundMail(app[INTAKE], app[SESSIONS], store, ReplyAddresses(settings.secret_key))
+    return InboundMail(
+        app[INTAKE],
+        app[SESSIONS],
+        store,
+        ReplyAddresses(settings.secret_key),
+        settings.email_catch_all,
+    )
 
 
 async def _smtp_server(app: web.Application) -> AsyncIterator[None]:
@@ -114,11 +121,13 @@ class InboundMail:
         sessions: Sessions,
         store: AttachmentStore,
         reply_addresses: ReplyAddresses,
+        catch_all: str = "",
     ) -> None:
         self._intake = intake
         self._sessions = sessions
         self._store = store
         self._reply_addresses = reply_addresses
+        self._catch_all = catch_all.lower()
 
     async def handle_RCPT(
         self,
@@ -128,17 +137,23 @@ class InboundMail:
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        """Accept an address at an email inbox's domain (any address while none is configured)."""
+        """Accept a configured inbox's address (a signed reply address counts), or any
+        address at their domains with a catch-all; anything while no inbox is configured."""
         address = address.lower()
         try:
-            domains = {inbox.rpartition("@")[2] for inbox in await self._inboxes()}
+            inboxes = await self._inboxes()
         except Exception:
             log.exception("could not read the email inboxes")
             return TRY_AGAIN
-        if domains and address.rpartition("@")[2] not in domains:
+        if inboxes and inbox_of(address) not in inboxes and not self._caught(address, inboxes):
+            # A made-up address must not become a queue that agents' replies go out from.
             return f"550 5.1.1 <{address}>: no such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    def _caught(self, address: str, inboxes: set[str]) -> bool:
+        domains = {inbox.rpartition("@")[2] for inbox in inboxes | {self._catch_all}}
+        return bool(self._catch_all) and address.rpartition("@")[2] in domains
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Store the message with intake; 250 only once it is committed, else why not."""
@@ -162,7 +177,13 @@ class InboundMail:
     ) -> tuple[Mail, Accepted]:
         """Read and store one message; committed on return. Raises UnreadableMail."""
         mail = read_mail(raw, envelope_sender)
-        accepted = await self._intake.accept(await self._contact(mail, raw, recipients))
+        contact = await self._contact(mail, raw, recipients)
+        accepted = await self._intake.accept(contact)
+        if accepted.duplicate and not await self._same_mail(accepted.message_id, contact):
+            # Another message reusing a Message-ID (anyone can write any header): it is
+            # stored under that id plus its own fingerprint, so a 250 always means stored.
+            contact = replace(contact, external_id=_fingerprinted(contact))
+            accepted = await self._intake.accept(contact)
         if mail.automated:
             log.info("email %s recorded, not queued: %s", mail.message_id, mail.automated)
         return mail, accepted
@@ -176,7 +197,7 @@ class InboundMail:
         text = mail.text if forwarded else new_part(mail.text)  # what is forwarded matters
         return InboundContact(
             channel=CHANNEL,
-            inbox=_inbox_address(recipients, await self._inboxes()),
+            inbox=_inbox_address(recipients, await self._inboxes(), self._catch_all),
             external_id=mail.message_id,
             sender=mail.sender,
             sender_name=mail.sender_name,
@@ -200,18 +221,38 @@ class InboundMail:
                 return conversation_id
         return None
 
+    async def _same_mail(self, message_id: int, contact: InboundContact) -> bool:
+        """Whether the stored message is this one again: same sender, same words."""
+        async with self._sessions() as session:
+            stored = await session.get(Message, message_id)
+        return stored is not None and (stored.sender, stored.text) == (
+            contact.sender,
+            contact.text,
+        )
+
     async def _inboxes(self) -> set[str]:
         async with self._sessions() as session:
             addresses = await session.scalars(select(Inbox.address).where(Inbox.channel == CHANNEL))
             return {address.lower() for address in addresses}
 
 
-def _inbox_address(recipients: list[str], inboxes: set[str]) -> str:
-    """The configured inbox the mail was sent to (a reply address counts), else the first."""
+def _inbox_address(recipients: list[str], inboxes: set[str], catch_all: str) -> str:
+    """The configured inbox the mail was sent to (a reply address counts); else the
+    catch-all, or one configured inbox (polled mail is ours, whoever it names); else, on a
+    hub with no email inbox yet, the first recipient."""
     for recipient in recipients:
         if inbox_of(recipient) in inboxes:
             return inbox_of(recipient)
+    if catch_all:
+        return catch_all
+    if inboxes:
+        return min(inboxes)
     return inbox_of(recipients[0]) if recipients else "unknown"
+
+
+def _fingerprinted(contact: InboundContact) -> str:
+    digest = hashlib.sha256(f"{contact.sender}\n{contact.text}".encode()).hexdigest()[:16]
+    return f"{contact.external_id}#{digest}"
 
 
 @dataclass(frozen=True)
