@@ -296,6 +296,7 @@ async def hub_target(backend: str, postgres: str, redis_url: str) -> AsyncIterat
             twilio_account_sid=ACCOUNT_SID,
             twilio_auth_token=AUTH_TOKEN,
             public_url=PUBLIC_URL,
+            cookie_secure=False,
         )
         app = create_app(settings)
         async with listening(app) as base:

@@ -380,6 +380,10 @@ async def hub_settings(backend: str, postgres: str, redis_url: str) -> AsyncIter
             "knowledge_embeddings": False,
             "smtp_port": 0,
             "attachments_dir": str(Path(folder) / "attachments"),
+            # Every simulated customer comes from this one address, far faster than people.
+            "chat_visitor_messages": 0,
+            "chat_address_messages": 0,
+            "chat_address_visitors": 0,
         }
         if backend == "sqlite":
             yield Settings.from_env(

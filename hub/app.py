@@ -51,6 +51,7 @@ from hub.keys import (
     METRICS,
     PRESENCE,
     QUEUE,
+    RATE_LIMITS,
     REMOTE_ATTACHMENTS,
     SESSIONS,
     SETTINGS,
@@ -61,6 +62,7 @@ from hub.metrics import Metrics, may_read_metrics
 from hub.migrate import upgrade
 from hub.presence import MemoryPresence, RedisPresence
 from hub.queue import ContactQueue, MemoryQueue, RedisQueue
+from hub.rate_limits import MemoryRateLimits, RedisRateLimits
 from hub.settings import Settings
 from knowledge.articles import Articles
 from knowledge.embeddings import load_encoder
@@ -155,9 +157,11 @@ async def _live_state(app: web.Application) -> AsyncIterator[None]:
         queue = RedisQueue(redis, settings.redis_prefix)
         bus = RedisBus(redis, settings.redis_prefix)
         app[PRESENCE] = RedisPresence(redis, settings.redis_prefix)
+        app[RATE_LIMITS] = RedisRateLimits(redis, settings.redis_prefix)
     else:
         queue, bus = MemoryQueue(), MemoryBus()
         app[PRESENCE] = MemoryPresence()
+        app[RATE_LIMITS] = MemoryRateLimits()
     app[QUEUE] = queue
     app[BUS] = bus
     app[METRICS].gauge("switchboard_queue_waiting", lambda: _as_float(queue.size()))

@@ -13,6 +13,7 @@ from hub.intake import Intake
 from hub.metrics import Metrics
 from hub.presence import PresenceBoard
 from hub.queue import ContactQueue
+from hub.rate_limits import RateLimits
 from hub.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -27,3 +28,5 @@ SIGNER = web.AppKey("signer", SessionSigner)
 # Where attachments live: the hub's own store, and the channels that fetch from providers.
 ATTACHMENTS = web.AppKey("attachments", AttachmentStore)
 REMOTE_ATTACHMENTS = web.AppKey("remote_attachments", list[RemoteAttachments])
+# Per-client counters (chat floods, login attempts), shared by hub processes on Redis.
+RATE_LIMITS = web.AppKey("rate_limits", RateLimits)

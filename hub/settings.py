@@ -23,6 +23,8 @@ class Settings:
     smtp_port: int = 2525
     smtp_max_size: int = 25 * 1024 * 1024
     smtp_relay_host: str | None = None
+    # Where mail to an unknown address at an inbox's domain goes; unset: refused (550).
+    email_catch_all: str = ""
     smtp_relay_port: int = 25
     smtp_relay_user: str | None = None
     smtp_relay_password: str | None = None
@@ -43,6 +45,11 @@ class Settings:
     routing_pass_spacing: float = 4.0
     chat_max_frame: int = 16 * 1024
     chat_max_text: int = 4000
+    # Flood limits per minute (0: none): one visitor's messages; messages and new visitors
+    # from one client address (an office behind one address counts once).
+    chat_visitor_messages: int = 30
+    chat_address_messages: int = 300
+    chat_address_visitors: int = 20
     # A chat visitor gone this long (seconds) while still waiting has abandoned the chat.
     chat_abandon_grace: float = 60.0
     session_max_age: int = 12 * 3600

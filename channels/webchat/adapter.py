@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import select
 
 from channels.webchat import _chat_presence, _visitors
@@ -51,7 +52,7 @@ from hub.events import (
     CustomerTyping,
     MessageStatus,
 )
-from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
+from hub.keys import BUS, CONVERSATIONS, INTAKE, RATE_LIMITS, SESSIONS, SETTINGS
 from hub.listeners import Listeners, following
 from hub.models import Conversation, CustomerAddress, Inbox, Message
 from hub.sockets import Peer, SocketGroups
@@ -113,12 +114,14 @@ class VisitorTokens:
 
 
 class ChatError(Exception):
-    """A frame the hub will not act on; the customer gets `code` and `detail` back."""
+    """A frame the hub will not act on; the customer gets `code` and `detail` back (and,
+    when refused for flooding, after how many seconds to try again)."""
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -217,6 +220,8 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json(_error_frame(exc, data))
                 if exc.code == "unknown_session":
                     await ws.close(code=4001, message=b"unknown session")
+                elif visit is None and exc.code == "rate_limited":
+                    await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many chats")
     finally:
         if visit is not None:
             _chat_presence.forget(request.app, visit.peer)
@@ -239,7 +244,9 @@ async def _gone(request: web.Request, visit: Visit) -> None:
 
 
 def _error_frame(exc: ChatError, data: dict[str, Any]) -> dict[str, Any]:
-    frame = {"type": "error", "code": exc.code, "detail": exc.detail}
+    frame: dict[str, Any] = {"type": "error", "code": exc.code, "detail": exc.detail}
+    if exc.retry_after is not None:
+        frame["retry_after"] = exc.retry_after
     client_id = data.get("id")
     if data.get("type") == "message" and isinstance(client_id, str) and len(client_id) <= 64:
         # Lets the widget mark that one message as failed instead of resending it.
@@ -291,6 +298,8 @@ async def _hello(
         if visitor is None:
             raise ChatError("unknown_session", "This chat session is not known; start a new one.")
     else:
+        settings = request.app[SETTINGS]
+        await _throttle(request, "new", settings.chat_address_visitors, "new chats from here")
         visitor, token = tokens.issue()
     # Join the fan-out before reading the transcript, so a reply stored in between
     # is delivered rather than lost; the widget drops what it has already shown.
@@ -359,6 +368,9 @@ async def _handle(
     missing = _missing_details(request, visit)
     if missing:
         raise ChatError("details_required", f"Please give your {' and '.join(missing)} first.")
+    settings = request.app[SETTINGS]
+    await _throttle(request, "sent", settings.chat_address_messages, "messages from here")
+    await _throttle(request, f"visitor:{visit.visitor}", settings.chat_visitor_messages, "messages")
     contact = InboundContact(
         channel=CHANNEL,
         inbox=await _known_inbox(request, _text_field(data, "inbox", 100)),
@@ -382,6 +394,16 @@ async def _handle(
             "by_email": by_email,
         }
     )
+
+
+async def _throttle(request: web.Request, what: str, per_minute: int, told: str) -> None:
+    """Count one more of `what` (per visitor, or per client address when the key names
+    none); past `per_minute`, refuse with when to try again."""
+    key = f"chat:{what}" if what.startswith("visitor:") else f"chat:{what}:{request.remote}"
+    wait = await request.app[RATE_LIMITS].hit(key, per_minute, 60.0)
+    if wait:
+        seconds = max(1, math.ceil(wait))
+        raise ChatError("rate_limited", f"Too many {told}: try again in {seconds} s.", seconds)
 
 
 def _prechat(request: web.Request) -> tuple[str, ...]:
