@@ -111,11 +111,13 @@ class NoteIn(BaseModel):
 async def customer_page(request: web.Request, viewer: Agent) -> web.Response:
     async with request.app[SESSIONS]() as session:
         customer = await _readable(session, viewer, request)
-        record = await customer_record(session, customer)
+        record = await customer_record(session, customer, viewer)
     return web.json_response(text=record.model_dump_json())
 
 
-async def customer_record(session: AsyncSession, customer: Customer) -> CustomerRecord:
+async def customer_record(
+    session: AsyncSession, customer: Customer, viewer: Agent
+) -> CustomerRecord:
     """The whole page of one customer, with the newest page of the timeline."""
     addresses = await _addresses(session, customer.id)
     return CustomerRecord(
@@ -133,7 +135,7 @@ async def customer_record(session: AsyncSession, customer: Customer) -> Customer
         merged_into_id=customer.merged_into_id,
         addresses=addresses,
         conversations=await _conversations(session, customer.id),
-        possible_duplicates=await _possible(session, customer.id),
+        possible_duplicates=await _possible(session, customer.id, viewer),
         timeline=await _timeline(session, customer.id, None, TIMELINE_PAGE),
     )
 
@@ -223,8 +225,11 @@ async def _conversations(session: AsyncSession, customer_id: int) -> list[Conver
     ]
 
 
-async def _possible(session: AsyncSession, customer_id: int) -> list[PossibleDuplicate]:
-    """Open "possibly the same as" pairs with a customer not merged away."""
+async def _possible(
+    session: AsyncSession, customer_id: int, viewer: Agent
+) -> list[PossibleDuplicate]:
+    """Open "possibly the same as" pairs with a customer not merged away (and, for a
+    supervisor with a team, one their team may see: another team's is not even named)."""
     links = await session.scalars(
         select(CustomerLink)
         .where(
@@ -238,16 +243,19 @@ async def _possible(session: AsyncSession, customer_id: int) -> list[PossibleDup
         other = await session.get(
             Customer, link.other_id if link.customer_id == customer_id else link.customer_id
         )
-        if other is not None and other.merged_into_id is None:
-            found.append(
-                PossibleDuplicate(
-                    link_id=link.id,
-                    probability=link.probability,
-                    customer_id=other.id,
-                    name=other.name,
-                    segment=other.segment,
-                )
+        if other is None or other.merged_into_id is not None:
+            continue
+        if viewer.role != "agent" and not await may_read_customer(session, viewer, other.id):
+            continue
+        found.append(
+            PossibleDuplicate(
+                link_id=link.id,
+                probability=link.probability,
+                customer_id=other.id,
+                name=other.name,
+                segment=other.segment,
             )
+        )
     return found
 
 

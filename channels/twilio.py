@@ -151,6 +151,9 @@ async def signed_form(request: web.Request) -> Mapping[str, str]:
         posted = await request.post()
     except UnicodeDecodeError:
         raise bad_request("The form is not UTF-8.") from None
+    except (ValueError, AssertionError, LookupError):
+        # aiohttp's multipart reader asserts on a body that breaks its own framing.
+        raise bad_request("The form could not be read.") from None
     if not all(isinstance(value, str) for value in posted.values()):
         raise bad_request("Twilio posts form fields, not files.")
     signature = request.headers.get(SIGNATURE_HEADER, "")

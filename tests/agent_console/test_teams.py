@@ -135,9 +135,13 @@ async def test_possible_matches_do_not_show_another_teams_customer(hub: Hub) -> 
         async with sue.http.get(f"api/customers/{north_customer}/possible") as response:
             assert response.status == 404
         assert await sue.get(f"/api/customers/{stranger_id}/possible") == []
+        record = await sue.get(f"/api/customers/{stranger_id}")
+        assert record["possible_duplicates"] == []
         # North's supervisor sees the pair (the stranger waits for nobody's team).
         found = await nick.get(f"/api/customers/{north_customer}/possible")
         assert [match["customer"]["id"] for match in found] == [stranger_id]
+        record = await nick.get(f"/api/customers/{north_customer}")
+        assert [p["customer_id"] for p in record["possible_duplicates"]] == [stranger_id]
     finally:
         for client in (nora, nick, sue):
             await client.close()

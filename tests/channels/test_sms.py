@@ -320,6 +320,20 @@ async def test_unusual_text_is_stored_as_sent(hub: Hub) -> None:
     ]
 
 
+async def test_a_broken_multipart_body_on_twilio_webhooks_is_a_bad_request(hub: Hub) -> None:
+    broken = b'--XYZ\r\nContent-Disposition: form-data; name="Body"\r\n'
+    async with aiohttp.ClientSession() as http:
+        for path in ("/webhooks/twilio/sms", "/webhooks/twilio/voice"):
+            for content_type in ("multipart/form-data; boundary=XYZ", "multipart/form-data"):
+                async with http.post(
+                    hub.url + path,
+                    data=broken,
+                    headers={"Content-Type": content_type, "X-Twilio-Signature": "x"},
+                ) as response:
+                    assert response.status == 400, (path, content_type, response.status)
+    assert await stored(hub) == []
+
+
 async def test_media_attachments_are_recorded(hub: Hub) -> None:
     media = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM1/Media/ME"
     status, _, _ = await Webhook(hub).text(
