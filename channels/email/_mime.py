@@ -59,9 +59,17 @@ class Mail:
     defects: tuple[str, ...]
 
 
+# Far more containers than any mail program writes (a long thread forwarded as parts).
+MAX_MULTIPARTS = 200
+_MULTIPART = re.compile(rb"(?im)^content-type:[ \t]*multipart/")
+
+
 def read_mail(raw: bytes, envelope_sender: str) -> Mail:
     """Parse a message as received; raises UnreadableMail when it names nobody to answer,
     or when its parts nest deeper than the parser can follow (a retry would not help)."""
+    if len(_MULTIPART.findall(raw)) > MAX_MULTIPARTS:
+        # The parser's time grows with the square of the nesting: refuse before it starts.
+        raise UnreadableMail(f"the message has more than {MAX_MULTIPARTS} multipart parts")
     try:
         return _read(raw, envelope_sender)
     except RecursionError:
