@@ -60,6 +60,7 @@ from hub.keys import (
 from hub.listeners import Listeners, following
 from hub.metrics import Metrics, may_read_metrics
 from hub.migrate import upgrade
+from hub.origin import origin_middleware
 from hub.presence import MemoryPresence, RedisPresence
 from hub.queue import ContactQueue, MemoryQueue, RedisQueue
 from hub.rate_limits import MemoryRateLimits, RedisRateLimits
@@ -83,7 +84,9 @@ CHANGES = Listeners[web.Application]()
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024, middlewares=[error_middleware])
+    app = web.Application(
+        client_max_size=1024 * 1024, middlewares=[origin_middleware, error_middleware]
+    )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[SIGNER] = SessionSigner(settings.secret_key, settings.session_max_age)

@@ -45,6 +45,9 @@ class Settings:
     routing_pass_spacing: float = 4.0
     chat_max_frame: int = 16 * 1024
     chat_max_text: int = 4000
+    # Sites the chat widget is embedded on (comma-separated origins, or *): their pages
+    # may open /chat/ws besides the hub's own.
+    chat_origins: str = ""
     # Flood limits per minute (0: none): one visitor's messages; messages and new visitors
     # from one client address (an office behind one address counts once).
     chat_visitor_messages: int = 30
