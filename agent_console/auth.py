@@ -23,6 +23,7 @@ still to come on sessions or cross-site requests go into `current_agent` and `re
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -30,9 +31,10 @@ from aiohttp import web
 from sqlalchemy import select
 
 from agent_console.responses import error, forbidden_page, page
-from hub.auth import COOKIE_NAME, verify_password
+from hub.auth import COOKIE_NAME, check_password
 from hub.inputs import read_form
-from hub.keys import SESSIONS, SETTINGS, SIGNER
+from hub.keys import RATE_LIMITS, SESSIONS, SETTINGS, SIGNER
+from hub.login_guard import LoginGuard
 from hub.models import Agent
 
 __all__ = [
@@ -119,9 +121,25 @@ async def login(request: web.Request) -> web.Response:
     form = await read_form(request)
     username = form.get("username", "").strip()
     password = form.get("password", "")
+    guard = login_guard(request.app)
+    address = request.remote or ""
+    wait = await guard.wait(address, username)
+    if wait:
+        seconds = math.ceil(wait)
+        refused = page(
+            request,
+            "login.html",
+            status=429,
+            error=f"Too many wrong passwords: try again in {seconds} s.",
+            username=username[:64],
+        )
+        refused.headers["Retry-After"] = str(seconds)
+        return refused
     async with request.app[SESSIONS]() as session:
         agent = await session.scalar(select(Agent).where(Agent.username == username))
-    if agent is None or not agent.active or not verify_password(agent.password_hash, password):
+    known = agent.password_hash if agent is not None and agent.active else None
+    if agent is None or not await check_password(known, password):
+        await guard.failed(address, username)
         return page(
             request,
             "login.html",
@@ -129,6 +147,7 @@ async def login(request: web.Request) -> web.Response:
             error="Wrong username or password.",
             username=username[:64],
         )
+    await guard.succeeded(username)
     response = web.HTTPSeeOther("/console")
     settings = request.app[SETTINGS]
     response.set_cookie(
@@ -141,6 +160,16 @@ async def login(request: web.Request) -> web.Response:
         path="/",
     )
     raise response
+
+
+def login_guard(app: web.Application) -> LoginGuard:
+    settings = app[SETTINGS]
+    return LoginGuard(
+        app[RATE_LIMITS],
+        settings.login_failures_per_account,
+        settings.login_failures_per_address,
+        settings.login_lockout,
+    )
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -56,6 +56,11 @@ class Settings:
     # A chat visitor gone this long (seconds) while still waiting has abandoned the chat.
     chat_abandon_grace: float = 60.0
     session_max_age: int = 12 * 3600
+    # Wrong passwords per username, and per client address, before the login answers 429
+    # until `login_lockout` seconds from the first of them have passed.
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 30
+    login_lockout: float = 900.0
     cookie_secure: bool | None = None  # unset: Secure whenever public_url is https
     # GET /metrics: with a token, only `Authorization: Bearer <token>`; without, loopback only.
     metrics_token: str = ""
