@@ -8,7 +8,10 @@ from functools import lru_cache
 MAX_QUERY = 2000  # characters of a message that are searched; the rest adds nothing
 MAX_TERMS = 64
 _WORD = re.compile(r"\w+", re.UNICODE)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# A sentence ends at its punctuation, a blank line or before a list item; a single line
+# break inside a paragraph is only wrapping, so "Go to Settings,\nthen Change PIN." stays
+# one sentence (a snippet and what Insert pastes are whole sentences, not line fragments).
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:[-*+\u2022]|\d+[.)])\s)")
 STOP_WORDS = frozenset(
     "a an and are as at be but by can could did do does for from had has have how i i'm if in"
     " into is it its me my no not of on or our so that the their them then there this to us was"
@@ -51,4 +54,4 @@ def query_tokens(text: str) -> list[str]:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+    return [" ".join(s.split()) for s in _SENTENCE.split(text) if s.strip()]

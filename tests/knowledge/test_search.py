@@ -76,3 +76,17 @@ async def test_a_near_empty_article_alone_does_not_break_search(hub: Hub) -> Non
             assert response.status == 200, await response.text()
             assert isinstance(await response.json(), list)
     await admin.close()
+
+
+async def test_a_snippet_is_a_whole_sentence_even_across_wrapped_lines(hub: Hub) -> None:
+    body = (
+        "Open the app and go to Settings,\nthen Change PIN.\n\n"
+        "Your new PIN works at once.\n- Cards abroad need no new PIN"
+    )
+    async with hub.sessions() as session, session.begin():
+        session.add(KnowledgeArticle(title="PIN", tags=["cards"], body=body, state="published"))
+    await hub.add_agent("alice")
+    agent = await hub.login("alice")
+    found = await agent.get("/api/knowledge/search?q=how+do+I+change+my+PIN+in+settings")
+    assert found[0]["snippet"] == "Open the app and go to Settings, then Change PIN."
+    await agent.close()
