@@ -14,14 +14,14 @@ __all__ = ["LoginGuard"]
 @dataclass(frozen=True)
 class LoginGuard:
     limits: RateLimits
-    per_account: int = 5  # wrong passwords for one username per window
+    per_account: int = 5  # wrong passwords for one username per window (0: no limit)
     per_address: int = 30  # wrong passwords from one client address per window
     window: float = 900.0  # seconds
 
     async def wait(self, address: str, username: str) -> float:
         """Seconds this address must wait before trying `username` again (0: go on)."""
         for key, limit in self._keys(address, username):
-            if await self.limits.count(key) >= limit:
+            if limit > 0 and await self.limits.count(key) >= limit:
                 # A hit past the limit answers how long the window still runs.
                 return max(await self.limits.hit(key, limit, self.window), 1.0)
         return 0.0
