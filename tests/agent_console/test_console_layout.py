@@ -14,6 +14,7 @@ from tests.support import ChatCustomer, Hub
 
 __all__ = ["browser"]  # the fixture, shared with the console's browser tests
 SMALL = 1024
+NAME = "Jane Featherstonehaugh-Montgomery"  # longer than an offer card is wide
 
 
 async def overflows(page: Page, selector: str) -> list[str]:
@@ -48,16 +49,18 @@ async def test_a_1024_px_screen_shows_the_customer_column_and_can_fold_it(
     alice = await sign_in(browser, hub, "alice", width=SMALL)
     page = alice.page
     await alice.set_status("available")
-    customer = await ChatCustomer.connect(hub, name="Jane Doe")
-    await customer.say("Where is my parcel?")
+    customer = await ChatCustomer.connect(hub, name=NAME)
+    # A long first message: the offer's two-line preview must wrap, not widen the column.
+    await customer.say("Hello there. " + "It should have come on Monday, I was told. " * 4)
     offer = page.locator("#offers > li")
-    await expect(offer).to_contain_text("Jane Doe")
+    await expect(offer.locator(".offer-preview")).to_contain_text("Monday")
     assert await overflows(page, ".inbox") == []
     await offer.get_by_role("button", name="Accept").click()
+    await customer.say("Where is my parcel?")
     suggestion = page.locator("#suggestions > li").first
     await expect(suggestion.get_by_role("button", name=re.compile("^Insert"))).to_be_visible()
 
-    await expect(page.locator("#customer-name")).to_have_text("Jane Doe")
+    await expect(page.locator("#customer-name")).to_have_text(NAME)
     await expect(page.locator("#timeline")).to_contain_text("Where is my parcel?")
     assert await page.evaluate("document.documentElement.scrollWidth") <= SMALL
     for column in (".inbox", ".thread", ".context"):
@@ -75,10 +78,10 @@ async def test_a_1024_px_screen_shows_the_customer_column_and_can_fold_it(
     assert wider > wide + 150
 
     await page.reload()  # remembered on this browser
-    await expect(page.locator("#conversation-title")).to_have_text("Jane Doe")
+    await expect(page.locator("#conversation-title")).to_have_text(NAME)
     await expect(page.locator("#customer-name")).to_be_hidden()
     await page.get_by_role("button", name="Customer", exact=True).click()
-    await expect(page.locator("#customer-name")).to_have_text("Jane Doe")
+    await expect(page.locator("#customer-name")).to_have_text(NAME)
     await expect(page.locator("#timeline")).to_contain_text("Where is my parcel?")
     assert alice.problems == []
     await customer.close()
