@@ -14,14 +14,16 @@ from aiohttp import WSMsgType, web
 from agent_console.auth import SUPERVISORS, current_agent
 from agent_console.me import agent_json
 from hub.bus import Event
-from hub.events import Audience, heard_by
-from hub.keys import BUS
+from hub.events import AgentUpdated, Audience, heard_by
+from hub.keys import BUS, SESSIONS
 from hub.listeners import following
+from hub.models import Agent
 from hub.sockets import SocketGroups
 
 AGENT_SOCKETS = web.AppKey("agent_sockets", SocketGroups)
 # Agent ids of supervisors holding a console socket on this hub process.
 SUPERVISOR_SOCKETS = web.AppKey("supervisor_sockets", set[int])
+SIGNED_OUT = 4401  # the close code a console hears when its agent's session ended
 # Events an agent's socket receives when the event names that agent.
 AGENT_EVENTS = heard_by(Audience.AGENT)
 # Events every supervisor's socket receives, whoever they name: the wallboard's feed.
@@ -63,10 +65,22 @@ async def _fan_out(app: web.Application) -> AsyncIterator[None]:
 
     async def deliver(event: Event) -> None:
         _deliver(sockets, supervisors, event)
+        if event.get("type") == AgentUpdated.name and event.get("agent_id") in sockets:
+            await _close_if_deactivated(app, int(event["agent_id"]))
 
     async with following(app[BUS], deliver):
         yield
     await sockets.close_all()
+
+
+async def _close_if_deactivated(app: web.Application, agent_id: int) -> None:
+    """A deactivated agent's open consoles close at once, on whichever hub process holds
+    them: the admin's change reaches every process as agent.updated."""
+    async with app[SESSIONS]() as session:
+        agent = await session.get(Agent, agent_id)
+    if agent is None or not agent.active:
+        await app[AGENT_SOCKETS].close(agent_id, SIGNED_OUT, b"signed out")
+        app[SUPERVISOR_SOCKETS].discard(agent_id)
 
 
 def _deliver(sockets: SocketGroups, supervisors: set[int], event: Event) -> None:

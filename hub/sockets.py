@@ -83,6 +83,12 @@ class SocketGroups:
     def count(self) -> int:
         return sum(len(peers) for peers in self._groups.values())
 
+    async def close(self, key: Hashable, code: int, reason: bytes) -> None:
+        """Close every socket under key, telling each why."""
+        for peer in list(self._groups.get(key, ())):
+            await peer.ws.close(code=code, message=reason)
+            await self.discard(key, peer)
+
     async def close_all(self) -> None:
         for key, peers in list(self._groups.items()):
             for peer in list(peers):

@@ -80,3 +80,28 @@ async def test_the_count_is_shared_by_hub_processes(guarded: Settings) -> None:
         for hub in (one, two, one):
             assert (await log_in(hub, "alice", "wrong"))[0] == 401
         assert (await log_in(two, "alice", PASSWORD))[0] == 429
+
+
+@pytest.mark.parametrize("backend", ["redis"])
+async def test_a_deactivated_agents_open_console_closes_on_every_hub(guarded: Settings) -> None:
+    async with start_hub(guarded, clean=True) as one, start_hub(guarded) as two:
+        alice_id = await one.add_agent("alice")
+        await one.add_agent("ada", role="admin")
+        alice, ada = await two.login("alice"), await one.login("ada")
+        try:
+            async with alice.http.ws_connect("console/ws") as console:
+                assert (await console.receive_json(timeout=10))["type"] == "hello"
+                async with ada.http.patch(
+                    f"api/admin/agents/{alice_id}", json={"active": False}
+                ) as response:
+                    assert response.status == 200
+                frame = await console.receive(timeout=10)
+                while frame.type == aiohttp.WSMsgType.TEXT:  # told why first, then closed
+                    assert frame.json()["type"] == "agent.state"
+                    frame = await console.receive(timeout=10)
+                assert frame.type == aiohttp.WSMsgType.CLOSE and frame.data == 4401
+            async with alice.http.get("api/me") as response:
+                assert response.status == 401
+        finally:
+            await alice.close()
+            await ada.close()
