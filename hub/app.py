@@ -42,7 +42,6 @@ from hub.conversations import Conversations
 from hub.db import open_engine, session_factory
 from hub.events import CATALOGUE, BusMessage, QueueUpdated
 from hub.http_errors import error_middleware
-from hub.intake import Intake
 from hub.keys import (
     ATTACHMENTS,
     BUS,
@@ -58,7 +57,8 @@ from hub.keys import (
     SIGNER,
 )
 from hub.listeners import Listeners, following
-from hub.metrics import Metrics, may_read_metrics
+from hub.measured import MeasuredIntake, MeasuredOfferBook, MeasuredRouter
+from hub.metrics import CONTENT_TYPE, Metrics, may_read_metrics
 from hub.migrate import upgrade
 from hub.origin import origin_middleware
 from hub.presence import MemoryPresence, RedisPresence
@@ -68,12 +68,10 @@ from hub.settings import Settings
 from knowledge.articles import Articles
 from knowledge.embeddings import load_encoder
 from knowledge.search import Knowledge
-from routing.engine import Router
 from routing.handback import Handback
 from routing.identity.directory import CustomerDirectory
 from routing.limits import QueueLimits
 from routing.matching import RoutingPolicy
-from routing.offers import OfferBook
 from routing.rules import RoutingRules
 
 log = logging.getLogger(__name__)
@@ -88,7 +86,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=1024 * 1024, middlewares=[origin_middleware, error_middleware]
     )
     app[SETTINGS] = settings
-    app[METRICS] = Metrics()
+    app[METRICS] = Metrics(settings.metrics_process)
     app[SIGNER] = SessionSigner(settings.secret_key, settings.session_max_age)
     app[ATTACHMENTS] = AttachmentStore(Path(settings.attachments_dir))
     remote: list[RemoteAttachments] = [channels.twilio.TwilioMedia(settings)]  # recordings, MMS
@@ -198,9 +196,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     rules = RoutingRules.parse(settings.routing_keywords, settings.routing_segments)
     app[DIRECTORY] = directory = CustomerDirectory(sessions, settings.identity_region)
     await directory.load()
-    app[INTAKE] = Intake(sessions, queue, bus, metrics, rules, directory.resolver)
+    app[INTAKE] = MeasuredIntake(metrics, sessions, queue, bus, metrics, rules, directory.resolver)
     app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics)
-    offers = OfferBook(sessions, queue, bus, metrics, settings.offer_timeout)
+    offers = MeasuredOfferBook(metrics, sessions, queue, bus, metrics, settings.offer_timeout)
     policy = RoutingPolicy(
         strategy=settings.routing_strategy,
         sticky_window=settings.sticky_window,
@@ -210,7 +208,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     handback = Handback(sessions, queue, bus, offers)
     app[agent_console.transfers.HANDBACK] = handback
     limits = QueueLimits(sessions, queue, bus, app[CONVERSATIONS])
-    router = Router(
+    router = MeasuredRouter(
+        metrics,
         sessions,
         queue,
         offers,
@@ -299,7 +298,7 @@ async def metrics(request: web.Request) -> web.Response:
     if not may_read_metrics(request, request.app[SETTINGS].metrics_token):
         raise web.HTTPForbidden(text="Metrics are for the monitoring system.")
     body = await request.app[METRICS].render()
-    return web.Response(text=body, content_type="text/plain", charset="utf-8")
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _as_float(value: object) -> float:

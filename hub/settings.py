@@ -76,6 +76,7 @@ class Settings:
     presence_interval: float = 5.0
     chat_prechat: str = "off"  # what the chat widget asks before the first message: name,email
     knowledge_embeddings: bool = True  # use sentence embeddings when the extra is installed
+    metrics_process: str = ""  # the `process` label on /metrics; empty: hostname:pid
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_api_url: str | None = None  # None: Twilio's own API

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import socket
+from dataclasses import replace
+
 import aiohttp
 import pytest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
 
+from hub.keys import METRICS
 from hub.settings import Settings
-from tests.support import ChatCustomer, Hub
+from tests.conftest import start_hub
+from tests.support import ChatCustomer, Hub, eventually
 
 
 async def test_healthz_reports_database_and_queue(hub: Hub) -> None:
@@ -15,18 +23,67 @@ async def test_healthz_reports_database_and_queue(hub: Hub) -> None:
         assert await response.json() == {"status": "ok", "database": "ok", "queue": "ok"}
 
 
-async def test_metrics_count_contacts_in_prometheus_format(hub: Hub) -> None:
+async def scrape(hub: Hub) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """Every sample of the hub's /metrics, by name and then by its labels."""
+    async with aiohttp.ClientSession() as http, http.get(hub.url + "/metrics") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == CONTENT_TYPE_LATEST
+        body = await response.text()
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            labels = tuple(sorted(sample.labels.items()))
+            samples.setdefault(sample.name, {})[labels] = sample.value
+    return samples
+
+
+async def test_metrics_count_contacts_and_time_intake_offers_and_routing(hub: Hub) -> None:
+    await hub.add_agent("alice", status="available", capacities={"chat": 1})
+    alice = await hub.login("alice")
     customer = await ChatCustomer.connect(hub)
     await customer.say("first")
     await customer.say("second")
+    offers = await eventually(lambda: alice.get("/api/offers"))
     await customer.close()
-    async with aiohttp.ClientSession() as http, http.get(hub.url + "/metrics") as response:
-        assert response.status == 200
-        assert response.content_type == "text/plain"
-        body = await response.text()
-    assert "# TYPE switchboard_contacts_accepted_total counter" in body
-    assert 'switchboard_contacts_accepted_total{channel="chat"} 2' in body
-    assert "# TYPE switchboard_queue_waiting gauge" in body
+    await alice.close()
+    process = hub.app[METRICS].process
+    assert process == f"{socket.gethostname()}:{os.getpid()}"
+    chat = (("channel", "chat"), ("process", process))
+
+    samples = await scrape(hub)
+    assert samples["switchboard_contacts_accepted_total"] == {chat: 2}
+    assert samples["switchboard_intake_seconds_count"] == {chat: 2}
+    assert samples["switchboard_intake_seconds_sum"][chat] > 0
+    assert samples["switchboard_arrival_to_offer_seconds_count"] == {chat: len(offers)} == {chat: 1}
+    assert samples["switchboard_offers_total"] == {(("process", process),): 1}
+    passes = samples["switchboard_routing_pass_seconds_count"][(("process", process),)]
+    assert passes >= 1
+    assert samples["switchboard_queue_waiting"] == {(("process", process),): 0}
+    later = await eventually(lambda: _more_passes(hub, passes))
+    assert later > passes  # the router keeps routing, and each pass is counted
+
+
+async def _more_passes(hub: Hub, than: float) -> float | None:
+    samples = await scrape(hub)
+    counted = sum(samples["switchboard_routing_pass_seconds_count"].values())
+    return counted if counted > than else None
+
+
+async def test_each_hub_counts_only_its_own_traffic_under_the_process_it_is_given(
+    settings_for: Settings,
+) -> None:
+    async with (
+        start_hub(replace(settings_for, metrics_process="hub-a"), clean=True) as first,
+        start_hub(replace(settings_for, metrics_process="hub-b")) as b,
+    ):
+        customer = await ChatCustomer.connect(first)
+        await customer.say("hello")
+        await customer.close()
+        counted_a, counted_b = await scrape(first), await scrape(b)
+    assert counted_a["switchboard_intake_seconds_count"] == {
+        (("channel", "chat"), ("process", "hub-a")): 1
+    }
+    assert "switchboard_intake_seconds_count" not in counted_b
 
 
 def test_settings_come_from_the_environment() -> None:
