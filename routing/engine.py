@@ -14,10 +14,12 @@ import json
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
 
 from hub.db import Sessions
+from hub.loops import Backoff
 from hub.models import Agent, AgentSkill, Conversation, utcnow
 from hub.presence import PresenceBoard
 from hub.queue import ContactQueue, WaitingContact
@@ -28,6 +30,8 @@ from routing.matching import AgentState, Decision, Matcher, RoutingPolicy
 from routing.offers import OfferBook
 
 log = logging.getLogger(__name__)
+# A contact this pass reserved for an agent, with the reasons: (contact, agent_id, why).
+Taken = tuple[WaitingContact, int, dict[str, Any]]
 
 
 def plan(
@@ -82,12 +86,15 @@ class Router:
         self._wake.set()
 
     async def run(self) -> None:
+        backoff = Backoff("routing pass", first=self._tick, longest=max(self._tick, 2.0))
         while True:
             started = time.monotonic()
             try:
                 await self.tick()
             except Exception:
-                log.exception("routing tick failed; retrying")
+                await backoff.failed()
+                continue
+            backoff.succeeded()
             spent = time.monotonic() - started
             await asyncio.sleep(min(self._pass_spacing * spent, MAX_SPACING, self._tick))
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
@@ -139,19 +146,40 @@ class Router:
                 if d.agent_id is not None
             ]
         )
-        made, taken = 0, set()
+        taken: list[Taken] = []
         for (contact, decision), reserved in zip(decisions, outcomes, strict=True):
             assert decision.agent_id is not None
             if not reserved:
                 # Another hub process took the contact or filled the agent first.
                 self.wake()
                 continue
-            taken.add(contact.conversation_id)
-            explanation = decision.explain(contact)
-            log.info("routing decision %s", json.dumps(explanation))
-            if await self._offers.create(contact, decision.agent_id, explanation):
-                made += 1
-        return made, [c for c in waiting if c.conversation_id not in taken]
+            taken.append((contact, decision.agent_id, decision.explain(contact)))
+        made = await self._offer(taken)
+        offered = {contact.conversation_id for contact, _agent, _why in taken}
+        return made, [c for c in waiting if c.conversation_id not in offered]
+
+    async def _offer(self, taken: list[Taken]) -> int:
+        """Offer what this pass reserved; on any failure, what is not offered yet goes back
+        (in line, and the agent's capacity), so nothing stays reserved for nobody."""
+        made = 0
+        for index, (contact, agent_id, explanation) in enumerate(taken):
+            try:
+                log.info("routing decision %s", json.dumps(explanation))
+                if await self._offers.create(contact, agent_id, explanation):
+                    made += 1
+            except BaseException:
+                await self._give_back(taken[index:])
+                raise
+        return made
+
+    async def _give_back(self, taken: list[Taken]) -> None:
+        try:
+            for contact, agent_id, _explanation in taken:
+                await self._queue.release(agent_id, contact.channel)
+                await self._queue.push(contact)
+        except Exception:
+            # The live queue is failing too: the reconciler puts it right from the database.
+            log.exception("could not give back %d reserved contacts", len(taken))
 
     async def _hand_back_departed(self) -> None:
         """Agents whose console went away longer than the grace period: their work returns."""
