@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 from aiohttp import web
@@ -39,7 +39,7 @@ from hub.auth import SessionSigner
 from hub.bus import EventBus, MemoryBus, RedisBus
 from hub.contacts import ChannelAdapter
 from hub.conversations import Conversations
-from hub.db import open_engine, session_factory
+from hub.db import Sessions, open_engine, session_factory
 from hub.events import CATALOGUE, BusMessage, QueueUpdated
 from hub.http_errors import error_middleware
 from hub.keys import (
@@ -57,13 +57,16 @@ from hub.keys import (
     SIGNER,
 )
 from hub.listeners import Listeners, following
+from hub.loops import keep_running
 from hub.measured import MeasuredIntake, MeasuredOfferBook, MeasuredRouter
 from hub.metrics import CONTENT_TYPE, Metrics, may_read_metrics
 from hub.migrate import upgrade
 from hub.origin import origin_middleware
+from hub.outages import answer_outages
 from hub.presence import MemoryPresence, RedisPresence
 from hub.queue import ContactQueue, MemoryQueue, RedisQueue
 from hub.rate_limits import MemoryRateLimits, RedisRateLimits
+from hub.recovery import Reconciler
 from hub.settings import Settings
 from knowledge.articles import Articles
 from knowledge.embeddings import load_encoder
@@ -79,11 +82,14 @@ REDIS = web.AppKey("redis", Redis)
 SMS = web.AppKey("sms", channels.sms.SmsAdapter)
 # What the hub process itself does on hearing an event, from whichever process published it.
 CHANGES = Listeners[web.Application]()
+# Seconds each /healthz check may take: a dependency that froze is reported, not waited for.
+HEALTH_TIMEOUT = 0.8
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        client_max_size=1024 * 1024, middlewares=[origin_middleware, error_middleware]
+        client_max_size=1024 * 1024,
+        middlewares=[origin_middleware, error_middleware, answer_outages],
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics(settings.metrics_process)
@@ -140,7 +146,7 @@ def freeze_at_start(app: web.Application) -> None:
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    engine = open_engine(settings.database_url)
+    engine = open_engine(settings.database_url, settings.database_timeout)
     if settings.migrate_on_start:
         await upgrade(engine)
     app[SESSIONS] = session_factory(engine)
@@ -153,7 +159,11 @@ async def _live_state(app: web.Application) -> AsyncIterator[None]:
     queue: ContactQueue
     bus: EventBus
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout,
+            socket_connect_timeout=settings.redis_timeout,
+        )
         app[REDIS] = redis
         queue = RedisQueue(redis, settings.redis_prefix)
         bus = RedisBus(redis, settings.redis_prefix)
@@ -204,6 +214,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         sticky_window=settings.sticky_window,
         max_missed_offers=settings.max_missed_offers,
         presence_grace=settings.presence_grace,
+        decline_cooldown=settings.decline_cooldown,
     )
     handback = Handback(sessions, queue, bus, offers)
     app[agent_console.transfers.HANDBACK] = handback
@@ -222,6 +233,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     app[OFFERS] = offers
     app[ROUTER] = router
+    reconciler = Reconciler(sessions, queue, settings.reconcile_interval, metrics)
     # Loaded on the first suggestion, not here: the hub answers at once and stays small
     # until knowledge is asked for.
     app[KNOWLEDGE] = Knowledge(
@@ -231,6 +243,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     async with following(bus, CHANGES.bind(app)):
         tasks = [
             asyncio.create_task(router.run()),
+            asyncio.create_task(reconciler.run()),
             asyncio.create_task(directory.run()),
             asyncio.create_task(_console_presence(app)),
         ]
@@ -261,10 +274,12 @@ for _waker in CATALOGUE.values():
 
 async def _console_presence(app: web.Application) -> None:
     """Tell every hub process which agents hold a console socket here."""
-    while True:
+
+    async def tell() -> None:
         agent_ids = [k for k in app[agent_console.live.AGENT_SOCKETS].keys() if isinstance(k, int)]
         await app[PRESENCE].seen(agent_ids)
-        await asyncio.sleep(app[SETTINGS].presence_interval)
+
+    await keep_running("console presence", tell, app[SETTINGS].presence_interval)
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -274,23 +289,32 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Ready when the database answers and the live queue is reachable."""
-    checks: dict[str, str] = {}
-    try:
-        async with request.app[SESSIONS]() as session:
-            await session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        await request.app[QUEUE].size()
-        checks["queue"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["queue"] = f"error: {type(exc).__name__}"
+    """Ready when the database answers and the live queue is reachable; each is asked at
+    once and given under a second, so the answer names what is down without hanging."""
+    database, queue = await asyncio.gather(
+        _check(_select_one(request.app[SESSIONS])), _check(request.app[QUEUE].size())
+    )
+    checks = {"database": database, "queue": queue}
     healthy = all(v == "ok" for v in checks.values())
     return web.json_response(
         {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
     )
+
+
+async def _select_one(sessions: Sessions) -> None:
+    async with sessions() as session:
+        await session.execute(text("SELECT 1"))
+
+
+async def _check(call: Awaitable[object]) -> str:
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            await call
+    except TimeoutError:
+        return "error: no answer"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return f"error: {type(exc).__name__}"
+    return "ok"
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -16,12 +16,14 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.events import BusMessage
 from hub.models import utcnow
 
 Event = dict[str, Any]  # a message as the bus carries it: {"type", "ts", **fields}
 log = logging.getLogger(__name__)
+LISTEN_WAIT = 1.0  # seconds a subscription waits for a message before asking again
 
 
 def make_event(type_: str, **fields: Any) -> Event:
@@ -163,8 +165,10 @@ class _RedisSubscription(Subscription):
             if self._closed or self._pubsub is None:
                 raise SubscriptionClosed
             try:
-                message = await self._pubsub.get_message(timeout=None)
-            except (RedisConnectionError, OSError):
+                # A bounded wait, so the client's socket timeout (meant for a frozen Redis)
+                # never fires on a merely quiet channel.
+                message = await self._pubsub.get_message(timeout=LISTEN_WAIT)
+            except (RedisConnectionError, RedisTimeoutError, OSError):
                 if self._closed:  # close() hung up under us; do not resubscribe
                     raise SubscriptionClosed from None
                 log.warning("event bus lost Redis; resubscribing")
@@ -181,7 +185,7 @@ class _RedisSubscription(Subscription):
             try:
                 await self.open()
                 return
-            except (RedisConnectionError, OSError):
+            except (RedisConnectionError, RedisTimeoutError, OSError):
                 await asyncio.sleep(0.5)
 
     async def close(self) -> None:

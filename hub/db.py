@@ -15,8 +15,12 @@ from sqlalchemy.ext.asyncio import (
 Sessions = async_sessionmaker[AsyncSession]
 
 
-def open_engine(url: str) -> AsyncEngine:
-    """Create an engine; SQLite gets WAL, a busy timeout and one connection, so writers queue."""
+def open_engine(url: str, timeout: float | None = None) -> AsyncEngine:
+    """Create an engine; SQLite gets WAL, a busy timeout and one connection, so writers queue.
+
+    `timeout` (seconds) bounds PostgreSQL's connecting, each statement and the wait for a
+    pooled connection, so a database that froze fails calls instead of hanging them.
+    """
     if url.startswith("sqlite"):
         # One connection: concurrent sessions wait their turn in the pool. With several,
         # a burst of writers stalled the event loop for the whole busy timeout and then
@@ -24,7 +28,16 @@ def open_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if timeout is None:
+        return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=timeout,
+        connect_args={"timeout": timeout, "command_timeout": timeout},
+    )
 
 
 def session_factory(engine: AsyncEngine) -> Sessions:

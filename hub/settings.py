@@ -18,6 +18,14 @@ class Settings:
     database_url: str = "sqlite+aiosqlite:///switchboard.db"
     redis_url: str | None = None
     redis_prefix: str = "sb:"
+    # Seconds a Redis call (and connecting) may take before it fails: a frozen Redis must
+    # not hang webhooks and /healthz.
+    redis_timeout: float = 5.0
+    # Seconds a PostgreSQL statement, connecting or waiting for a pooled connection may take.
+    database_timeout: float = 15.0
+    # Seconds between passes of the reconciler that makes the live state (Redis) agree
+    # with the database; one hub process runs each pass.
+    reconcile_interval: float = 5.0
     host: str = "127.0.0.1"
     port: int = 8080
     smtp_port: int = 2525
@@ -72,6 +80,9 @@ class Settings:
     identity_region: str = "US"  # the country of phone numbers written without +code
     sticky_window: float = 24 * 3600.0
     max_missed_offers: int = 3
+    # Seconds before a contact an agent declined (or missed) may come back to them when
+    # nobody else can take it.
+    decline_cooldown: float = 60.0
     presence_grace: float = 30.0
     presence_interval: float = 5.0
     chat_prechat: str = "off"  # what the chat widget asks before the first message: name,email
