@@ -36,6 +36,8 @@ class WaitingContact:
     entered_at: float | None = None
     # Why it needs this skill, level and priority (routing rules that matched).
     reasons: tuple[str, ...] = ()
+    # When one of `declined_by` last declined or missed it (epoch seconds).
+    declined_at: float | None = None
 
     @property
     def score(self) -> float:
@@ -63,6 +65,7 @@ class WaitingContact:
             "min_level": self.min_level,
             "entered_at": self.entered_at,
             "reasons": list(self.reasons),
+            "declined_at": self.declined_at,
         }
         return json.dumps(data)
 
@@ -135,6 +138,20 @@ class ContactQueue(ABC):
         """Whether this process should rebuild lost state now: one process at a time."""
         return True
 
+    @abstractmethod
+    async def waiting_ids(self) -> set[int]:
+        """The conversation ids of every waiting contact (for checking against the database)."""
+
+    @abstractmethod
+    async def correct_load(self, agent_id: int, channel: str, seen: int, value: int) -> bool:
+        """Set an agent's load on a channel to `value` if it is still `seen`; False if it
+        changed meanwhile (a reserve or release came first), and nothing is written."""
+
+    async def claim_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Hold the named lease for `seconds` unless another holder has it: one process at
+        a time does the work it guards, and another takes over once the holder is gone."""
+        return True
+
 
 class MemoryQueue(ContactQueue):
     """The queue for one hub process; a lock makes reserve atomic."""
@@ -198,6 +215,17 @@ class MemoryQueue(ContactQueue):
     async def intact(self) -> bool:
         return self._built
 
+    async def waiting_ids(self) -> set[int]:
+        return set(self._waiting)
+
+    async def correct_load(self, agent_id: int, channel: str, seen: int, value: int) -> bool:
+        async with self._lock:
+            load = self._loads.setdefault(agent_id, {})
+            if load.get(channel, 0) != seen:
+                return False
+            load[channel] = value
+            return True
+
 
 _RESERVE = """
 local used = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
@@ -205,6 +233,19 @@ if used >= tonumber(ARGV[3]) then return 0 end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
+return 1
+"""
+
+_CORRECT_LOAD = """
+if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
+_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
 
@@ -227,6 +268,9 @@ class RedisQueue(ContactQueue):
         self._rebuilding_key = f"{prefix}queue:rebuilding"
         self._reserve = redis.register_script(_RESERVE)
         self._release = redis.register_script(_RELEASE)
+        self._correct_load = redis.register_script(_CORRECT_LOAD)
+        self._lease = redis.register_script(_LEASE)
+        self._prefix = prefix
 
     async def push(self, contact: WaitingContact) -> None:
         member = _member(contact.conversation_id)
@@ -305,6 +349,27 @@ class RedisQueue(ContactQueue):
         # Two processes resetting one after the other would wipe what the first had
         # routed meanwhile (reserved load, contacts pushed since its read).
         return bool(await self._redis.set(self._rebuilding_key, "1", nx=True, ex=30))
+
+    async def waiting_ids(self) -> set[int]:
+        return {int(m) for m in await self._redis.zrange(self._waiting_key, 0, -1)}
+
+    async def loads(self, agent_ids: list[int]) -> dict[int, dict[str, int]]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for agent_id in agent_ids:
+                pipe.hgetall(self._load_key(agent_id))
+            rows: list[dict[bytes, bytes]] = await pipe.execute()
+        return {
+            agent_id: {_text(k): int(v) for k, v in row.items() if int(v)}
+            for agent_id, row in zip(agent_ids, rows, strict=True)
+        }
+
+    async def correct_load(self, agent_id: int, channel: str, seen: int, value: int) -> bool:
+        keys = [self._load_key(agent_id)]
+        return bool(await self._correct_load(keys=keys, args=[channel, seen, value]))
+
+    async def claim_lease(self, name: str, holder: str, seconds: float) -> bool:
+        keys = [f"{self._prefix}lease:{name}"]
+        return bool(await self._lease(keys=keys, args=[holder, max(1, int(seconds * 1000))]))
 
     def _load_key(self, agent_id: int) -> str:
         return f"{self._load_prefix}{agent_id}"

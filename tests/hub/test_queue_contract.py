@@ -265,3 +265,38 @@ async def test_one_process_at_a_time_rebuilds_lost_state(queue: ContactQueue) ->
         assert not await queue.claim_rebuild()
     await queue.reset([], {})
     assert await queue.intact()
+
+
+async def test_waiting_ids_are_every_waiting_contact(queue: ContactQueue) -> None:
+    assert await queue.waiting_ids() == set()
+    for conversation_id in (3, 1, 20):
+        await queue.push(contact(conversation_id))
+    assert await queue.reserve(1, 7, "chat", 3)
+    assert await queue.waiting_ids() == {3, 20}
+
+
+async def test_loads_of_several_agents_at_once(queue: ContactQueue) -> None:
+    await queue.reset([], {7: {"chat": 2}, 8: {"email": 1, "chat": 0}})
+    assert await queue.loads([7, 8, 9]) == {7: {"chat": 2}, 8: {"email": 1}, 9: {}}
+
+
+async def test_a_load_is_corrected_only_if_nothing_changed_it_meanwhile(
+    queue: ContactQueue,
+) -> None:
+    await queue.reset([], {7: {"chat": 3}})
+    assert not await queue.correct_load(7, "chat", seen=2, value=0)
+    assert await queue.load(7) == {"chat": 3}
+    assert await queue.correct_load(7, "chat", seen=3, value=1)
+    assert await queue.load(7) == {"chat": 1}
+    assert await queue.correct_load(8, "email", seen=0, value=2)
+    assert await queue.load(8) == {"email": 2}
+
+
+async def test_a_lease_is_held_by_one_holder_at_a_time(queue: ContactQueue) -> None:
+    assert await queue.claim_lease("reconcile", "a", 0.3)
+    assert await queue.claim_lease("reconcile", "a", 0.3)  # its holder renews it
+    if isinstance(queue, RedisQueue):
+        assert not await queue.claim_lease("reconcile", "b", 0.3)
+        assert await queue.claim_lease("other", "b", 0.3)
+        await asyncio.sleep(0.4)  # the holder is gone: another takes over
+        assert await queue.claim_lease("reconcile", "b", 0.3)
