@@ -97,10 +97,31 @@ class Intake:
             raise RuntimeError(f"could not store {contact.channel}:{contact.external_id}")
         if accepted.duplicate:
             self._metrics.inc("switchboard_contacts_duplicate_total", channel=contact.channel)
+            await self._queue_if_stranded(accepted.conversation_id)
             return accepted
         self._metrics.inc("switchboard_contacts_accepted_total", channel=contact.channel)
         await self._announce(accepted, waiting, contact)
         return accepted
+
+    async def _queue_if_stranded(self, conversation_id: int) -> None:
+        """A copy of a stored contact: the provider retries when the first answer failed,
+        perhaps after the commit but before the push. Waiting in the database but not in
+        the live queue: put it in line now."""
+        async with self._sessions() as session:
+            entry = await session.scalar(
+                select(QueueEntry)
+                .join(Conversation, Conversation.id == QueueEntry.conversation_id)
+                .where(
+                    QueueEntry.conversation_id == conversation_id, Conversation.status == "queued"
+                )
+            )
+        if entry is None or await self._queue.contains(conversation_id):
+            return
+        log.warning("conversation %s was stored but not queued; queued now", conversation_id)
+        await self._queue.push(waiting_contact(entry))
+        await self._bus.publish(
+            make_event("contact.queued", conversation_id=conversation_id, channel=entry.channel)
+        )
 
     async def _store(
         self, contact: InboundContact, *, seen_before: bool
@@ -551,4 +572,5 @@ def waiting_contact(entry: QueueEntry) -> WaitingContact:
         min_level=entry.min_level or 1,
         entered_at=entry.entered_at.timestamp() if entry.entered_at else None,
         reasons=tuple(entry.rules or ()),
+        declined_at=entry.declined_at.timestamp() if entry.declined_at else None,
     )

@@ -305,6 +305,9 @@ class QueueEntry(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
     declined_by: Mapped[list[Any]] = mapped_column(default=list)
+    # When an agent last declined or missed it: after a cool-down they may have it back,
+    # should nobody else be able to take it.
+    declined_at: Mapped[datetime | None] = mapped_column()
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     min_level: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -136,6 +136,7 @@ async def _requeue(
         enqueued_at=conversation.created_at,  # keeps its age: it has waited long enough
         entered_at=utcnow(),  # but a queue's time limit starts again
         declined_by=list(declined),
+        declined_at=utcnow() if declined else None,
         customer_id=conversation.customer_id,
         language=conversation.language,
         # Older conversations did not keep their level (1): their inbox's still applies.

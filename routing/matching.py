@@ -37,6 +37,14 @@ class RoutingPolicy:
     max_missed_offers: int = 3
     # A console connection gone this long (seconds) means the agent has left.
     presence_grace: float = 30.0
+    # An agent who declined (or missed) a contact gets it back only when nobody else can
+    # take it, and not before this many seconds: a contact is never left unservable.
+    decline_cooldown: float = 60.0
+
+    def cooled(self, contact: WaitingContact, now: float) -> bool:
+        """Whether the agents who declined this contact may be offered it again."""
+        declined_at = contact.declined_at
+        return declined_at is None or now - declined_at >= self.decline_cooldown
 
     def step(self, waited: float) -> int:
         return sum(1 for threshold in self.overflow_after if waited >= threshold)
@@ -109,9 +117,15 @@ class Decision:
         }
 
 
-def why_not(contact: WaitingContact, agent: AgentState, required_level: int | None) -> str | None:
+def why_not(
+    contact: WaitingContact,
+    agent: AgentState,
+    required_level: int | None,
+    *,
+    declined_ok: bool = False,
+) -> str | None:
     """Why this agent cannot take this contact now, or None if they can."""
-    if agent.agent_id in contact.declined_by:
+    if agent.agent_id in contact.declined_by and not declined_ok:
         return "already declined or missed it"
     if not agent.speaks(contact.language):
         return f"does not speak {contact.language}"
@@ -158,9 +172,25 @@ class Matcher:
                 )
             if len(passed) < self.MAX_PASSED_OVER:
                 passed.append((agent.agent_id, why))
+        again = self._declined_again(contact, skill, level)
+        if again is not None:
+            reason = "declined it before; nobody else can take it"
+            return Decision(contact.conversation_id, again, step, level, reason, tuple(passed))
         return Decision(
             contact.conversation_id, None, step, level, "no eligible agent", tuple(passed)
         )
+
+    def _declined_again(self, contact: WaitingContact, skill: str, level: int | None) -> int | None:
+        """An agent who declined the contact and may have it now that nobody else can."""
+        if not contact.declined_by or not self.policy.cooled(contact, self.now):
+            return None
+        for key in self._bucket(contact.channel, skill):
+            agent = self.agents[key[-1]]
+            if agent.agent_id in contact.declined_by and (
+                why_not(contact, agent, level, declined_ok=True) is None
+            ):
+                return agent.agent_id
+        return None
 
     def assigned(self, agent_id: int, channel: str) -> None:
         """Count a reserved contact against the agent and move them down the ranking."""

@@ -73,15 +73,19 @@ class OfferBook:
             await self._queue.release(agent_id, contact.channel)
             return None
         self._metrics.inc("switchboard_offers_total")
-        await self._bus.publish(
-            OfferCreated(
-                offer_id=view.offer_id,
-                conversation_id=view.conversation_id,
-                agent_id=agent_id,
-                expires_at=view.expires_at,
-                channel=contact.channel,
-            )
+        event = OfferCreated(
+            offer_id=view.offer_id,
+            conversation_id=view.conversation_id,
+            agent_id=agent_id,
+            expires_at=view.expires_at,
+            channel=contact.channel,
         )
+        try:
+            await self._bus.publish(event)
+        except Exception:
+            # The offer stands (the console lists it on its next read, or it expires):
+            # a failure here must not make the router give back what it offered.
+            log.warning("offer %s made but not announced", view.offer_id, exc_info=True)
         return view
 
     async def _record(
@@ -222,6 +226,7 @@ class OfferBook:
             entry = await session.get(QueueEntry, conversation.id)
             assert entry is not None
             entry.declined_by = sorted({*entry.declined_by, offer.agent_id})
+            entry.declined_at = now
             crm.record(
                 session,
                 customer_id=conversation.customer_id,

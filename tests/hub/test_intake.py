@@ -52,6 +52,20 @@ async def test_the_same_contact_twice_is_stored_once(hub: Hub) -> None:
     assert await hub.app[QUEUE].size() == 1
 
 
+async def test_a_retried_contact_stored_but_never_queued_is_queued(hub: Hub) -> None:
+    # As when the live queue failed (or the hub died) between the commit and the push:
+    # the provider retries because it had no answer, and the retry must put it in line.
+    await eventually(hub.app[QUEUE].intact)  # the start-up rebuild is behind us
+    contact = chat(external_id="stored-not-queued")
+    first = await intake(hub).accept(contact)
+    assert await hub.app[QUEUE].remove(first.conversation_id)
+
+    again = await intake(hub).accept(contact)
+    assert again.duplicate
+    assert await hub.app[QUEUE].contains(first.conversation_id)
+    assert await count(hub, Message) == 1
+
+
 async def test_twenty_concurrent_copies_store_one_message_and_queue_it_once(hub: Hub) -> None:
     contact = chat(sender="impatient", external_id="retried-by-the-provider")
     results = await asyncio.gather(*(intake(hub).accept(contact) for _ in range(20)))

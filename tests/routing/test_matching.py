@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from hub.queue import WaitingContact
 from routing.matching import AgentState, Matcher, RoutingPolicy
@@ -112,6 +113,21 @@ def test_sticky_agent_first_when_eligible() -> None:
 def test_an_agent_who_declined_is_not_offered_it_again() -> None:
     agents = [agent(1, idle_since=0.0), agent(2, idle_since=NOW - 1)]
     assert choose(agents, contact(declined=frozenset({1}))) == 2
+
+
+def test_a_declined_contact_comes_back_after_a_cool_down_when_nobody_else_can_take_it() -> None:
+    policy = RoutingPolicy(decline_cooldown=60.0)
+    declined = frozenset({1})
+    fresh = replace(contact(declined=declined), declined_at=NOW - 10)
+    cooled = replace(contact(declined=declined), declined_at=NOW - 61)
+    alone = [agent(1)]
+    assert Matcher(alone, policy, NOW).choose(fresh).agent_id is None
+    decision = Matcher(alone, policy, NOW).choose(cooled)
+    assert decision.agent_id == 1 and "nobody else" in decision.reason
+    # Someone else who can take it still comes first; someone busy does not count.
+    assert Matcher([agent(1), agent(2)], policy, NOW).choose(cooled).agent_id == 2
+    busy = [agent(1), agent(2, load={"chat": 3})]
+    assert Matcher(busy, policy, NOW).choose(cooled).agent_id == 1
 
 
 def test_capacity_per_channel_and_exclusive_voice() -> None:

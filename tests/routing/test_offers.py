@@ -120,6 +120,28 @@ async def test_a_rejected_offer_goes_to_someone_else_never_back(hub: Hub) -> Non
     await bob.close()
 
 
+async def test_with_one_agent_a_declined_contact_comes_back_after_the_cool_down(
+    settings_for: Settings,
+) -> None:
+    async with start_hub(replace(settings_for, decline_cooldown=1.0), clean=True) as hub:
+        alice = await hub.add_agent("alice", status="available")
+        contact = await arrives(hub, "visitor-1")
+        first = await eventually(lambda: pending(hub, alice))
+        assert await hub.app[OFFERS].reject(first[0], alice)
+
+        await eventually(lambda: pending(hub, alice))
+        async with hub.sessions() as session:
+            rows = await session.execute(
+                select(Offer.status, Offer.created_at, Offer.decided_at)
+                .where(Offer.conversation_id == contact.conversation_id)
+                .order_by(Offer.id)
+            )
+            (rejected, _, declined_at), (again, offered_at, _) = rows.all()
+        assert (rejected, again) == ("rejected", "pending")
+        assert declined_at is not None
+        assert offered_at - declined_at >= timedelta(seconds=1.0)  # not before the cool-down
+
+
 async def test_an_offer_cannot_be_accepted_after_it_expired(settings_for: Settings) -> None:
     async with start_hub(replace(settings_for, offer_timeout=0.3), clean=True) as hub:
         alice_id = await hub.add_agent("alice", status="available")
