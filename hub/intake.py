@@ -24,6 +24,7 @@ from hub.metrics import Metrics
 from hub.models import (
     OPEN_STATUSES,
     Conversation,
+    ConversationStatus,
     Customer,
     CustomerAddress,
     Inbox,
@@ -112,7 +113,8 @@ class Intake:
                 select(QueueEntry)
                 .join(Conversation, Conversation.id == QueueEntry.conversation_id)
                 .where(
-                    QueueEntry.conversation_id == conversation_id, Conversation.status == "queued"
+                    QueueEntry.conversation_id == conversation_id,
+                    Conversation.status == ConversationStatus.QUEUED,
                 )
             )
         if entry is None or await self._queue.contains(conversation_id):

@@ -26,7 +26,7 @@ from hub.db import Sessions
 from hub.intake import waiting_contact
 from hub.loops import Backoff
 from hub.metrics import Metrics
-from hub.models import Agent, Conversation, Offer, QueueEntry
+from hub.models import Agent, Conversation, ConversationStatus, Offer, QueueEntry
 from hub.queue import ContactQueue, WaitingContact
 
 log = logging.getLogger(__name__)
@@ -199,12 +199,12 @@ class Reconciler:
 _QUEUED = (
     select(QueueEntry)
     .join(Conversation, Conversation.id == QueueEntry.conversation_id)
-    .where(Conversation.status == "queued")
+    .where(Conversation.status == ConversationStatus.QUEUED)
 )
 _QUEUED_IDS = (
     select(QueueEntry.conversation_id)
     .join(Conversation, Conversation.id == QueueEntry.conversation_id)
-    .where(Conversation.status == "queued")
+    .where(Conversation.status == ConversationStatus.QUEUED)
 )
 
 
@@ -218,7 +218,10 @@ async def _stored_loads(session: AsyncSession) -> Loads:
     loads: Loads = defaultdict(dict)
     assigned = await session.execute(
         select(Conversation.agent_id, Conversation.channel, func.count())
-        .where(Conversation.status == "assigned", Conversation.agent_id.is_not(None))
+        .where(
+            Conversation.status == ConversationStatus.ASSIGNED,
+            Conversation.agent_id.is_not(None),
+        )
         .group_by(Conversation.agent_id, Conversation.channel)
     )
     offered = await session.execute(
