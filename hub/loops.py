@@ -29,6 +29,11 @@ class Backoff:
 
     async def failed(self) -> None:
         """Log the failure being handled (in full the first time), then pause."""
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # A cancel that lands as a client's timeout fires comes out as that timeout
+            # (asyncio.timeout on Python 3.11): the loop is being stopped, so stop.
+            raise asyncio.CancelledError
         self.failures += 1
         delay = self.delay()
         if self.failures == 1:

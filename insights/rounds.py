@@ -18,6 +18,7 @@ import aiosmtplib
 from redis.asyncio import Redis
 
 from hub.db import Sessions
+from hub.loops import keep_running
 from insights.alerts import AlertSink
 from insights.contacts import load_contacts
 from insights.page import render_html
@@ -124,12 +125,10 @@ class VocRounds:
         self._interval = interval
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.tick(datetime.now(UTC))
-            except Exception:  # a failed round is logged; the next one tries again
-                log.exception("voice-of-customer round failed")
-            await asyncio.sleep(self._interval)
+        async def one_round() -> None:
+            await self.tick(datetime.now(UTC))
+
+        await keep_running("voice-of-customer round", one_round, self._interval)
 
     async def tick(self, now: datetime) -> VocReport:
         since = start_of_day(now - WINDOW)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from channels.email._mime import UnreadableMail, header
 from hub.db import Sessions
+from hub.loops import Backoff
 from hub.models import MailboxCursor, utcnow
 from hub.settings import Settings
 
@@ -108,13 +109,20 @@ class MailboxPoller:
 
     async def run(self) -> None:
         """Poll until cancelled; a failed round is logged and tried again next time."""
+        backoff = Backoff(f"storing mail polled from {self._account.host}", longest=60.0)
         while True:
             try:
                 await self.poll()
                 self.last_error = ""
+                backoff.succeeded()
             except (aioimaplib.AioImapException, MailboxUnavailable, OSError, TimeoutError) as exc:
                 self.last_error = str(exc) or type(exc).__name__
                 log.warning("could not poll IMAP %s: %s", self._account.host, self.last_error)
+            except Exception:
+                # The hub's side failed (database or Redis down): the mail stays on the
+                # server, unflagged, for the next round.
+                await backoff.failed()
+                continue
             await asyncio.sleep(self._account.interval)
 
     async def poll(self) -> Round:

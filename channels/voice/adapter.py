@@ -33,6 +33,7 @@ from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
 from hub.keys import QUEUE as LIVE_QUEUE
 from hub.listeners import following
+from hub.loops import keep_running
 from hub.models import Conversation, Inbox, Message
 from hub.settings import Settings
 
@@ -131,12 +132,7 @@ async def _follow_assignments(app: web.Application) -> AsyncIterator[None]:
 
 async def _catch_up(bridge: CallBridge) -> None:
     """Now and then, put through accepted calls whose event no process heard."""
-    while True:
-        try:
-            await bridge.catch_up()
-        except Exception:  # noqa: BLE001 - tried again next round
-            log.exception("Could not catch up on accepted calls")
-        await asyncio.sleep(CATCH_UP_SECONDS)
+    await keep_running("catching up on accepted calls", bridge.catch_up, CATCH_UP_SECONDS)
 
 
 # --- the call ------------------------------------------------------------------

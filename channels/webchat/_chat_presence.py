@@ -16,6 +16,7 @@ from aiohttp import web
 
 from channels.webchat import _visitors
 from hub.keys import SETTINGS
+from hub.loops import keep_running
 from hub.sockets import Peer
 
 # Each open chat socket here: its widget's inbox, and whether it was last told that an
@@ -48,15 +49,16 @@ async def _rounds(app: web.Application) -> AsyncIterator[None]:
 
 async def _tell(app: web.Application) -> None:
     watched = app[WATCHED]
-    while True:
-        await asyncio.sleep(app[SETTINGS].presence_interval)
-        try:
-            now = {inbox: False for inbox, _told in watched.values()}
-            for inbox in now:
-                now[inbox] = await _visitors.online(app, inbox)
-            for peer, (inbox, told) in list(watched.items()):
-                if inbox in now and now[inbox] != told and peer in watched:
-                    watched[peer] = (inbox, now[inbox])
-                    peer.send({"type": "presence", "online": now[inbox]})
-        except Exception:
-            log.exception("could not tell chat visitors whether agents are online")
+
+    async def one_round() -> None:
+        now = {inbox: False for inbox, _told in watched.values()}
+        for inbox in now:
+            now[inbox] = await _visitors.online(app, inbox)
+        for peer, (inbox, told) in list(watched.items()):
+            if inbox in now and now[inbox] != told and peer in watched:
+                watched[peer] = (inbox, now[inbox])
+                peer.send({"type": "presence", "online": now[inbox]})
+
+    interval = app[SETTINGS].presence_interval
+    await asyncio.sleep(interval)
+    await keep_running("telling chat visitors whether agents are online", one_round, interval)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Sessions
+from hub.loops import Backoff
 from hub.models import Customer, CustomerAddress, CustomerMerge
 from routing.identity.addresses import address_key
 from routing.identity.customers import (
@@ -112,6 +113,7 @@ class CustomerDirectory:
     async def run(self) -> None:
         """Refresh every few seconds and reload now and then, until cancelled."""
         since_reload = 0.0
+        backoff = Backoff("customer index refresh", first=self._refresh_interval)
         while True:
             await asyncio.sleep(self._refresh_interval)
             since_reload += self._refresh_interval
@@ -122,7 +124,9 @@ class CustomerDirectory:
                 else:
                     await self.refresh()
             except Exception:
-                log.exception("customer index refresh failed; retrying")
+                await backoff.failed()
+                continue
+            backoff.succeeded()
 
 
 async def _newest(session: AsyncSession) -> tuple[int, int, int]:
