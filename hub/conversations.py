@@ -25,6 +25,7 @@ from hub.models import (
     WAITING_STATUSES,
     Agent,
     Conversation,
+    ConversationStatus,
     CustomerAddress,
     Inbox,
     Message,
@@ -282,6 +283,28 @@ class Conversations:
                 )
             )
         return sum([await self.abandon(conversation_id, reason) for conversation_id in waiting])
+
+    async def customer_left(self, channel: str, address: str, reason: str) -> bool:
+        """The customer at this address went away: abandon what they still wait for.
+
+        True while an agent still holds one of their conversations on the channel: should
+        it come back to the queue (the agent left), nobody is there to answer any more,
+        so the caller asks again later and it is abandoned then.
+        """
+        await self.abandon_waiting(channel, address, reason)
+        async with self._sessions() as session:
+            held = await session.scalar(
+                select(Conversation.id)
+                .join(CustomerAddress, CustomerAddress.customer_id == Conversation.customer_id)
+                .where(
+                    CustomerAddress.channel == channel,
+                    CustomerAddress.address == address,
+                    Conversation.channel == channel,
+                    Conversation.status == ConversationStatus.ASSIGNED,
+                )
+                .limit(1)
+            )
+        return held is not None
 
     async def _end_unanswered(
         self, conversation_id: int, reason: str

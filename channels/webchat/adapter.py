@@ -54,7 +54,9 @@ from hub.events import (
 )
 from hub.keys import BUS, CONVERSATIONS, INTAKE, RATE_LIMITS, SESSIONS, SETTINGS
 from hub.listeners import Listeners, following
+from hub.loops import Backoff
 from hub.models import Conversation, CustomerAddress, Inbox, Message
+from hub.outages import RETRY_AFTER, is_outage
 from hub.sockets import Peer, SocketGroups
 
 CHANNEL = "chat"
@@ -63,6 +65,7 @@ STATIC = Path(__file__).parent / "static"
 CHAT_SOCKETS = web.AppKey("chat_sockets", SocketGroups)
 LEFT_CHAT = "the customer left the chat"
 GONE = "the customer's chat stayed disconnected"
+UNAVAILABLE = "The service is unavailable for a moment; please try again shortly."
 TYPING_INTERVAL = 2.0  # seconds between customer.typing events from one socket
 log = logging.getLogger(__name__)
 
@@ -146,7 +149,9 @@ class Departures:
     def __init__(self) -> None:
         self._timers: dict[str, asyncio.Task[None]] = {}
 
-    def start(self, visitor: str, grace: float, leave: Callable[[], Awaitable[object]]) -> None:
+    def start(self, visitor: str, grace: float, leave: Callable[[], Awaitable[bool]]) -> None:
+        """After `grace`, call `leave`; again every `grace` for as long as it answers True
+        (an agent still holds the visitor's chat, which may come back to the queue)."""
         self.cancel(visitor)
         self._timers[visitor] = asyncio.create_task(self._after(visitor, grace, leave))
 
@@ -166,14 +171,18 @@ class Departures:
                 await timer
 
     async def _after(
-        self, visitor: str, grace: float, leave: Callable[[], Awaitable[object]]
+        self, visitor: str, grace: float, leave: Callable[[], Awaitable[bool]]
     ) -> None:
-        await asyncio.sleep(grace)
+        backoff = Backoff(f"chat visitor {visitor} leaving", first=grace)
+        while True:
+            await asyncio.sleep(grace)
+            try:
+                if not await leave():
+                    break
+                backoff.succeeded()
+            except Exception:
+                await backoff.failed()
         self._timers.pop(visitor, None)
-        try:
-            await leave()
-        except Exception:
-            log.exception("could not mark chat visitor %s as gone", visitor)
 
 
 CHAT_DEPARTURES = web.AppKey("chat_departures", Departures)
@@ -222,6 +231,15 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                     await ws.close(code=4001, message=b"unknown session")
                 elif visit is None and exc.code == "rate_limited":
                     await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many chats")
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                # The database or Redis is down: say so (the widget keeps the message and
+                # sends it again on reconnecting), then close with "try again later".
+                log.warning("chat socket closed: dependency down (%s)", exc)
+                unavailable = ChatError("unavailable", UNAVAILABLE)
+                await ws.send_json({**_error_frame(unavailable, data), "retry_after": RETRY_AFTER})
+                await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again later")
     finally:
         if visit is not None:
             _chat_presence.forget(request.app, visit.peer)
@@ -239,7 +257,7 @@ async def _gone(request: web.Request, visit: Visit) -> None:
     request.app[CHAT_DEPARTURES].start(
         visit.visitor,
         request.app[SETTINGS].chat_abandon_grace,
-        lambda: conversations.abandon_waiting(CHANNEL, visit.visitor, GONE),
+        lambda: conversations.customer_left(CHANNEL, visit.visitor, GONE),
     )
 
 

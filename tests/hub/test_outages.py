@@ -7,12 +7,14 @@ the database is the run's private PostgreSQL database.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import websockets
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
@@ -21,7 +23,7 @@ from hub.models import Message
 from hub.settings import Settings
 from tests.conftest import start_hub
 from tests.servers import PrivateRedis
-from tests.support import Hub, eventually
+from tests.support import ChatCustomer, Hub, eventually
 
 PUBLIC_URL = "https://hub.example.test"
 AUTH_TOKEN = "outage-test-twilio-token"
@@ -140,3 +142,20 @@ async def post_sms(hub: Hub, form: dict[str, str]) -> tuple[int, str | None]:
         http.post(hub.url + path, data=form, headers={"X-Twilio-Signature": signature}) as answer,
     ):
         return answer.status, answer.headers.get("Retry-After")
+
+
+async def test_a_chat_socket_gets_an_error_frame_before_it_closes(
+    settings: Settings, private_redis: PrivateRedis
+) -> None:
+    async with start_hub(settings, clean=True) as hub:
+        customer = await ChatCustomer.connect(hub, name="Kim")
+        private_redis.freeze()
+        try:
+            await customer.ws.send(json.dumps({"type": "message", "id": "m-1", "text": "hello?"}))
+            frame = await customer.expect("error")
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(customer.ws.recv(), 5)
+        finally:
+            private_redis.thaw()
+        assert (frame["code"], frame["id"], frame["retry_after"]) == ("unavailable", "m-1", 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
