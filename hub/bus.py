@@ -19,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.events import BusMessage
+from hub.loops import stop_if_cancelled
 from hub.models import utcnow
 
 Event = dict[str, Any]  # a message as the bus carries it: {"type", "ts", **fields}
@@ -159,6 +160,7 @@ class _RedisSubscription(Subscription):
             message = await pubsub.get_message(timeout=5.0)
             if message is not None and message["type"] == "subscribe":
                 return
+            stop_if_cancelled()
 
     async def get(self) -> Event:
         while True:
@@ -171,10 +173,12 @@ class _RedisSubscription(Subscription):
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 if self._closed:  # close() hung up under us; do not resubscribe
                     raise SubscriptionClosed from None
+                stop_if_cancelled()
                 log.warning("event bus lost Redis; resubscribing")
                 await self._reopen()
                 continue
             if message is None or message["type"] != "message":
+                stop_if_cancelled()
                 continue
             event: Event = json.loads(message["data"])
             return event
@@ -186,6 +190,7 @@ class _RedisSubscription(Subscription):
                 await self.open()
                 return
             except (RedisConnectionError, RedisTimeoutError, OSError):
+                stop_if_cancelled()
                 await asyncio.sleep(0.5)
 
     async def close(self) -> None:

@@ -15,6 +15,18 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 
+def stop_if_cancelled() -> None:
+    """Raise CancelledError if this task is being cancelled.
+
+    A cancel that lands while a client's own timeout fires can come out of the client as
+    that timeout, or as nothing at all (Redis' reads retry on a timeout); a loop that
+    carried on would never stop, and shutdown would wait for it forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Backoff:
     """The pause after each failure of one loop: doubling from `first`, at most `longest`."""
 
@@ -29,11 +41,7 @@ class Backoff:
 
     async def failed(self) -> None:
         """Log the failure being handled (in full the first time), then pause."""
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            # A cancel that lands as a client's timeout fires comes out as that timeout
-            # (asyncio.timeout on Python 3.11): the loop is being stopped, so stop.
-            raise asyncio.CancelledError
+        stop_if_cancelled()
         self.failures += 1
         delay = self.delay()
         if self.failures == 1:
