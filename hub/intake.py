@@ -121,9 +121,7 @@ class Intake:
             return
         log.warning("conversation %s was stored but not queued; queued now", conversation_id)
         await self._queue.push(waiting_contact(entry))
-        await self._bus.publish(
-            make_event("contact.queued", conversation_id=conversation_id, channel=entry.channel)
-        )
+        await self._bus.publish(ContactQueued(conversation_id, entry.channel))
 
     async def _store(
         self, contact: InboundContact, *, seen_before: bool

@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from hub.bus import Event, EventBus, Subscription
 from hub.events import BusMessage
+from hub.loops import Backoff
 
 __all__ = ["Listeners", "Reader", "following"]
 
@@ -97,8 +98,14 @@ async def following(bus: EventBus, read: Reader) -> AsyncIterator[None]:
 
 
 async def _read_all(subscription: Subscription, read: Reader) -> None:
-    async for event in subscription:
+    backoff = Backoff("event follower")
+    while True:
         try:
-            await read(event)
-        except Exception:  # one bad event must not deafen the reader to the rest
-            log.exception("reading event %s failed", event.get("type"))
+            async for event in subscription:
+                try:
+                    await read(event)
+                except Exception:  # one bad event must not deafen the reader to the rest
+                    log.exception("reading event %s failed", event.get("type"))
+            return  # the subscription closed
+        except Exception:  # the bus itself failed: listen on once it answers again
+            await backoff.failed()
