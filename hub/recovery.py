@@ -31,8 +31,6 @@ from hub.queue import ContactQueue, WaitingContact
 
 log = logging.getLogger(__name__)
 Loads = dict[int, dict[str, int]]
-# Seconds before a difference found is checked again (not a whole interval later).
-CONFIRM_AFTER = 0.5
 
 
 async def rebuild(sessions: Sessions, queue: ContactQueue) -> int:
@@ -64,11 +62,12 @@ class Findings:
         return bool(self.missing or self.extra or self.loads)
 
     def also_in(self, earlier: Findings) -> Findings:
-        """What was found both now and on the earlier pass (with today's values)."""
+        """What was found both now and on the earlier pass; a load only if it read the
+        same both times (a routing pass in flight moves it)."""
         return Findings(
             self.missing & earlier.missing,
             self.extra & earlier.extra,
-            {k: v for k, v in self.loads.items() if k in earlier.loads},
+            {k: v for k, v in self.loads.items() if earlier.loads.get(k) == v},
         )
 
 
@@ -103,7 +102,7 @@ class Reconciler:
 
     async def run(self) -> None:
         """Reconcile at once, then every interval, until cancelled; straight away again
-        after a dependency came back, and soon after a pass that found something."""
+        after a dependency came back."""
         backoff = Backoff(
             "reconciler", first=min(self._interval, 0.5), longest=max(self._interval, 2.0)
         )
@@ -115,7 +114,7 @@ class Reconciler:
                 continue
             if backoff.succeeded():
                 continue  # Redis or the database is back: look again now
-            await asyncio.sleep(CONFIRM_AFTER if self._earlier else self._interval)
+            await asyncio.sleep(self._interval)
 
     async def reconcile(self) -> Repairs:
         """One pass: find what disagrees, and repair what also disagreed on the last one."""

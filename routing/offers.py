@@ -73,15 +73,16 @@ class OfferBook:
             await self._queue.release(agent_id, contact.channel)
             return None
         self._metrics.inc("switchboard_offers_total")
-        event = OfferCreated(
-            offer_id=view.offer_id,
-            conversation_id=view.conversation_id,
-            agent_id=agent_id,
-            expires_at=view.expires_at,
-            channel=contact.channel,
-        )
         try:
-            await self._bus.publish(event)
+            await self._bus.publish(
+                OfferCreated(
+                    offer_id=view.offer_id,
+                    conversation_id=view.conversation_id,
+                    agent_id=agent_id,
+                    expires_at=view.expires_at,
+                    channel=contact.channel,
+                )
+            )
         except Exception:
             # The offer stands (the console lists it on its next read, or it expires):
             # a failure here must not make the router give back what it offered.
