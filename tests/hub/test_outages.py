@@ -7,6 +7,7 @@ the database is the run's private PostgreSQL database.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -61,7 +62,9 @@ def settings(postgres_url: str, private_redis: PrivateRedis, tmp_path: Path) -> 
 async def test_console_presence_comes_back_after_redis_does(
     settings: Settings, private_redis: PrivateRedis
 ) -> None:
-    async with start_hub(settings, clean=True) as hub:
+    # Plain http here: behind an https public URL the session cookie is Secure.
+    plain = dataclasses.replace(settings, public_url="http://127.0.0.1")
+    async with start_hub(plain, clean=True) as hub:
         alice_id = await hub.add_agent("alice", status="available")
         alice = await hub.login("alice")
         console = await alice.http.ws_connect("console/ws")
