@@ -25,6 +25,7 @@ from hub.events import AgentUpdated, QueueUpdated
 from hub.keys import BUS, SESSIONS
 from hub.models import Agent, AgentSkill, Inbox
 from hub.queue import GENERAL_QUEUE
+from hub.sessions import end_all
 from routing.limits import Limit, load_limits, set_limit
 
 WRITERS = ADMINS
@@ -202,6 +203,9 @@ async def update_agent(request: web.Request, admin: Agent) -> web.Response:
             deactivated = agent.active and fields.get("active") is False
             for name, value in fields.items():
                 setattr(agent, name, value)
+            if deactivated or "password_hash" in fields:
+                # Signed out everywhere: whoever held the old password holds nothing now.
+                await end_all(session, agent_id)
             if skills is not None:
                 await session.execute(delete(AgentSkill).where(AgentSkill.agent_id == agent_id))
                 session.add_all(

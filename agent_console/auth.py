@@ -32,10 +32,12 @@ from sqlalchemy import select
 
 from agent_console.responses import error, forbidden_page, page
 from hub.auth import COOKIE_NAME, check_password
+from hub.events import SessionsEnded
 from hub.inputs import read_form
-from hub.keys import RATE_LIMITS, SESSIONS, SETTINGS, SIGNER
+from hub.keys import AGENT_SESSIONS, BUS, RATE_LIMITS, SESSIONS, SETTINGS
 from hub.login_guard import LoginGuard
 from hub.models import Agent
+from hub.sessions import SignedIn
 
 __all__ = [
     "ADMINS",
@@ -44,6 +46,7 @@ __all__ = [
     "page_for",
     "requires",
     "setup",
+    "signed_in_session",
 ]
 
 ADMINS = ("admin",)
@@ -61,14 +64,15 @@ def setup(app: web.Application) -> None:
 
 
 async def current_agent(request: web.Request) -> Agent | None:
-    """The signed-in agent, if the session cookie is good and the agent still active."""
-    agent_id = request.app[SIGNER].read(request.cookies.get(COOKIE_NAME))
-    if agent_id is None:
-        return None
-    async with request.app[SESSIONS]() as session:
-        agent = await session.get(Agent, agent_id)
-    # A deactivated agent's session ends at once, wherever it was issued.
-    return agent if agent is not None and agent.active else None
+    """The signed-in agent, if the session cookie's session still holds (not signed out,
+    not ended by a password reset) and the agent is still active."""
+    signed_in = await signed_in_session(request)
+    return signed_in.agent if signed_in is not None else None
+
+
+async def signed_in_session(request: web.Request) -> SignedIn | None:
+    """The agent and session the request's cookie names, if that session holds."""
+    return await request.app[AGENT_SESSIONS].signed_in(request.cookies.get(COOKIE_NAME))
 
 
 def requires(
@@ -154,7 +158,7 @@ async def login(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     response.set_cookie(
         COOKIE_NAME,
-        request.app[SIGNER].issue(agent.id),
+        await request.app[AGENT_SESSIONS].start(agent.id),
         httponly=True,
         samesite="Lax",
         secure=settings.secure_cookies,
@@ -175,6 +179,11 @@ def login_guard(app: web.Application) -> LoginGuard:
 
 
 async def logout(request: web.Request) -> web.Response:
+    """Ends this session on the server (the cookie stops working wherever it was
+    copied) and closes the consoles it opened, on whichever hub process holds them."""
+    agent_id = await request.app[AGENT_SESSIONS].end(request.cookies.get(COOKIE_NAME))
+    if agent_id is not None:
+        await request.app[BUS].publish(SessionsEnded(agent_id=agent_id))
     response = web.HTTPSeeOther(LOGIN)
     response.del_cookie(COOKIE_NAME, path="/")
     raise response

@@ -11,13 +11,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSMsgType, web
 
-from agent_console.auth import SUPERVISORS, current_agent
+from agent_console.auth import SUPERVISORS, signed_in_session
 from agent_console.me import agent_json
 from hub.bus import Event
-from hub.events import AgentUpdated, Audience, heard_by
-from hub.keys import BUS, SESSIONS
+from hub.events import AgentUpdated, Audience, SessionsEnded, heard_by
+from hub.keys import AGENT_SESSIONS, BUS
 from hub.listeners import following
-from hub.models import Agent
 from hub.sockets import SocketGroups
 
 AGENT_SOCKETS = web.AppKey("agent_sockets", SocketGroups)
@@ -38,14 +37,15 @@ def setup(app: web.Application) -> None:
 
 
 async def console_socket(request: web.Request) -> web.WebSocketResponse:
-    agent = await current_agent(request)
-    if agent is None:  # a socket is not a page to redirect, nor an API to answer in JSON
+    signed_in = await signed_in_session(request)
+    if signed_in is None:  # a socket is not a page to redirect, nor an API to answer in JSON
         raise web.HTTPUnauthorized(text="Log in first.")
+    agent = signed_in.agent
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
     await ws.prepare(request)
     sockets = request.app[AGENT_SOCKETS]
     supervisors = request.app[SUPERVISOR_SOCKETS]
-    peer = sockets.add(agent.id, ws)
+    peer = sockets.add(agent.id, ws, signed_in.session_id)
     if agent.role in SUPERVISORS:
         supervisors.add(agent.id)
     peer.send({"type": "hello", "agent": agent_json(agent)})
@@ -65,21 +65,24 @@ async def _fan_out(app: web.Application) -> AsyncIterator[None]:
 
     async def deliver(event: Event) -> None:
         _deliver(sockets, supervisors, event)
-        if event.get("type") == AgentUpdated.name and event.get("agent_id") in sockets:
-            await _close_if_deactivated(app, int(event["agent_id"]))
+        ends_sessions = event.get("type") in (AgentUpdated.name, SessionsEnded.name)
+        if ends_sessions and event.get("agent_id") in sockets:
+            await _close_ended_sessions(app, int(event["agent_id"]))
 
     async with following(app[BUS], deliver):
         yield
     await sockets.close_all()
 
 
-async def _close_if_deactivated(app: web.Application, agent_id: int) -> None:
-    """A deactivated agent's open consoles close at once, on whichever hub process holds
-    them: the admin's change reaches every process as agent.updated."""
-    async with app[SESSIONS]() as session:
-        agent = await session.get(Agent, agent_id)
-    if agent is None or not agent.active:
-        await app[AGENT_SOCKETS].close(agent_id, SIGNED_OUT, b"signed out")
+async def _close_ended_sessions(app: web.Application, agent_id: int) -> None:
+    """Consoles whose session ended (signed out, a password reset, the agent deactivated)
+    close at once, on whichever hub process holds them: the change reaches every
+    process as agent.updated or sessions.ended."""
+    sockets = app[AGENT_SOCKETS]
+    opened_with = set(sockets.tags(agent_id))
+    ended = opened_with - await app[AGENT_SESSIONS].live(sorted(opened_with))
+    await sockets.close_tagged(agent_id, ended, SIGNED_OUT, b"signed out")
+    if agent_id not in sockets:
         app[SUPERVISOR_SOCKETS].discard(agent_id)
 
 

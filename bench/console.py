@@ -49,7 +49,7 @@ from channels.webchat import DEFAULT_INBOX, VisitorTokens
 from hub.app import create_app, freeze_at_start
 from hub.auth import COOKIE_NAME, hash_password
 from hub.contacts import InboundContact
-from hub.keys import INTAKE, QUEUE, SESSIONS, SETTINGS, SIGNER
+from hub.keys import AGENT_SESSIONS, INTAKE, QUEUE, SESSIONS, SETTINGS
 from hub.models import Agent
 from hub.settings import Settings
 
@@ -474,16 +474,16 @@ async def run_hub(
             progress(f"hub ({backend}): handing out {agents} conversations")
             customers = await hand_out(app, agent_ids)
             progress("conversations assigned; connecting clients")
-            signer = app[SIGNER]
+            signed_in = app[AGENT_SESSIONS]
 
-            def cookie(agent_id: int) -> dict[str, str]:
-                return {"Cookie": f"{COOKIE_NAME}={signer.issue(agent_id)}"}
+            async def cookie(agent_id: int) -> dict[str, str]:
+                return {"Cookie": f"{COOKIE_NAME}={await signed_in.start(agent_id)}"}
 
             plan = Plan(
                 agent_urls=[f"{base}/console/ws"] * agents,
-                agent_headers=[cookie(a) for a in agent_ids],
+                agent_headers=[await cookie(a) for a in agent_ids],
                 supervisor_urls=[f"{base}/console/ws"] * supervisors,
-                supervisor_headers=[cookie(s) for s in supervisor_ids],
+                supervisor_headers=[await cookie(s) for s in supervisor_ids],
                 chat_urls=[f"{base}/chat/ws"] * agents,
                 customers=customers,
                 rate=rate,

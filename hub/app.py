@@ -43,6 +43,7 @@ from hub.db import Sessions, open_engine, session_factory
 from hub.events import CATALOGUE, BusMessage, QueueUpdated
 from hub.http_errors import error_middleware
 from hub.keys import (
+    AGENT_SESSIONS,
     ATTACHMENTS,
     BUS,
     CONVERSATIONS,
@@ -67,6 +68,7 @@ from hub.presence import MemoryPresence, RedisPresence
 from hub.queue import ContactQueue, MemoryQueue, RedisQueue
 from hub.rate_limits import MemoryRateLimits, RedisRateLimits
 from hub.recovery import Reconciler
+from hub.sessions import AgentSessions
 from hub.settings import Settings
 from knowledge.articles import Articles
 from knowledge.embeddings import load_encoder
@@ -150,6 +152,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     if settings.migrate_on_start:
         await upgrade(engine)
     app[SESSIONS] = session_factory(engine)
+    app[AGENT_SESSIONS] = AgentSessions(app[SESSIONS], app[SIGNER])
     yield
     await engine.dispose()
 

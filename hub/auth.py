@@ -46,21 +46,24 @@ def _throwaway() -> str:
 
 @dataclass(frozen=True)
 class SessionSigner:
-    """Signs `agent_id:issued_at` with the hub's secret; nothing to store server-side."""
+    """Signs `agent_id:issued_at:secret` with the hub's secret. The signature makes a
+    forged or altered cookie fail without a database read; whether the session still
+    holds is `hub.sessions`' to say."""
 
     secret: str
     max_age: int
 
-    def issue(self, agent_id: int, now: float | None = None) -> str:
-        payload = f"{agent_id}:{int(now if now is not None else time.time())}"
+    def issue(self, agent_id: int, session_secret: str, now: float | None = None) -> str:
+        issued = int(now if now is not None else time.time())
+        payload = f"{agent_id}:{issued}:{session_secret}"
         return f"{payload}:{self._sign(payload)}"
 
-    def read(self, token: str | None, now: float | None = None) -> int | None:
-        """The agent id a valid, unexpired token names, else None."""
-        if not token or token.count(":") != 2:
+    def read(self, token: str | None, now: float | None = None) -> tuple[int, str] | None:
+        """The agent id and session secret a valid, unexpired token holds, else None."""
+        if not token or token.count(":") != 3:
             return None
-        agent_part, issued_part, signature = token.split(":")
-        payload = f"{agent_part}:{issued_part}"
+        agent_part, issued_part, session_secret, signature = token.split(":")
+        payload = f"{agent_part}:{issued_part}:{session_secret}"
         if not hmac.compare_digest(signature, self._sign(payload)):
             return None
         try:
@@ -69,7 +72,7 @@ class SessionSigner:
             return None
         if (now if now is not None else time.time()) - issued > self.max_age:
             return None
-        return agent_id
+        return agent_id, session_secret
 
     def _sign(self, payload: str) -> str:
         digest = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).digest()

@@ -57,6 +57,7 @@ __all__ = [
     "OfferRejected",
     "OfferWithdrawn",
     "QueueUpdated",
+    "SessionsEnded",
     "TransportMessage",
     "heard_by",
 ]
@@ -354,6 +355,16 @@ class AgentUpdated(DomainEvent):
 
 
 @dataclass(frozen=True)
+class SessionsEnded(DomainEvent):
+    """An agent signed out, or had their password reset: the consoles opened with a
+    session that no longer holds close, on whichever hub process holds them."""
+
+    name = "sessions.ended"
+    audience = HUB
+    agent_id: int
+
+
+@dataclass(frozen=True)
 class QueueUpdated(DomainEvent):
     """An admin changed a queue (an inbox, by queue_id) or a queue's limit (by name)."""
 
@@ -420,6 +431,7 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     OfferWithdrawn,
     AgentState,
     AgentUpdated,
+    SessionsEnded,
     QueueUpdated,
 )
 TRANSPORT_MESSAGES: tuple[type[TransportMessage], ...] = (ChatDeliver, ChatTyping, ChatPresent)

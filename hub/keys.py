@@ -14,6 +14,7 @@ from hub.metrics import Metrics
 from hub.presence import PresenceBoard
 from hub.queue import ContactQueue
 from hub.rate_limits import RateLimits
+from hub.sessions import AgentSessions
 from hub.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -25,6 +26,7 @@ PRESENCE = web.AppKey("presence", PresenceBoard)
 INTAKE = web.AppKey("intake", Intake)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 SIGNER = web.AppKey("signer", SessionSigner)
+AGENT_SESSIONS = web.AppKey("agent_sessions", AgentSessions)
 # Where attachments live: the hub's own store, and the channels that fetch from providers.
 ATTACHMENTS = web.AppKey("attachments", AttachmentStore)
 REMOTE_ATTACHMENTS = web.AppKey("remote_attachments", list[RemoteAttachments])

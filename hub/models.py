@@ -286,6 +286,19 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
+class AgentSession(Base):
+    """A signed-in console: the cookie names it, signing out or a password reset ends it.
+
+    Only a hash of the cookie's secret part is kept, so the table alone signs no one in.
+    """
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AgentSkill(Base):
     __tablename__ = "agent_skills"
 

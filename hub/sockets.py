@@ -18,8 +18,9 @@ OUTBOX_SIZE = 256
 
 
 class Peer:
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, tag: str | None = None) -> None:
         self.ws = ws
+        self.tag = tag  # what opened it, e.g. the console session, to close it by
         self._outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_SIZE)
         self._writer = asyncio.create_task(self._write())
 
@@ -53,8 +54,8 @@ class SocketGroups:
     def __init__(self) -> None:
         self._groups: dict[Hashable, set[Peer]] = defaultdict(set)
 
-    def add(self, key: Hashable, ws: web.WebSocketResponse) -> Peer:
-        peer = Peer(ws)
+    def add(self, key: Hashable, ws: web.WebSocketResponse, tag: str | None = None) -> Peer:
+        peer = Peer(ws, tag)
         self._groups[key].add(peer)
         return peer
 
@@ -88,6 +89,17 @@ class SocketGroups:
         for peer in list(self._groups.get(key, ())):
             await peer.ws.close(code=code, message=reason)
             await self.discard(key, peer)
+
+    def tags(self, key: Hashable) -> list[str]:
+        """The tags of the sockets under key."""
+        return [peer.tag for peer in self._groups.get(key, ()) if peer.tag is not None]
+
+    async def close_tagged(self, key: Hashable, tags: set[str], code: int, reason: bytes) -> None:
+        """Close the sockets under key whose tag is one of `tags`, telling each why."""
+        for peer in list(self._groups.get(key, ())):
+            if peer.tag in tags:
+                await peer.ws.close(code=code, message=reason)
+                await self.discard(key, peer)
 
     async def close_all(self) -> None:
         for key, peers in list(self._groups.items()):

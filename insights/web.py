@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from hub.auth import COOKIE_NAME
-from hub.keys import SESSIONS, SETTINGS, SIGNER
+from hub.keys import AGENT_SESSIONS, SESSIONS, SETTINGS
 from hub.models import Agent
 
 __all__ = ["REPORT_ROLES", "setup"]
@@ -106,13 +106,10 @@ async def voc_report(request: web.Request) -> web.Response:
 
 async def _require_reporter(request: web.Request) -> Agent:
     """The logged-in agent, if their role may read reports: 401 otherwise, or 403."""
-    agent_id = request.app[SIGNER].read(request.cookies.get(COOKIE_NAME))
-    agent = None
-    if agent_id is not None:
-        async with request.app[SESSIONS]() as session:
-            agent = await session.get(Agent, agent_id)
-    if agent is None or not agent.active:
+    signed_in = await request.app[AGENT_SESSIONS].signed_in(request.cookies.get(COOKIE_NAME))
+    if signed_in is None:
         raise _error(401, "Log in first.")
+    agent = signed_in.agent
     if agent.role not in REPORT_ROLES:
         raise _error(403, "Reports are for supervisors and admins.")
     return agent

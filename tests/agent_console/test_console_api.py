@@ -196,18 +196,20 @@ async def test_a_tampered_or_expired_cookie_is_rejected(hub: Hub) -> None:
     async with browserless(hub) as client:
         await sign_in(client, "alice", PASSWORD)
         (cookie,) = [c.value for c in client.cookie_jar if c.key == COOKIE_NAME]
-    agent_part, issued, signature = cookie.split(":")
+    agent_part, issued, secret, signature = cookie.split(":")
     assert int(agent_part) == alice_id
 
     max_age = hub.app[SETTINGS].session_max_age
-    expired = hub.app[SIGNER].issue(alice_id, now=time.time() - max_age - 60)
+    expired = hub.app[SIGNER].issue(alice_id, secret, now=time.time() - max_age - 60)
+    unknown = hub.app[SIGNER].issue(alice_id, "a-session-never-started")
     forged = [
-        f"{bob_id}:{issued}:{signature}",  # someone else's id under alice's signature
-        f"{alice_id}:{int(issued) + 3600}:{signature}",  # a later issue time
-        f"{alice_id}:{issued}:{signature[:-2]}AA",  # a changed signature
-        f"{alice_id}:{issued}:",
+        f"{bob_id}:{issued}:{secret}:{signature}",  # someone else's id under alice's signature
+        f"{alice_id}:{int(issued) + 3600}:{secret}:{signature}",  # a later issue time
+        f"{alice_id}:{issued}:{secret}:{signature[:-2]}AA",  # a changed signature
+        f"{alice_id}:{issued}:{secret}:",
         "garbage",
         expired,
+        unknown,  # well signed, but no such session on the server
     ]
     for value in forged:
         async with browserless(hub, value) as client:
