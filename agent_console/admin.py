@@ -22,7 +22,7 @@ from agent_console.responses import error, json_body, page
 from agent_console.transfers import HANDBACK
 from hub.auth import hash_password
 from hub.events import AgentUpdated, QueueUpdated
-from hub.keys import BUS, SESSIONS
+from hub.keys import BUS, CHANNELS, SESSIONS
 from hub.models import Agent, AgentSkill, Inbox
 from hub.queue import GENERAL_QUEUE
 from hub.sessions import end_all
@@ -31,7 +31,6 @@ from routing.limits import Limit, load_limits, set_limit
 WRITERS = ADMINS
 READERS = ("admin", "supervisor")  # in this order in the 403 message
 ROLES = ("agent", "supervisor", "admin")
-CHANNELS = ("chat", "email", "sms", "voice")
 MAX_CAPACITY = 50
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 SKILL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -111,7 +110,7 @@ def _int(value: object, name: str, low: int, high: int) -> int:
     return value
 
 
-def _agent_fields(body: dict[str, Any]) -> dict[str, Any]:
+def _agent_fields(body: dict[str, Any], channels: tuple[str, ...]) -> dict[str, Any]:
     """The agent's fields given in the body, checked; the password comes back hashed."""
     fields: dict[str, Any] = {}
     if "username" in body:
@@ -155,8 +154,8 @@ def _agent_fields(body: dict[str, Any]) -> dict[str, Any]:
         fields["languages"] = list(dict.fromkeys(languages))
     if "capacities" in body:
         capacities = body["capacities"]
-        if not isinstance(capacities, dict) or not set(capacities) <= set(CHANNELS):
-            raise error(400, f"capacities must map channels ({', '.join(CHANNELS)}) to numbers.")
+        if not isinstance(capacities, dict) or not set(capacities) <= set(channels):
+            raise error(400, f"capacities must map channels ({', '.join(channels)}) to numbers.")
         fields["capacities"] = {
             c: _int(n, f"The {c} capacity", 0, MAX_CAPACITY) for c, n in capacities.items()
         }
@@ -169,7 +168,7 @@ async def create_agent(request: web.Request, admin: Agent) -> web.Response:
     for required in ("username", "password"):
         if not body.get(required):
             raise error(400, f"{required} is required.")
-    fields = _agent_fields(body)
+    fields = _agent_fields(body, request.app[CHANNELS].names())
     skills = fields.pop("skills", {})
     fields.setdefault("display_name", fields["username"])
     try:
@@ -189,7 +188,7 @@ async def create_agent(request: web.Request, admin: Agent) -> web.Response:
 @requires(WRITERS)
 async def update_agent(request: web.Request, admin: Agent) -> web.Response:
     agent_id = int(request.match_info["agent_id"])
-    fields = _agent_fields(await json_body(request))
+    fields = _agent_fields(await json_body(request), request.app[CHANNELS].names())
     if agent_id == admin.id and (
         fields.get("active") is False or fields.get("role", "admin") != "admin"
     ):
@@ -243,7 +242,7 @@ def _queue_json(inbox: Inbox) -> dict[str, Any]:
     }
 
 
-def _queue_fields(body: dict[str, Any]) -> dict[str, Any]:
+def _queue_fields(body: dict[str, Any], channels: tuple[str, ...]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, limit in QUEUE_TEXT_FIELDS.items():
         if name in body:
@@ -251,8 +250,8 @@ def _queue_fields(body: dict[str, Any]) -> dict[str, Any]:
     if "address" in fields and not fields["address"]:
         raise error(400, "address must not be empty.")
     if "channel" in body:
-        if body["channel"] not in CHANNELS:
-            raise error(400, f"channel must be one of {', '.join(CHANNELS)}.")
+        if body["channel"] not in channels:
+            raise error(400, f"channel must be one of {', '.join(channels)}.")
         fields["channel"] = body["channel"]
     if "skill" in body:
         skill = body["skill"]
@@ -285,7 +284,7 @@ async def create_queue(request: web.Request, agent: Agent) -> web.Response:
     for required in ("channel", "address"):
         if not body.get(required):
             raise error(400, f"{required} is required.")
-    fields = _queue_fields(body)
+    fields = _queue_fields(body, request.app[CHANNELS].names())
     fields.setdefault("name", fields["address"])
     try:
         async with request.app[SESSIONS]() as session, session.begin():
@@ -298,7 +297,7 @@ async def create_queue(request: web.Request, agent: Agent) -> web.Response:
 
 @requires(WRITERS)
 async def update_queue(request: web.Request, agent: Agent) -> web.Response:
-    fields = _queue_fields(await json_body(request))
+    fields = _queue_fields(await json_body(request), request.app[CHANNELS].names())
     if "channel" in fields:
         raise error(400, "A queue's channel cannot change; add a new queue instead.")
     try:
@@ -356,8 +355,9 @@ async def put_limit(request: web.Request, agent: Agent) -> web.Response:
     body = await json_body(request)
     name = _queue_name(body.get("name"), "name")
     channel = body.get("channel") or None
-    if channel is not None and channel not in CHANNELS:
-        raise error(400, f"channel must be one of {', '.join(CHANNELS)}, or null for all.")
+    channels = request.app[CHANNELS].names()
+    if channel is not None and channel not in channels:
+        raise error(400, f"channel must be one of {', '.join(channels)}, or null for all.")
     overflow = body.get("overflow_queue") or None
     if overflow is not None and _queue_name(overflow, "overflow_queue") == name:
         raise error(400, "A queue cannot overflow into itself.")

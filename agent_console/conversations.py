@@ -16,7 +16,7 @@ from agent_console.search import search_conversations
 from agent_console.views import conversation_view
 from hub.conversations import ConversationError
 from hub.events import ChatTyping
-from hub.keys import BUS, CONVERSATIONS, SESSIONS
+from hub.keys import BUS, CHANNELS, CONVERSATIONS, SESSIONS
 from hub.models import Agent, Conversation, Message
 
 CONVERSATION = "/api/conversations/{conversation_id:\\d+}"
@@ -61,7 +61,9 @@ async def list_conversations(request: web.Request, agent: Agent) -> web.Response
 async def get_conversation(request: web.Request, agent: Agent) -> web.Response:
     conversation = await visible_conversation(request, agent)
     async with request.app[SESSIONS]() as session:
-        return web.json_response(await conversation_view(session, conversation))
+        return web.json_response(
+            await conversation_view(session, conversation, request.app[CHANNELS])
+        )
 
 
 async def _act(request: web.Request, agent: Agent, action: str) -> web.Response:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from agent_console.auth import SUPERVISORS, requires
 from agent_console.teams import team_of
-from hub.keys import QUEUE, SESSIONS
+from hub.keys import CHANNELS, QUEUE, SESSIONS
 from hub.models import Agent, TimelineEvent
 from routing.stats import queue_stats
 
@@ -32,7 +32,11 @@ def setup(app: web.Application) -> None:
 async def stats(request: web.Request, agent: Agent) -> web.Response:
     query = StatsQuery.model_validate(dict(request.query))
     result = await queue_stats(
-        request.app[SESSIONS], request.app[QUEUE], max(60.0, query.window), max(1.0, query.target)
+        request.app[SESSIONS],
+        request.app[QUEUE],
+        request.app[CHANNELS],
+        max(60.0, query.window),
+        max(1.0, query.target),
     )
     return web.json_response(result.to_json())
 

@@ -7,12 +7,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.channel_traits import ChannelRegistry
 from hub.customer_label import customer_label
 from hub.models import Call, Conversation, Customer, CustomerAddress, Message, TimelineEvent
 from hub.reply_channels import reply_channels
 
 
-async def conversation_view(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
+async def conversation_view(
+    session: AsyncSession, conversation: Conversation, channels: ChannelRegistry
+) -> dict[str, Any]:
     customer = await session.get(Customer, conversation.customer_id)
     assert customer is not None
     addresses = list(
@@ -44,7 +47,7 @@ async def conversation_view(session: AsyncSession, conversation: Conversation) -
         "reply_channel": conversation.reply_channel or conversation.channel,
         "reply_channels": [
             {"channel": c.channel, "address": c.address, "opted_out": c.opted_out}
-            for c in await reply_channels(session, customer.id)
+            for c in await reply_channels(session, customer.id, channels)
         ],
         "messages": [
             {

@@ -26,13 +26,12 @@ from agent_console.teams import may_see_agent, may_see_conversation, team_of
 from agent_console.transfers import HANDBACK
 from hub.customer_label import customer_label
 from hub.events import AgentState, ConversationReassigned
-from hub.keys import BUS, QUEUE, SESSIONS
+from hub.keys import BUS, CHANNELS, QUEUE, SESSIONS
 from hub.keys import PRESENCE as PRESENCE_BOARD
 from hub.listeners import Listeners, following
 from hub.models import Agent, Conversation, Customer, CustomerAddress, utcnow
 from hub.presence import PresenceBoard
 from routing.handback import TransferError
-from routing.matching import DEFAULT_CAPACITY
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +130,7 @@ async def agents(request: web.Request, supervisor: Agent) -> web.Response:
                     else None
                 ),
                 "load": loads.get(a.id, {}),
-                "capacity": {
-                    **DEFAULT_CAPACITY,
-                    **{k: int(v) for k, v in (a.capacities or {}).items()},
-                },
+                "capacity": request.app[CHANNELS].capacities(a.capacities),
                 "conversations": held.get(a.id, []),
             }
             for a in everyone

@@ -36,7 +36,7 @@ from redis.asyncio import Redis
 
 from bench._scratch import scratch_database, scratch_prefix
 from bench.console import hub_settings
-from hub.app import create_app
+from hub.app import channel_registry, create_app
 from hub.bus import MemoryBus, RedisBus
 from hub.contacts import InboundContact
 from hub.db import open_engine, session_factory
@@ -152,7 +152,9 @@ async def sqlite_intake() -> AsyncIterator[Intake]:
         engine = open_engine(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}")
         try:
             await upgrade(engine)
-            yield Intake(session_factory(engine), MemoryQueue(), MemoryBus(), Metrics())
+            yield Intake(
+                session_factory(engine), MemoryQueue(), MemoryBus(), Metrics(), channel_registry()
+            )
         finally:
             await engine.dispose()
 
@@ -165,7 +167,7 @@ async def postgres_redis_intake(postgres: str, redis_url: str) -> AsyncIterator[
         try:
             await upgrade(engine)
             queue, bus = RedisQueue(redis, prefix), RedisBus(redis, prefix)
-            yield Intake(session_factory(engine), queue, bus, Metrics())
+            yield Intake(session_factory(engine), queue, bus, Metrics(), channel_registry())
         finally:
             await engine.dispose()
             await redis.aclose()

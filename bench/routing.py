@@ -21,6 +21,7 @@ import uuid
 
 from redis.asyncio import Redis
 
+from hub.app import channel_registry
 from hub.queue import ContactQueue, MemoryQueue, RedisQueue, WaitingContact
 from routing.engine import plan
 from routing.matching import AgentState, Matcher, RoutingPolicy, why_not
@@ -28,6 +29,7 @@ from routing.matching import AgentState, Matcher, RoutingPolicy, why_not
 SKILLS = ["billing", "cards", "loans", "tech", "fraud", "mortgage", "savings", "travel"]
 CHANNELS = ["chat", "email", "sms", "voice"]
 NOW = 1_000_000.0
+CHANNEL_TRAITS = channel_registry()
 BATCH = 200  # contacts decided per round trip, as in one routing pass
 
 
@@ -39,6 +41,7 @@ def make_agents(count: int, rng: random.Random) -> list[AgentState]:
             languages=frozenset(["en"] + (["es"] if rng.random() < 0.2 else [])),
             capacities={"chat": 3, "email": 5, "sms": 5, "voice": 1},
             idle_since=NOW - rng.uniform(0, 3600),
+            channels=CHANNEL_TRAITS,
         )
         for i in range(1, count + 1)
     ]
@@ -62,7 +65,15 @@ def make_contacts(count: int, rng: random.Random) -> list[WaitingContact]:
 
 def fresh(agents: list[AgentState]) -> list[AgentState]:
     return [
-        AgentState(a.agent_id, dict(a.skills), a.languages, dict(a.capacities), {}, a.idle_since)
+        AgentState(
+            a.agent_id,
+            dict(a.skills),
+            a.languages,
+            dict(a.capacities),
+            {},
+            a.idle_since,
+            channels=CHANNEL_TRAITS,
+        )
         for a in agents
     ]
 
@@ -127,7 +138,9 @@ def naive_run(
 def fairness(rng: random.Random, agents: int = 50, minutes: int = 480) -> dict[str, float]:
     """A simulated shift: equally skilled agents, Poisson arrivals, random handle times."""
     pool = [
-        AgentState(i, {"support": 5}, frozenset(["en"]), {"chat": 1}, {}, 0.0)
+        AgentState(
+            i, {"support": 5}, frozenset(["en"]), {"chat": 1}, {}, 0.0, channels=CHANNEL_TRAITS
+        )
         for i in range(1, agents + 1)
     ]
     busy_until: dict[int, float] = {}

@@ -25,6 +25,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.twilio import bad_request, signed_form, storable
 from hub import crm
+from hub.channel_traits import ChannelTraits
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
 from hub.events import MessageStatus
@@ -32,6 +33,14 @@ from hub.keys import BUS, INTAKE, SESSIONS
 from hub.models import CustomerAddress, Message, utcnow
 
 CHANNEL = "sms"
+# A number that replied STOP is not texted again until it sends START.
+TRAITS = ChannelTraits(
+    CHANNEL,
+    "SMS",
+    default_capacity=5,
+    replies_on=CHANNEL,
+    opted_out_refusal="{address} replied STOP: it gets no texts until it sends START.",
+)
 INBOUND_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/sms/status"
 MAX_MEDIA = 10  # Twilio's limit per MMS
@@ -307,4 +316,4 @@ async def _advance(sessions: Sessions, message_id: str, sid: str, status: str) -
         return message
 
 
-__all__ = ["SmsAdapter", "e164", "parse_inbound", "setup"]
+__all__ = ["TRAITS", "SmsAdapter", "e164", "parse_inbound", "setup"]

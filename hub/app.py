@@ -18,6 +18,7 @@ import agent_console.articles
 import agent_console.attachments
 import agent_console.auth
 import agent_console.canned
+import agent_console.channels
 import agent_console.conversations
 import agent_console.customers
 import agent_console.live
@@ -37,6 +38,7 @@ from agent_console.keys import ARTICLES, DIRECTORY, KNOWLEDGE, OFFERS, ROUTER
 from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus, MemoryBus, RedisBus
+from hub.channel_traits import ChannelRegistry
 from hub.contacts import ChannelAdapter
 from hub.conversations import Conversations
 from hub.db import Sessions, open_engine, session_factory
@@ -46,6 +48,7 @@ from hub.keys import (
     AGENT_SESSIONS,
     ATTACHMENTS,
     BUS,
+    CHANNELS,
     CONVERSATIONS,
     INTAKE,
     METRICS,
@@ -88,12 +91,27 @@ CHANGES = Listeners[web.Application]()
 HEALTH_TIMEOUT = 0.8
 
 
+def channel_registry() -> ChannelRegistry:
+    """The channels this hub runs, each as its own module declares it. A new channel is
+    registered here and given an adapter in `_services`; the console lists them in this
+    order."""
+    return ChannelRegistry(
+        [
+            channels.webchat.TRAITS,
+            channels.email.TRAITS,
+            channels.sms.TRAITS,
+            channels.voice.TRAITS,
+        ]
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=1024 * 1024,
         middlewares=[origin_middleware, error_middleware, answer_outages],
     )
     app[SETTINGS] = settings
+    app[CHANNELS] = channel_registry()
     app[METRICS] = Metrics(settings.metrics_process)
     app[SIGNER] = SessionSigner(settings.secret_key, settings.session_max_age)
     app[ATTACHMENTS] = AttachmentStore(Path(settings.attachments_dir))
@@ -117,6 +135,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.conversations.setup(app)
     agent_console.articles.setup(app)
     agent_console.canned.setup(app)
+    agent_console.channels.setup(app)
     agent_console.supervisor.setup(app)
     agent_console.admin.setup(app)
     agent_console.transfers.setup(app)
@@ -200,17 +219,20 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[BUS],
         app[METRICS],
     )
-    adapters: dict[str, ChannelAdapter] = {
-        "chat": channels.webchat.WebchatAdapter(bus),
-        "sms": app[SMS],
-        "voice": channels.voice.VoiceAdapter(),
-        "email": channels.email.EmailAdapter.from_settings(settings),
-    }
+    senders: list[ChannelAdapter] = [
+        channels.webchat.WebchatAdapter(bus),
+        channels.email.EmailAdapter.from_settings(settings),
+        app[SMS],
+        channels.voice.VoiceAdapter(),
+    ]
+    adapters = {adapter.name: adapter for adapter in senders}
     rules = RoutingRules.parse(settings.routing_keywords, settings.routing_segments)
     app[DIRECTORY] = directory = CustomerDirectory(sessions, settings.identity_region)
     await directory.load()
-    app[INTAKE] = MeasuredIntake(metrics, sessions, queue, bus, metrics, rules, directory.resolver)
-    app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics)
+    app[INTAKE] = MeasuredIntake(
+        metrics, sessions, queue, bus, metrics, app[CHANNELS], rules, directory.resolver
+    )
+    app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics, app[CHANNELS])
     offers = MeasuredOfferBook(metrics, sessions, queue, bus, metrics, settings.offer_timeout)
     policy = RoutingPolicy(
         strategy=settings.routing_strategy,
@@ -219,7 +241,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         presence_grace=settings.presence_grace,
         decline_cooldown=settings.decline_cooldown,
     )
-    handback = Handback(sessions, queue, bus, offers)
+    handback = Handback(sessions, queue, bus, offers, app[CHANNELS])
     app[agent_console.transfers.HANDBACK] = handback
     limits = QueueLimits(sessions, queue, bus, app[CONVERSATIONS])
     router = MeasuredRouter(
@@ -227,6 +249,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         sessions,
         queue,
         offers,
+        app[CHANNELS],
         settings.routing_tick,
         policy,
         app[PRESENCE],

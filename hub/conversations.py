@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
 from hub.bus import EventBus
+from hub.channel_traits import ChannelRegistry
 from hub.contacts import ChannelAdapter, OutboundMessage
 from hub.db import Sessions
 from hub.events import (
@@ -63,7 +64,12 @@ class Conversations:
         bus: EventBus,
         adapters: Mapping[str, ChannelAdapter],
         metrics: Metrics,
+        channels: ChannelRegistry,
     ) -> None:
+        missing = [name for name in channels.names() if name not in adapters]
+        if missing:
+            raise ValueError(f"no adapter sends on the channels {', '.join(missing)}")
+        self._channels = channels
         self._sessions = sessions
         self._queue = queue
         self._bus = bus
@@ -78,7 +84,7 @@ class Conversations:
         text = _clean(text)
         async with self._sessions() as session, session.begin():
             conversation, agent = await _owned(session, agent_id, conversation_id)
-            route = await _switched_route(session, conversation, channel)
+            route = await _switched_route(session, conversation, channel, self._channels)
             outbound, message = await _outgoing(session, conversation, agent, text, route)
         delivery = await self._deliver(outbound)
         async with self._sessions() as session, session.begin():
@@ -518,27 +524,33 @@ class _Route:
 
 
 async def _switched_route(
-    session: AsyncSession, conversation: Conversation, channel: str | None
+    session: AsyncSession,
+    conversation: Conversation,
+    channel: str | None,
+    channels: ChannelRegistry,
 ) -> _Route | None:
     """Where a reply the agent sends on another channel goes; None for the usual way."""
     if not channel or channel == (conversation.reply_channel or conversation.channel):
         return None
-    reachable = {c.channel: c for c in await reply_channels(session, conversation.customer_id)}
+    reachable = {
+        c.channel: c for c in await reply_channels(session, conversation.customer_id, channels)
+    }
     target = reachable.get(channel)
     if target is None:
         raise ConversationError(f"The customer has no {channel} address to answer on.", 400)
     address = await _last_sender(session, conversation.id, channel) or target.address
-    if channel == "sms" and (
+    refusal = channels[channel].opted_out_refusal
+    if refusal and (
         (target.opted_out and address == target.address)
         or await session.scalar(
             select(CustomerAddress.id).where(
-                CustomerAddress.channel == "sms",
+                CustomerAddress.channel == channel,
                 CustomerAddress.address == address,
                 CustomerAddress.opted_out_at.is_not(None),
             )
         )
     ):
-        raise ConversationError(f"{address} replied STOP: it gets no texts until it sends START.")
+        raise ConversationError(refusal.format(address=address))
     # From the inbox the customer last wrote to on that channel, else the first one.
     inbox = await session.scalar(
         select(Inbox)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, bindparam, insert, or_, select, update
+from sqlalchemy import Boolean, ColumnElement, Select, bindparam, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from hub import crm
 from hub.bus import EventBus
+from hub.channel_traits import ChannelRegistry, ChannelTraits
 from hub.contacts import InboundContact
 from hub.db import Sessions
 from hub.events import ContactQueued, MessageReceived
@@ -37,12 +38,6 @@ from hub.requirements import RequirementRules, Requirements
 
 log = logging.getLogger(__name__)
 VIP_PRIORITY = 5
-# Channels whose conversations follow message-id threads (a new subject is a new
-# conversation) rather than "the customer's open conversation on this inbox".
-THREADED_CHANNELS = frozenset({"email"})
-# Channels where one customer may write from several addresses at once (chat visitors
-# who gave the same email): a conversation goes on only with the address it came from.
-PER_ADDRESS_CHANNELS = frozenset({"chat"})
 
 
 @dataclass(frozen=True)
@@ -64,10 +59,12 @@ class Intake:
         queue: ContactQueue,
         bus: EventBus,
         metrics: Metrics,
+        channels: ChannelRegistry,
         rules: RequirementRules | None = None,
         resolver: CustomerResolver | None = None,
     ) -> None:
         self._sessions = sessions
+        self._channels = channels
         self._queue = queue
         self._bus = bus
         self._metrics = metrics
@@ -83,12 +80,13 @@ class Intake:
 
     async def accept(self, contact: InboundContact) -> Accepted:
         """Store a contact exactly once, thread it, queue it; committed when this returns."""
+        traits = self._channels[contact.channel]  # an unregistered channel stops here
         for attempt in range(3):
             try:
                 # Duplicates are rare, so the first pass does not look for one: the
                 # message's unique (channel, external_id) refuses a copy and rolls
                 # back everything the pass wrote, and the next pass finds the original.
-                accepted, waiting = await self._store(contact, seen_before=attempt > 0)
+                accepted, waiting = await self._store(contact, traits, seen_before=attempt > 0)
                 break
             except IntegrityError:
                 # A copy of this contact (or a new customer's first two messages,
@@ -124,7 +122,7 @@ class Intake:
         await self._bus.publish(ContactQueued(conversation_id, entry.channel))
 
     async def _store(
-        self, contact: InboundContact, *, seen_before: bool
+        self, contact: InboundContact, traits: ChannelTraits, *, seen_before: bool
     ) -> tuple[Accepted, WaitingContact | None]:
         # The hot path: every chat line, SMS and mail passes here, so rows the intake
         # only writes (message, queue entry, timeline lines) go out as plain INSERTs
@@ -140,9 +138,9 @@ class Intake:
                 inbox, created = await _inbox(session, contact)
                 if not created:  # a new one exists only once this commits: not yet
                     self._inboxes[(contact.channel, contact.inbox)] = inbox
-            customer = await _customer(session, contact, inbox, self._resolver)
+            customer = await _customer(session, contact, traits, inbox, self._resolver)
             conversation, is_new = await _conversation(
-                session, contact, inbox, customer, self._rules
+                session, contact, traits, inbox, customer, self._rules
             )
             connection = await session.connection()
             message_id = await connection.scalar(
@@ -232,8 +230,9 @@ class _Ongoing:
 def _open_conversation(
     customer: ColumnElement[int] | QueryableAttribute[int],
 ) -> Select[tuple[int]]:
-    """The open conversation a contact on `inbox_id` goes on with. Chat visitors who gave
-    the same email are one customer, but each goes on only in the one they wrote in."""
+    """The open conversation a contact on `inbox_id` goes on with. On a `per_address`
+    channel (chat visitors who gave the same email are one customer) each address goes
+    on only in the conversation it wrote in."""
     return (
         select(Conversation.id)
         .where(
@@ -242,7 +241,7 @@ def _open_conversation(
             Conversation.inbox_id == bindparam("inbox_id"),
             Conversation.status.in_(OPEN_STATUSES),
             or_(
-                Conversation.channel.not_in(PER_ADDRESS_CHANNELS),
+                not_(bindparam("per_address", type_=Boolean)),
                 select(Message.id)
                 .where(
                     Message.conversation_id == Conversation.id,
@@ -319,6 +318,7 @@ async def _inbox(session: AsyncSession, contact: InboundContact) -> tuple[InboxI
 async def _customer(
     session: AsyncSession,
     contact: InboundContact,
+    traits: ChannelTraits,
     inbox: InboxInfo,
     resolver: CustomerResolver | None = None,
 ) -> _Customer:
@@ -331,7 +331,12 @@ async def _customer(
     known = (
         await connection.execute(
             _CUSTOMER_BY_ADDRESS,
-            {"channel": contact.channel, "address": contact.sender, "inbox_id": inbox.id},
+            {
+                "channel": contact.channel,
+                "address": contact.sender,
+                "inbox_id": inbox.id,
+                "per_address": traits.per_address,
+            },
         )
     ).first()
     if known is not None:
@@ -368,12 +373,13 @@ async def _customer(
 async def _conversation(
     session: AsyncSession,
     contact: InboundContact,
+    traits: ChannelTraits,
     inbox: InboxInfo,
     customer: _Customer,
     rules: RequirementRules | None = None,
 ) -> tuple[Conversation | _Ongoing, bool]:
     ongoing: int | None
-    if contact.channel in THREADED_CHANNELS:
+    if traits.threaded:
         ongoing = await _thread(session, contact, customer.id)
     elif customer.open_conversation is not None:
         ongoing = customer.open_conversation
@@ -387,6 +393,7 @@ async def _conversation(
                 "channel": contact.channel,
                 "inbox_id": inbox.id,
                 "address": contact.sender,
+                "per_address": traits.per_address,
             },
         )
     if ongoing is not None:
@@ -409,13 +416,13 @@ async def _conversation(
         language=inbox.language,
         priority=needs.priority,
         subject=contact.subject or contact.text[:120],
-        thread_key=_thread_key(contact),
+        thread_key=_thread_key(contact) if traits.threaded else None,
         created_at=contact.received_at,
         updated_at=contact.received_at,
     )
     session.add(conversation)
     await session.flush()
-    if contact.channel in THREADED_CHANNELS:
+    if traits.threaded:
         await _thread_of_another(session, contact, conversation)
     return conversation, True
 
@@ -508,10 +515,8 @@ def _hinted(contact: InboundContact) -> ColumnElement[bool] | None:
     return or_(Conversation.id.in_(named), Conversation.thread_key.in_(hints))
 
 
-def _thread_key(contact: InboundContact) -> str | None:
+def _thread_key(contact: InboundContact) -> str:
     """A threaded conversation is keyed by its thread's first message id."""
-    if contact.channel not in THREADED_CHANNELS:
-        return None
     return (contact.thread_hints[:1] or (contact.external_id,))[0][:200]
 
 

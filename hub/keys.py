@@ -7,6 +7,7 @@ from aiohttp import web
 from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus
+from hub.channel_traits import ChannelRegistry
 from hub.conversations import Conversations
 from hub.db import Sessions
 from hub.intake import Intake
@@ -27,6 +28,8 @@ INTAKE = web.AppKey("intake", Intake)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 SIGNER = web.AppKey("signer", SessionSigner)
 AGENT_SESSIONS = web.AppKey("agent_sessions", AgentSessions)
+# What each channel this hub runs is like (threading, capacity, replies, opt-out).
+CHANNELS = web.AppKey("channels", ChannelRegistry)
 # Where attachments live: the hub's own store, and the channels that fetch from providers.
 ATTACHMENTS = web.AppKey("attachments", AttachmentStore)
 REMOTE_ATTACHMENTS = web.AppKey("remote_attachments", list[RemoteAttachments])

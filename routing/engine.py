@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from hub.channel_traits import ChannelRegistry
 from hub.db import Sessions
 from hub.loops import Backoff
 from hub.models import Agent, AgentSkill, Conversation, utcnow
@@ -63,6 +64,7 @@ class Router:
         sessions: Sessions,
         queue: ContactQueue,
         offers: OfferBook,
+        channels: ChannelRegistry,
         tick: float,
         policy: RoutingPolicy | None = None,
         presence: PresenceBoard | None = None,
@@ -73,6 +75,7 @@ class Router:
         self._sessions = sessions
         self._queue = queue
         self._offers = offers
+        self._channels = channels
         self._tick = tick
         self.policy = policy or RoutingPolicy()
         self._wake = asyncio.Event()
@@ -219,6 +222,7 @@ class Router:
                 capacities={k: int(v) for k, v in (a.capacities or {}).items()},
                 load=dict(loads.get(a.id, {})),
                 idle_since=a.last_assigned_at.timestamp() if a.last_assigned_at else 0.0,
+                channels=self._channels,
             )
             for a in agents
         ]

@@ -7,12 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
 from hub.bus import EventBus
+from hub.channel_traits import ChannelRegistry
 from hub.db import Sessions
 from hub.events import AgentState, ContactQueued
 from hub.intake import waiting_contact
 from hub.models import Agent, Conversation, Inbox, Offer, QueueEntry, utcnow
 from hub.queue import ContactQueue, WaitingContact
-from routing.matching import DEFAULT_CAPACITY
 from routing.offers import OfferBook
 
 
@@ -26,8 +26,14 @@ class TransferError(Exception):
 
 class Handback:
     def __init__(
-        self, sessions: Sessions, queue: ContactQueue, bus: EventBus, offers: OfferBook
+        self,
+        sessions: Sessions,
+        queue: ContactQueue,
+        bus: EventBus,
+        offers: OfferBook,
+        channels: ChannelRegistry,
     ) -> None:
+        self._channels = channels
         self._sessions = sessions
         self._queue = queue
         self._bus = bus
@@ -100,7 +106,9 @@ class Handback:
             waiting = await _requeue(
                 session, conversation, f"transferred to {where}", declined=(from_agent_id,)
             )
-            capacity = _capacity(target, conversation.channel) if target else 0
+            capacity = (
+                self._channels.capacities(target.capacities)[conversation.channel] if target else 0
+            )
             channel = conversation.channel
         await self._queue.release(from_agent_id, channel)
         await self._queue.push(waiting)
@@ -114,11 +122,6 @@ class Handback:
             return "offered"
         await self._bus.publish(ContactQueued(conversation_id=conversation_id, channel=channel))
         return "queued"
-
-
-def _capacity(agent: Agent, channel: str) -> int:
-    configured = {k: int(v) for k, v in (agent.capacities or {}).items()}
-    return configured.get(channel, DEFAULT_CAPACITY.get(channel, 1))
 
 
 async def _requeue(

@@ -17,10 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.channel_traits import ChannelRegistry
 from hub.queue import WaitingContact
 
-DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5, "sms": 5}
-EXCLUSIVE_CHANNELS = frozenset({"voice"})
 ANY_SKILL = ""
 
 
@@ -66,15 +65,21 @@ class AgentState:
     capacities: dict[str, int]
     load: dict[str, int] = field(default_factory=dict)
     idle_since: float = 0.0
+    # The channels' default capacities and which of them hold an agent alone.
+    channels: ChannelRegistry = field(kw_only=True, repr=False)
 
     def capacity(self, channel: str) -> int:
-        return int(self.capacities.get(channel, DEFAULT_CAPACITY.get(channel, 1)))
+        configured = self.capacities.get(channel)
+        if configured is None:
+            return self.channels[channel].default_capacity
+        return int(configured)
 
     def free(self, channel: str) -> int:
         busy = sum(self.load.values())
-        if channel in EXCLUSIVE_CHANNELS and busy:
+        exclusive = self.channels.exclusive()
+        if channel in exclusive and busy:
             return 0
-        if any(self.load.get(c) for c in EXCLUSIVE_CHANNELS):
+        if any(self.load.get(c) for c in exclusive):
             return 0
         return self.capacity(channel) - self.load.get(channel, 0)
 

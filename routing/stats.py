@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from hub.channel_traits import ChannelRegistry
 from hub.db import Sessions
 from hub.models import Agent, Conversation, Offer, utcnow
 from hub.queue import ContactQueue
 from routing.erlang import agents_needed
-from routing.matching import DEFAULT_CAPACITY
 
 DEFAULT_HANDLE_SECONDS = 180.0
 
@@ -64,6 +64,7 @@ class QueueStats:
 async def queue_stats(
     sessions: Sessions,
     queue: ContactQueue,
+    channels: ChannelRegistry,
     window_seconds: float = 3600.0,
     target_seconds: float = 20.0,
     target_service_level: float = 0.8,
@@ -122,7 +123,8 @@ async def queue_stats(
         handles = [(c - d).total_seconds() for d, c in handled.all() if d and c]
         agents = list(await session.scalars(select(Agent)))
     states = Counter(a.status for a in agents)
-    occupancy = await _occupancy(queue, [a for a in agents if a.status == "available"])
+    available = [a for a in agents if a.status == "available"]
+    occupancy = await _occupancy(queue, channels, available)
     answered = len(speeds)
     offered = answered + abandoned
     within = sum(1 for s in speeds if s <= target_seconds)
@@ -153,19 +155,16 @@ async def queue_stats(
     )
 
 
-async def _occupancy(queue: ContactQueue, agents: list[Agent]) -> float | None:
+async def _occupancy(
+    queue: ContactQueue, channels: ChannelRegistry, agents: list[Agent]
+) -> float | None:
     """Mean over available agents of how full their busiest channel is."""
     if not agents:
         return None
     loads = await queue.loads([a.id for a in agents])
     fullness = []
     for agent in agents:
-        capacities = {
-            **DEFAULT_CAPACITY,
-            **{k: int(v) for k, v in (agent.capacities or {}).items()},
-        }
+        capacities = channels.capacities(agent.capacities)
         load = loads.get(agent.id, {})
-        fullness.append(
-            max((n / max(1, capacities.get(c, 1)) for c, n in load.items()), default=0.0)
-        )
+        fullness.append(max((n / max(1, capacities[c]) for c, n in load.items()), default=0.0))
     return round(sum(fullness) / len(fullness), 4)

@@ -4,7 +4,7 @@
 
 (() => {
   const { $, h, show, toast, api, get, post } = window.SwitchboardPage;
-  const CHANNELS = ["chat", "email", "sms", "voice"];
+  let channels = []; // the channels the hub runs, as GET /api/channels lists them
   const patch = (path, body) => api("PATCH", path, body);
   const remove = (path) => api("DELETE", path, {});
 
@@ -32,7 +32,18 @@
   }
 
   function capacityText(capacities) {
-    return CHANNELS.filter((c) => c in capacities).map((c) => `${c} ${capacities[c]}`).join(", ") || "defaults";
+    return channels.map((c) => c.name).filter((c) => c in capacities)
+      .map((c) => `${c} ${capacities[c]}`).join(", ") || "defaults";
+  }
+
+  /** The fields and choices that name a channel: one per channel the hub runs. */
+  function renderChannelFields() {
+    $("capacities").replaceChildren(...channels.map((c) =>
+      h("label", {}, `${c.label} `,
+        h("input", { id: `capacity-${c.name}`, type: "number", min: "0", max: "50", inputmode: "numeric" }))));
+    const options = () => channels.map((c) => h("option", { value: c.name }, c.label));
+    $("queue-channel").replaceChildren(...options());
+    $("limit-channel").append(...options());
   }
 
   function openForm(kind, title, id) {
@@ -97,7 +108,7 @@
     $("agent-team").value = agent ? agent.team : "";
     $("agent-skills").value = agent ? skillsText(agent.skills) : "";
     $("agent-languages").value = agent ? agent.languages.join(", ") : "en";
-    for (const channel of CHANNELS) {
+    for (const { name: channel } of channels) {
       const value = agent ? agent.capacities[channel] : undefined;
       $(`capacity-${channel}`).value = value === undefined ? "" : String(value);
     }
@@ -111,7 +122,7 @@
 
   function agentBody() {
     const capacities = {};
-    for (const channel of CHANNELS) {
+    for (const { name: channel } of channels) {
       const value = $(`capacity-${channel}`).value.trim();
       if (value !== "") capacities[channel] = Number(value);
     }
@@ -165,7 +176,7 @@
 
   function editQueue(queue) {
     $("queue-name").value = queue ? queue.name : "";
-    $("queue-channel").value = queue ? queue.channel : "chat";
+    $("queue-channel").value = queue ? queue.channel : channels[0].name;
     $("queue-channel").disabled = Boolean(queue);
     $("queue-address").value = queue ? queue.address : "";
     $("queue-skill").value = queue ? queue.skill : "";
@@ -333,7 +344,13 @@
         if (event.key === "Escape") closeForm(kind);
       });
     }
-    reload().catch((error) => toast(`Could not load the settings: ${error.message}`, "error"));
+    get("/api/channels")
+      .then((list) => {
+        channels = list;
+        renderChannelFields();
+      })
+      .then(reload)
+      .catch((error) => toast(`Could not load the settings: ${error.message}`, "error"));
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -27,12 +27,16 @@
     const switched = !detail || !picker.conversation || picker.conversation.id !== detail.id;
     if (switched) closePicker();
     picker.conversation = detail;
-    renderChannels(detail, switched);
+    named.then(() => renderChannels(detail, switched));
   }
 
   // --- the reply channel ----------------------------------------------------------
 
-  const CHANNEL_NAMES = { chat: "Chat", email: "Email", sms: "SMS", voice: "Call" };
+  // What the reply box calls each channel ("SMS", "Call"), from the hub's list.
+  const channelNames = {};
+  const named = get("/api/channels")
+    .then((channels) => channels.forEach((c) => { channelNames[c.name] = c.reply_label; }))
+    .catch(() => {}); // the raw names will do
 
   /** The channels this customer can be answered on; the conversation's own one first. */
   function renderChannels(detail, switched) {
@@ -41,10 +45,10 @@
     const own = detail ? detail.reply_channel : null;
     const others = detail ? (detail.reply_channels || []).filter((c) => c.channel !== own) : [];
     select.replaceChildren(
-      ...(own ? [h("option", { value: own }, `${CHANNEL_NAMES[own] || own} (this conversation)`)] : []),
+      ...(own ? [h("option", { value: own }, `${channelNames[own] || own} (this conversation)`)] : []),
       ...others.map((c) =>
         h("option", { value: c.channel, disabled: c.opted_out },
-          `${CHANNEL_NAMES[c.channel] || c.channel} · ${c.address}${c.opted_out ? " (opted out of texts)" : ""}`)),
+          `${channelNames[c.channel] || c.channel} · ${c.address}${c.opted_out ? " (opted out of texts)" : ""}`)),
     );
     const keep = [...select.options].find((o) => o.value === before && !o.disabled);
     select.value = keep ? before : own || "";

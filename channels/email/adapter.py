@@ -34,6 +34,7 @@ from channels.email._mime import MESSAGE_ID, Mail, UnreadableMail, read_mail
 from channels.email._quotes import new_part
 from channels.email._reply_token import ReplyAddresses, inbox_of
 from hub.attachments import AttachmentStore
+from hub.channel_traits import ChannelTraits
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
 from hub.intake import Accepted, Intake
@@ -42,6 +43,8 @@ from hub.models import Inbox, Message, utcnow
 from hub.settings import Settings
 
 CHANNEL = "email"
+# Mail threads by Message-ID: a new subject is a new conversation.
+TRAITS = ChannelTraits(CHANNEL, "Email", default_capacity=5, replies_on=CHANNEL, threaded=True)
 # The port actually bound: SWITCHBOARD_SMTP_PORT=0 picks a free one.
 SMTP_PORT = web.AppKey("smtp_port", int)
 IMAP_POLLER = web.AppKey("imap_poller", MailboxPoller)

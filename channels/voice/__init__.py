@@ -2,6 +2,6 @@
 voicemail), with its helpers `_calls` (each call's record) and `_bridge` (putting an
 accepted call through to its agent)."""
 
-from channels.voice.adapter import BRIDGE, CALLS, VoiceAdapter, open_calls, setup
+from channels.voice.adapter import BRIDGE, CALLS, TRAITS, VoiceAdapter, open_calls, setup
 
-__all__ = ["BRIDGE", "CALLS", "VoiceAdapter", "open_calls", "setup"]
+__all__ = ["BRIDGE", "CALLS", "TRAITS", "VoiceAdapter", "open_calls", "setup"]

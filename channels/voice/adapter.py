@@ -29,6 +29,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from channels.twilio import bad_request, signed_form, storable
 from channels.voice._bridge import BRIDGE_EVENTS, CallBridge
 from channels.voice._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS, QUEUE, CallBook
+from hub.channel_traits import ChannelTraits
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
 from hub.keys import QUEUE as LIVE_QUEUE
@@ -38,6 +39,15 @@ from hub.models import Conversation, Inbox, Message
 from hub.settings import Settings
 
 CHANNEL = "voice"
+# An agent on a call takes nothing else; a caller is answered by text on the number.
+TRAITS = ChannelTraits(
+    CHANNEL,
+    "Voice",
+    default_capacity=1,
+    replies_on="sms",
+    reply_label="Call",
+    exclusive=True,
+)
 CALL_PATH = "/webhooks/twilio/voice"
 MENU_PATH = "/webhooks/twilio/voice/menu"
 WAIT_PATH = "/webhooks/twilio/voice/wait"
@@ -484,4 +494,4 @@ def _twiml(answer: VoiceResponse) -> web.Response:
     return web.Response(text=str(answer), content_type="application/xml")
 
 
-__all__ = ["BRIDGE", "CALLS", "VoiceAdapter", "open_calls", "setup"]
+__all__ = ["BRIDGE", "CALLS", "TRAITS", "VoiceAdapter", "open_calls", "setup"]

@@ -5,9 +5,10 @@ and `_chat_presence` (telling open widgets when agents come and go)."""
 from channels.webchat.adapter import (
     CHAT_SOCKETS,
     DEFAULT_INBOX,
+    TRAITS,
     VisitorTokens,
     WebchatAdapter,
     setup,
 )
 
-__all__ = ["CHAT_SOCKETS", "DEFAULT_INBOX", "VisitorTokens", "WebchatAdapter", "setup"]
+__all__ = ["CHAT_SOCKETS", "DEFAULT_INBOX", "TRAITS", "VisitorTokens", "WebchatAdapter", "setup"]

@@ -42,6 +42,7 @@ from sqlalchemy import select
 
 from channels.webchat import _chat_presence, _visitors
 from hub.bus import EventBus
+from hub.channel_traits import ChannelTraits
 from hub.contacts import Delivery, InboundContact, OutboundMessage
 from hub.customer_label import site_of
 from hub.events import (
@@ -60,6 +61,8 @@ from hub.outages import RETRY_AFTER, is_outage
 from hub.sockets import Peer, SocketGroups
 
 CHANNEL = "chat"
+# Each visitor is their own conversation, even when two gave the same email.
+TRAITS = ChannelTraits(CHANNEL, "Chat", default_capacity=3, replies_on=CHANNEL, per_address=True)
 DEFAULT_INBOX = "web"
 STATIC = Path(__file__).parent / "static"
 CHAT_SOCKETS = web.AppKey("chat_sockets", SocketGroups)

@@ -231,6 +231,7 @@ async def test_a_returning_customers_messages_at_once_open_one_conversation(hub:
 BURST = """
 import asyncio, sys, time, uuid
 from hub.bus import MemoryBus
+from hub.channel_traits import ChannelRegistry, ChannelTraits
 from hub.contacts import InboundContact
 from hub.db import open_engine, session_factory
 from hub.intake import Intake
@@ -241,7 +242,11 @@ from hub.queue import MemoryQueue
 async def burst(path, seconds=2.0, webhooks=12):
     engine = open_engine(f"sqlite+aiosqlite:///{path}")
     await upgrade(engine)
-    intake = Intake(session_factory(engine), MemoryQueue(), MemoryBus(), Metrics())
+    # Web chat's traits as channels.webchat declares them, without importing the channel.
+    chat = ChannelTraits("chat", "Chat", default_capacity=3, replies_on="chat", per_address=True)
+    intake = Intake(
+        session_factory(engine), MemoryQueue(), MemoryBus(), Metrics(), ChannelRegistry([chat])
+    )
     stored = []
 
     async def webhook(n):

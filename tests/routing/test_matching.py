@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from hub.app import channel_registry
 from hub.queue import WaitingContact
 from routing.matching import AgentState, Matcher, RoutingPolicy
 
 NOW = 1_000_000.0
+CHANNELS = channel_registry()
 
 
 def contact(
@@ -50,6 +52,7 @@ def agent(
         capacities=capacities or {},
         load=dict(load or {}),
         idle_since=idle_since,
+        channels=CHANNELS,
     )
 
 

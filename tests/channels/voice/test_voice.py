@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from channels.voice import BRIDGE
 from channels.voice._bridge import SORRY_SUMMARY, CallBridge
-from hub.keys import BUS, QUEUE
+from hub.keys import BUS, CHANNELS, QUEUE
 from hub.models import (
     Agent,
     Call,
@@ -523,7 +523,7 @@ async def test_a_caller_who_hangs_up_in_the_queue_abandons_it_once(hub: Hub) -> 
         ("call.queue_left", "The caller hung up in the queue after 35 s")
     ]
     assert [e[0] for e in events].count("conversation.abandoned") == 1
-    stats = await queue_stats(hub.sessions, hub.app[QUEUE])
+    stats = await queue_stats(hub.sessions, hub.app[QUEUE], hub.app[CHANNELS])
     assert (stats.abandoned, stats.abandon_rate) == (1, 1.0)
 
 
