@@ -27,6 +27,8 @@ TWILIO_TIMEOUT = 15.0
 # A non-empty mapping keeps Client from reading TWILIO_* from os.environ: settings
 # come from Settings only, and TWILIO_EDGE/REGION would rewrite the API host.
 NO_ENVIRONMENT = {"TWILIO_EDGE": "", "TWILIO_REGION": ""}
+# The one REST client the Twilio channels share; None when no account is configured.
+TWILIO: web.AppKey[Client | None] = web.AppKey("twilio")
 log = logging.getLogger(__name__)
 
 
@@ -166,4 +168,12 @@ async def signed_form(request: web.Request) -> Mapping[str, str]:
     return {name: str(posted[name]) for name in posted}
 
 
-__all__ = ["TwilioHttp", "TwilioMedia", "bad_request", "signed_form", "storable", "twilio_client"]
+__all__ = [
+    "TWILIO",
+    "TwilioHttp",
+    "TwilioMedia",
+    "bad_request",
+    "signed_form",
+    "storable",
+    "twilio_client",
+]

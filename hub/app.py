@@ -50,6 +50,7 @@ from hub.keys import (
     BUS,
     CHANNELS,
     CONVERSATIONS,
+    COULD_TAKE,
     INTAKE,
     METRICS,
     PRESENCE,
@@ -76,6 +77,7 @@ from hub.settings import Settings
 from knowledge.articles import Articles
 from knowledge.embeddings import load_encoder
 from knowledge.search import Knowledge
+from routing.availability import Availability
 from routing.handback import Handback
 from routing.identity.directory import CustomerDirectory
 from routing.limits import QueueLimits
@@ -119,7 +121,7 @@ def create_app(settings: Settings) -> web.Application:
     app[REMOTE_ATTACHMENTS] = remote
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_live_state)
-    app.cleanup_ctx.append(_sms)
+    app.cleanup_ctx.append(_twilio)
     app.cleanup_ctx.append(_services)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
@@ -203,11 +205,11 @@ async def _live_state(app: web.Application) -> AsyncIterator[None]:
         await app[REDIS].aclose()
 
 
-async def _sms(app: web.Application) -> AsyncIterator[None]:
+async def _twilio(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with channels.twilio.twilio_client(settings) as twilio:
+        app[channels.twilio.TWILIO] = twilio  # one Twilio client for SMS and voice
         app[SMS] = channels.sms.SmsAdapter(app[SESSIONS], twilio, settings.public_url)
-        channels.voice.open_calls(app, twilio)  # one Twilio client for SMS and voice
         yield
 
 
@@ -233,6 +235,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         metrics, sessions, queue, bus, metrics, app[CHANNELS], rules, directory.resolver
     )
     app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics, app[CHANNELS])
+    channels.voice.open_calls(app, app[channels.twilio.TWILIO])
     offers = MeasuredOfferBook(metrics, sessions, queue, bus, metrics, settings.offer_timeout)
     policy = RoutingPolicy(
         strategy=settings.routing_strategy,
@@ -260,6 +263,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[OFFERS] = offers
     app[ROUTER] = router
     reconciler = Reconciler(sessions, queue, settings.reconcile_interval, metrics)
+    # "Online" for web chat: an agent seen within a few rounds of presence updates (sooner
+    # than the grace period after which their work moves) whom routing could offer it to.
+    within = min(settings.presence_grace, 3 * settings.presence_interval)
+    availability = Availability(sessions, queue, app[PRESENCE], app[CHANNELS], within)
+    app[COULD_TAKE] = availability.could_take
     # Loaded on the first suggestion, not here: the hub answers at once and stays small
     # until knowledge is asked for.
     app[KNOWLEDGE] = Knowledge(

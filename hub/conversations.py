@@ -273,6 +273,31 @@ class Conversations:
         )
         return True
 
+    async def abandon_answered(self, conversation_id: int, reason: str) -> bool:
+        """The customer left just as an agent took it (a caller who hung up while being put
+        through): end it as abandoned and free the agent. False, and nothing changes, when
+        it is no longer assigned (the agent closed or transferred it at that moment)."""
+        async with self._sessions() as session, session.begin():
+            now = utcnow()
+            # Conditional, so an agent closing or transferring it at this moment wins.
+            ended = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.status == "assigned")
+                .values(status="abandoned", disposition="abandoned", closed_at=now, updated_at=now)
+                .returning(Conversation.agent_id, Conversation.customer_id, Conversation.channel)
+            )
+            row = ended.first()
+            if row is None:
+                return False
+            agent_id, customer_id, channel = row
+            _record_abandoned(session, customer_id, conversation_id, reason, agent_id)
+        if agent_id is not None:
+            await self._queue.release(agent_id, channel)
+        await self._bus.publish(
+            ConversationClosed(conversation_id=conversation_id, agent_id=agent_id, why=reason)
+        )
+        return True
+
     async def abandon_waiting(self, channel: str, address: str, reason: str) -> int:
         """Abandon whatever the customer at this address still waits for on a channel."""
         async with self._sessions() as session:
@@ -343,14 +368,7 @@ class Conversations:
             await session.execute(
                 delete(QueueEntry).where(QueueEntry.conversation_id == conversation_id)
             )
-            crm.record(
-                session,
-                customer_id=conversation.customer_id,
-                conversation_id=conversation_id,
-                kind="conversation.abandoned",
-                summary=f"Abandoned: {reason}",
-                reason=reason,
-            )
+            _record_abandoned(session, conversation.customer_id, conversation_id, reason)
             return [(o, a) for o, a in withdrawn], conversation.channel
 
     async def _deliver(self, outbound: OutboundMessage) -> _Delivery:
@@ -564,3 +582,21 @@ async def _switched_route(
     if inbox is None:
         raise ConversationError(f"No {channel} inbox is configured to reply from.")
     return _Route(channel, address, inbox)
+
+
+def _record_abandoned(
+    session: AsyncSession,
+    customer_id: int,
+    conversation_id: int,
+    reason: str,
+    agent_id: int | None = None,
+) -> None:
+    crm.record(
+        session,
+        customer_id=customer_id,
+        conversation_id=conversation_id,
+        agent_id=agent_id,
+        kind="conversation.abandoned",
+        summary=f"Abandoned: {reason}",
+        reason=reason,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from hub.attachments import AttachmentStore, RemoteAttachments
@@ -30,6 +32,9 @@ SIGNER = web.AppKey("signer", SessionSigner)
 AGENT_SESSIONS = web.AppKey("agent_sessions", AgentSessions)
 # What each channel this hub runs is like (threading, capacity, replies, opt-out).
 CHANNELS = web.AppKey("channels", ChannelRegistry)
+# Whether an agent here now could take a contact that reached (channel, inbox): routing's
+# answer, which web chat gives its visitors as "online".
+COULD_TAKE: web.AppKey[Callable[[str, str], Awaitable[bool]]] = web.AppKey("could_take")
 # Where attachments live: the hub's own store, and the channels that fetch from providers.
 ATTACHMENTS = web.AppKey("attachments", AttachmentStore)
 REMOTE_ATTACHMENTS = web.AppKey("remote_attachments", list[RemoteAttachments])

@@ -16,18 +16,19 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from hub.channel_traits import ChannelRegistry
 from hub.db import Sessions
 from hub.loops import Backoff
-from hub.models import Agent, AgentSkill, Conversation, utcnow
+from hub.models import Conversation, utcnow
 from hub.presence import PresenceBoard
 from hub.queue import ContactQueue, WaitingContact
 from hub.recovery import rebuild
+from routing.availability import available_agents
 from routing.handback import Handback
 from routing.limits import QueueLimits
-from routing.matching import AgentState, Decision, Matcher, RoutingPolicy
+from routing.matching import Decision, Matcher, RoutingPolicy
 from routing.offers import OfferBook
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,8 @@ class Router:
         if not waiting:
             return 0, []
         now = utcnow()
-        matcher = Matcher(await self._available_agents(), self.policy, now.timestamp())
+        agents = await available_agents(self._sessions, self._queue, self._channels)
+        matcher = Matcher(agents, self.policy, now.timestamp())
         if not matcher.agents:
             return 0, waiting
         sticky = await self._recent_agents(waiting)
@@ -193,39 +195,6 @@ class Router:
             if await self._presence.forget(agent_id):  # one hub process claims each departure
                 moved = await self._handback.agent_left(agent_id, "console disconnected")
                 log.info("agent %s left; %d contacts back in the queue", agent_id, moved)
-
-    async def _available_agents(self) -> list[AgentState]:
-        now = utcnow()
-        async with self._sessions() as session:
-            agents = list(
-                await session.scalars(
-                    select(Agent).where(
-                        Agent.status == "available",
-                        or_(Agent.wrap_up_until.is_(None), Agent.wrap_up_until <= now),
-                    )
-                )
-            )
-            skill_rows = await session.execute(
-                select(AgentSkill.agent_id, AgentSkill.skill, AgentSkill.level).where(
-                    AgentSkill.agent_id.in_([a.id for a in agents])
-                )
-            )
-        skills: dict[int, dict[str, int]] = {}
-        for agent_id, skill, level in skill_rows.all():
-            skills.setdefault(agent_id, {})[skill] = level
-        loads = await self._queue.loads([a.id for a in agents])
-        return [
-            AgentState(
-                agent_id=a.id,
-                skills=skills.get(a.id, {}),
-                languages=frozenset(a.languages or ()),
-                capacities={k: int(v) for k, v in (a.capacities or {}).items()},
-                load=dict(loads.get(a.id, {})),
-                idle_since=a.last_assigned_at.timestamp() if a.last_assigned_at else 0.0,
-                channels=self._channels,
-            )
-            for a in agents
-        ]
 
     async def _recent_agents(self, waiting: list[WaitingContact]) -> dict[int | None, int]:
         """Each waiting customer's most recent agent within the sticky window."""

@@ -38,16 +38,15 @@ from channels.voice._calls import (
 )
 from hub import crm
 from hub.bus import EventBus
+from hub.conversations import Conversations
 from hub.db import Sessions
 from hub.events import (
     ConversationAbandoned,
     ConversationAssigned,
-    ConversationClosed,
     ConversationRejected,
 )
 from hub.listeners import Listeners
 from hub.models import Agent, Call, Conversation, Inbox, Offer, utcnow
-from hub.queue import ContactQueue
 from hub.settings import Settings
 
 NOT_FOUND, NOT_IN_PROGRESS = 20404, 21220  # Twilio's codes for a call that is over
@@ -74,7 +73,7 @@ class CallBridge:
     def __init__(
         self,
         sessions: Sessions,
-        queue: ContactQueue,
+        conversations: Conversations,
         bus: EventBus,
         twilio: Client | None,
         settings: Settings,
@@ -90,7 +89,7 @@ class CallBridge:
                 f"{settings.voice_client_identity!r} ({exc!r})"
             ) from None
         self._sessions = sessions
-        self._queue = queue
+        self._conversations = conversations
         self._bus = bus
         self._twilio = twilio
         self._settings = settings
@@ -384,46 +383,13 @@ class CallBridge:
             return
         why = f"The caller hung up before {name} was connected."
         await self._note(conversation_id, agent_id, "call.missed", why)
-        await self._abandon_assigned(conversation_id, why)
+        await self._conversations.abandon_answered(conversation_id, why)
 
     async def _failed(self, conversation_id: int, agent_id: int, name: str, detail: str) -> None:
         summary = f"Could not put the call through to {name}: {detail}"
         log.warning("Conversation %s: %s", conversation_id, summary)
         await self._note(conversation_id, agent_id, "call.failed", summary)
         await announce(self._bus, conversation_id, agent_id, summary, alert=True)
-
-    async def _abandon_assigned(self, conversation_id: int, why: str) -> None:
-        """The caller left just as an agent took the call: abandoned, the agent freed.
-
-        (Before any agent answers, `Conversations.abandon` does this for waiting calls.)
-        """
-        async with self._sessions() as session, session.begin():
-            now = utcnow()
-            # Conditional, so an agent closing or transferring it at this moment wins.
-            ended = await session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.status == "assigned")
-                .values(status="abandoned", disposition="abandoned", closed_at=now, updated_at=now)
-                .returning(Conversation.agent_id, Conversation.customer_id)
-            )
-            row = ended.first()
-            if row is None:
-                return
-            agent_id, customer_id = row
-            crm.record(
-                session,
-                customer_id=customer_id,
-                conversation_id=conversation_id,
-                agent_id=agent_id,
-                kind="conversation.abandoned",
-                summary=f"Abandoned: {why}",
-                reason=why,
-            )
-        if agent_id is not None:
-            await self._queue.release(agent_id, CHANNEL)
-        await self._bus.publish(
-            ConversationClosed(conversation_id=conversation_id, agent_id=agent_id, why=why)
-        )
 
     async def _note(
         self, conversation_id: int, agent_id: int, kind: str, summary: str, **data: object

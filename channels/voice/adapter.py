@@ -32,7 +32,6 @@ from channels.voice._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS,
 from hub.channel_traits import ChannelTraits
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
-from hub.keys import QUEUE as LIVE_QUEUE
 from hub.listeners import following
 from hub.loops import keep_running
 from hub.models import Conversation, Inbox, Message
@@ -101,12 +100,13 @@ class VoiceAdapter:
 
 
 def open_calls(app: web.Application, twilio: Client | None) -> None:
-    """Keep the calls' record, and put calls through with `twilio` (None: not configured)."""
+    """Keep the calls' record, and put calls through with `twilio` (None: not configured).
+    Once conversations are open: a caller who leaves as an agent takes the call ends it."""
     settings = app[SETTINGS]
     app[CALLS] = CallBook(app[SESSIONS], app[BUS])
     app[BRIDGE] = CallBridge(
         app[SESSIONS],
-        app[LIVE_QUEUE],
+        app[CONVERSATIONS],
         app[BUS],
         twilio,
         settings,

@@ -1,8 +1,8 @@
 """Telling chat visitors when an agent comes online for their widget's inbox, or all go.
 
 Each hub process watches the chat sockets it holds: every presence round it asks, per
-inbox, whether an agent is online (see `_visitors.online`) and tells each socket whose
-last word differs.
+inbox, whether an agent could take a chat there now (routing answers, through
+`hub.keys.COULD_TAKE`) and tells each socket whose last word differs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from channels.webchat import _visitors
-from hub.keys import SETTINGS
+from hub.keys import COULD_TAKE, SETTINGS
 from hub.loops import keep_running
 from hub.sockets import Peer
 
@@ -53,7 +53,7 @@ async def _tell(app: web.Application) -> None:
     async def one_round() -> None:
         now = {inbox: False for inbox, _told in watched.values()}
         for inbox in now:
-            now[inbox] = await _visitors.online(app, inbox)
+            now[inbox] = await app[COULD_TAKE](_visitors.CHANNEL, inbox)
         for peer, (inbox, told) in list(watched.items()):
             if inbox in now and now[inbox] != told and peer in watched:
                 watched[peer] = (inbox, now[inbox])

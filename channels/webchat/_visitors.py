@@ -1,5 +1,5 @@
 """What the hub keeps about web chat visitors: the details they gave, which conversations
-are theirs, what they have read, and whether anyone is online to answer them.
+are theirs and what they have read.
 
 A visitor is one widget token. Typing an email links the visitor to the customer who
 already has that address, so the customer's timeline stays one; everything a visitor is
@@ -9,11 +9,9 @@ shown, though, comes from their own chats, never from the rest of that record.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from aiohttp import web
 from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,11 +20,8 @@ from sqlalchemy.orm import aliased
 from hub import crm
 from hub.customer_label import CHAT_SITE
 from hub.db import Sessions
-from hub.keys import PRESENCE, SESSIONS, SETTINGS
 from hub.models import (
     OPEN_STATUSES,
-    Agent,
-    AgentSkill,
     ChatVisitor,
     Conversation,
     Customer,
@@ -35,7 +30,6 @@ from hub.models import (
     Message,
     utcnow,
 )
-from hub.presence import PresenceBoard
 
 CHANNEL = "chat"
 EMAIL = "email"
@@ -301,34 +295,3 @@ async def mark_read(sessions: Sessions, visitor: str, message_id: int) -> Seen |
         if not moved.rowcount:  # type: ignore[attr-defined]
             return None
         return Seen(conversation.id, message_id, conversation.agent_id)
-
-
-async def agents_online(
-    sessions: Sessions, presence: PresenceBoard, inbox: str, within: float
-) -> bool:
-    """Whether an available agent who can take this chat inbox has a console open."""
-    present = await presence.present(time.time() - within)
-    if not present:
-        return False
-    async with sessions() as session:
-        configured = await session.scalar(
-            select(Inbox).where(Inbox.channel == CHANNEL, Inbox.address == inbox)
-        )
-        # Only the capacities column: a thousand agents online must not mean a thousand
-        # ORM objects for every visitor who says hello.
-        query = select(Agent.capacities).where(Agent.id.in_(present), Agent.status == "available")
-        if configured is not None and configured.skill:
-            query = query.join(AgentSkill, AgentSkill.agent_id == Agent.id).where(
-                AgentSkill.skill == configured.skill,
-                AgentSkill.level >= (configured.skill_level or 1),
-            )
-        capacities = list(await session.scalars(query))
-    return any(int((capacity or {}).get(CHANNEL, 1)) > 0 for capacity in capacities)
-
-
-async def online(app: web.Application, inbox: str) -> bool:
-    """Whether anyone can answer this chat inbox now: an agent seen within a few rounds
-    of presence updates (sooner than the grace period after which their work moves)."""
-    settings = app[SETTINGS]
-    within = min(settings.presence_grace, 3 * settings.presence_interval)
-    return await agents_online(app[SESSIONS], app[PRESENCE], inbox, within)

@@ -53,7 +53,7 @@ from hub.events import (
     CustomerTyping,
     MessageStatus,
 )
-from hub.keys import BUS, CONVERSATIONS, INTAKE, RATE_LIMITS, SESSIONS, SETTINGS
+from hub.keys import BUS, CONVERSATIONS, COULD_TAKE, INTAKE, RATE_LIMITS, SESSIONS, SETTINGS
 from hub.listeners import Listeners, following
 from hub.loops import Backoff
 from hub.models import Conversation, CustomerAddress, Inbox, Message
@@ -334,7 +334,7 @@ async def _hello(
         visit.inbox = await _known_inbox(request, _text_field(data, "inbox", 100))
         visit.details = await _visitors.details(request.app[SESSIONS], visitor)
         visit.wrote = any(m["from"] == "customer" for m in transcript)
-        online = await _visitors.online(request.app, visit.inbox)
+        online = await request.app[COULD_TAKE](CHANNEL, visit.inbox)
         _chat_presence.watch(request.app, peer, visit.inbox, online)
         await ws.send_json(
             {
@@ -484,7 +484,7 @@ async def _email_if_offline(request: web.Request, visit: Visit, conversation_id:
         return True
     sessions = request.app[SESSIONS]
     if await _visitors.replies_by_email(sessions, conversation_id) or (
-        not await _visitors.online(request.app, visit.inbox)
+        not await request.app[COULD_TAKE](CHANNEL, visit.inbox)
         and await _visitors.reply_by_email(sessions, conversation_id, email)
     ):
         visit.by_email = conversation_id

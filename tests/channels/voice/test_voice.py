@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from channels.voice import BRIDGE
 from channels.voice._bridge import SORRY_SUMMARY, CallBridge
-from hub.keys import BUS, CHANNELS, QUEUE
+from hub.keys import BUS, CHANNELS, CONVERSATIONS, QUEUE
 from hub.models import (
     Agent,
     Call,
@@ -804,7 +804,8 @@ async def test_the_client_identity_names_the_agent_by_id_or_username(
 
     def bridge(template: str) -> CallBridge:
         settings = dataclasses.replace(voice_settings, voice_client_identity=template)
-        return CallBridge(hub.sessions, hub.app[QUEUE], hub.app[BUS], None, settings, "", "")
+        conversations = hub.app[CONVERSATIONS]
+        return CallBridge(hub.sessions, conversations, hub.app[BUS], None, settings, "", "")
 
     assert bridge("agent_{id}").identity(agent) == f"agent_{alice_id}"
     assert bridge("{username}").identity(agent) == "alice"
