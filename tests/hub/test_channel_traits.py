@@ -83,6 +83,7 @@ async def test_the_console_reads_the_channels_from_the_hub(hub: Hub) -> None:
     await hub.add_agent("alice")
     alice = await hub.login("alice")
     listed = await alice.get("/api/channels")
+    await alice.close()
     assert [(c["name"], c["label"], c["reply_label"]) for c in listed] == [
         ("chat", "Chat", "Chat"),
         ("email", "Email", "Email"),
