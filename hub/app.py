@@ -33,6 +33,7 @@ import channels.sms
 import channels.twilio
 import channels.voice
 import channels.webchat
+import channels.whatsapp
 import insights.web
 from agent_console.keys import ARTICLES, DIRECTORY, KNOWLEDGE, OFFERS, ROUTER
 from hub.attachments import AttachmentStore, RemoteAttachments
@@ -102,6 +103,7 @@ def channel_registry() -> ChannelRegistry:
             channels.webchat.TRAITS,
             channels.email.TRAITS,
             channels.sms.TRAITS,
+            channels.whatsapp.TRAITS,
             channels.voice.TRAITS,
         ]
     )
@@ -127,6 +129,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics)
     channels.webchat.setup(app)
     channels.sms.setup(app)
+    channels.whatsapp.setup(app)
     channels.voice.setup(app)
     channels.email.setup(app)
     agent_console.pages.setup(app)
@@ -225,6 +228,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         channels.webchat.WebchatAdapter(bus),
         channels.email.EmailAdapter.from_settings(settings),
         app[SMS],
+        channels.whatsapp.WhatsAppAdapter(
+            sessions, app[channels.twilio.TWILIO], settings.public_url
+        ),
         channels.voice.VoiceAdapter(),
     ]
     adapters = {adapter.name: adapter for adapter in senders}

@@ -39,6 +39,10 @@ class ChannelTraits:
     # Customers can opt out of it (SMS STOP): why a reply to an opted-out address is
     # refused, with {address}; "" when the channel has no opt-out.
     opted_out_refusal: str = ""
+    # A reply may be sent only this many hours after the customer's last message on it
+    # (WhatsApp's 24-hour customer service window); 0 for any time. A later reply is
+    # refused before it is sent, saying why.
+    reply_window_hours: int = 0
 
     def __post_init__(self) -> None:
         if self.default_capacity < 1:

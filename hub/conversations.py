@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
 from hub.bus import EventBus
-from hub.channel_traits import ChannelRegistry
+from hub.channel_traits import ChannelRegistry, ChannelTraits
 from hub.contacts import ChannelAdapter, OutboundMessage
 from hub.db import Sessions
 from hub.events import (
@@ -85,7 +86,9 @@ class Conversations:
         async with self._sessions() as session, session.begin():
             conversation, agent = await _owned(session, agent_id, conversation_id)
             route = await _switched_route(session, conversation, channel, self._channels)
-            outbound, message = await _outgoing(session, conversation, agent, text, route)
+            outbound, message = await _outgoing(
+                session, conversation, agent, text, self._channels, route
+            )
         delivery = await self._deliver(outbound)
         async with self._sessions() as session, session.begin():
             # Only while still queued: a status callback from the provider, or the customer
@@ -220,7 +223,9 @@ class Conversations:
             if conversation is None:
                 return "failed"
             try:
-                outbound, message = await _outgoing(session, conversation, _hub_sender(), text)
+                outbound, message = await _outgoing(
+                    session, conversation, _hub_sender(), text, self._channels
+                )
             except ConversationError:
                 return "failed"
             crm.record(
@@ -425,6 +430,7 @@ async def _outgoing(
     conversation: Conversation,
     agent: Agent,
     text: str,
+    channels: ChannelRegistry,
     route: _Route | None = None,
 ) -> tuple[OutboundMessage, Message]:
     recipient: str | None
@@ -438,6 +444,7 @@ async def _outgoing(
         raise ConversationError(f"No {channel} inbox is configured to reply from.")
     if recipient is None:
         raise ConversationError("The customer has no address on this channel.")
+    await _refuse_outside_window(session, channels[channel], recipient)
     thread_hints = await _thread_ids(session, conversation)
     message = Message(
         conversation_id=conversation.id,
@@ -463,6 +470,39 @@ async def _outgoing(
         thread_hints=thread_hints,
     )
     return outbound, message
+
+
+async def _refuse_outside_window(
+    session: AsyncSession, traits: ChannelTraits, recipient: str
+) -> None:
+    """Refuse, before sending, a reply the channel would turn down for coming too long
+    after the customer last wrote on it (WhatsApp's 24-hour window)."""
+    hours = traits.reply_window_hours
+    if not hours:
+        return
+    last: datetime | None = await session.scalar(
+        select(Message.created_at)
+        .where(
+            Message.channel == traits.name,
+            Message.direction == "incoming",
+            Message.sender == recipient,
+        )
+        .order_by(Message.created_at.desc())
+        .limit(1)
+    )
+    if last is not None and utcnow() - last <= timedelta(hours=hours):
+        return
+    since = "has never written there" if last is None else f"last wrote {_ago(utcnow() - last)}"
+    raise ConversationError(
+        f"{traits.label} takes a reply only within {hours} hours of the customer's last "
+        f"{traits.label} message, and this customer {since}. Answer on another channel, "
+        "or wait for them to write again."
+    )
+
+
+def _ago(elapsed: timedelta) -> str:
+    hours = int(elapsed.total_seconds() // 3600)
+    return f"{hours} hours ago" if hours < 48 else f"{hours // 24} days ago"
 
 
 async def _reply_route(

@@ -1,7 +1,7 @@
 """Answering on another channel: a chat customer who also called is answered by SMS, or
 by email.
 
-Only Twilio's Messages API is replaced (by the local server from the SMS tests); the
+Only Twilio's Messages API is replaced (by the local server of `twilio_side`); the
 hub, its SMS and email adapters, the SMTP relay (aiosmtpd) and the chat are real.
 """
 
@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
 from hub.models import Conversation, CustomerAddress, Inbox, Message, TimelineEvent, utcnow
 from hub.settings import Settings
 from tests.channels.email_side import JANE, SUPPORT, capturing_relay, email_hub
-from tests.channels.test_sms import FakeTwilio
+from tests.channels.twilio_side import MessagesApi as FakeTwilio
 from tests.channels.twilio_side import with_twilio
 from tests.conftest import start_hub
 from tests.support import AgentClient, ChatCustomer, Hub, eventually
@@ -29,12 +27,8 @@ CALLER = "+14155550123"
 @pytest.fixture
 async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
     fake = FakeTwilio()
-    app = web.Application()
-    app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", fake.create_message)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield fake, str(server.make_url("")).rstrip("/")
-    await server.close()
+    async with fake.serving() as url:
+        yield fake, url
 
 
 @pytest.fixture

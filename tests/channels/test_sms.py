@@ -13,14 +13,11 @@ import base64
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
@@ -28,6 +25,7 @@ from hub.keys import BUS
 from hub.models import Conversation, Customer, CustomerAddress, Message, QueueEntry
 from hub.settings import Settings
 from tests.channels.twilio_side import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, TwilioSide
+from tests.channels.twilio_side import MessagesApi as FakeTwilio
 from tests.conftest import start_hub
 from tests.support import AgentClient, Hub, eventually
 
@@ -35,68 +33,11 @@ INBOX = "+14155550100"
 CUSTOMER = "+14155550123"
 
 
-@dataclass
-class FakeTwilio:
-    """Twilio's Messages API as documented: form in, 201 JSON out; remembers each request."""
-
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    refuse_with: tuple[int, int, str] | None = None  # (HTTP status, Twilio code, message)
-    hub_url: str = ""
-    status_before_answering: str | None = None  # a callback that beats the API's answer
-
-    async def call_back(self, status_callback: str, sid: str, status: str) -> None:
-        """Post a signed status callback, as Twilio does, to the hub behind its public URL."""
-        form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": ACCOUNT_SID}
-        signature = RequestValidator(AUTH_TOKEN).compute_signature(status_callback, form)
-        url = status_callback.replace(PUBLIC_URL, self.hub_url, 1)
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(url, data=form, headers={"X-Twilio-Signature": signature}) as response,
-        ):
-            assert response.status == 204, await response.text()
-
-    async def create_message(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        self.requests.append(
-            {
-                "account": request.match_info["account"],
-                "authorization": request.headers.get("Authorization", ""),
-                "form": {name: form.getall(name) for name in form},
-            }
-        )
-        if self.refuse_with is not None:
-            status, code, message = self.refuse_with
-            body = {"code": code, "message": message, "status": status}
-            return web.json_response(body, status=status)
-        sid = "SM" + uuid.uuid4().hex
-        if self.status_before_answering:
-            await self.call_back(str(form["StatusCallback"]), sid, self.status_before_answering)
-        return web.json_response(
-            {
-                "sid": sid,
-                "account_sid": request.match_info["account"],
-                "to": form["To"],
-                "from": form["From"],
-                "body": form["Body"],
-                "status": "queued",
-                "num_segments": "1",
-                "direction": "outbound-api",
-                "api_version": "2010-04-01",
-                "uri": f"/2010-04-01/Accounts/{request.match_info['account']}/Messages/{sid}.json",
-            },
-            status=201,
-        )
-
-
 @pytest.fixture
 async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
     fake = FakeTwilio()
-    app = web.Application()
-    app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", fake.create_message)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield fake, str(server.make_url("")).rstrip("/")
-    await server.close()
+    async with fake.serving() as url:
+        yield fake, url
 
 
 @pytest.fixture
@@ -323,7 +264,7 @@ async def test_unusual_text_is_stored_as_sent(hub: Hub) -> None:
 async def test_a_broken_multipart_body_on_twilio_webhooks_is_a_bad_request(hub: Hub) -> None:
     broken = b'--XYZ\r\nContent-Disposition: form-data; name="Body"\r\n'
     async with aiohttp.ClientSession() as http:
-        for path in ("/webhooks/twilio/sms", "/webhooks/twilio/voice"):
+        for path in ("/webhooks/twilio/sms", "/webhooks/twilio/whatsapp", "/webhooks/twilio/voice"):
             for content_type in ("multipart/form-data; boundary=XYZ", "multipart/form-data"):
                 async with http.post(
                     hub.url + path,

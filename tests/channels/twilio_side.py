@@ -1,4 +1,5 @@
-"""Twilio's side: sign a form over the hub's public URL and post it; and a local Calls API."""
+"""Twilio's side: sign a form over the hub's public URL and post it; and local Messages and
+Calls APIs."""
 
 from __future__ import annotations
 
@@ -63,6 +64,78 @@ class TwilioSide:
             ) as response,
         ):
             return response.status, response.content_type, await response.text()
+
+
+@dataclass
+class MessagesApi:
+    """Twilio's Messages resource as documented: form in, 201 JSON out; remembers each request.
+
+    SMS and WhatsApp are the same resource: a WhatsApp message has `whatsapp:` before the
+    To and From numbers, and so does the answer. `refuse_with` forces an error every time.
+    """
+
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    refuse_with: tuple[int, int, str] | None = None  # (HTTP status, Twilio code, message)
+    hub_url: str = ""
+    status_before_answering: str | None = None  # a callback that beats the API's answer
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        """Run the API on a free local port; its base URL."""
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self.create_message)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            yield str(server.make_url("")).rstrip("/")
+        finally:
+            await server.close()
+
+    async def call_back(self, status_callback: str, sid: str, status: str) -> None:
+        """Post a signed status callback, as Twilio does, to the hub behind its public URL."""
+        form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": ACCOUNT_SID}
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(status_callback, form)
+        url = status_callback.replace(PUBLIC_URL, self.hub_url, 1)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, data=form, headers={"X-Twilio-Signature": signature}) as response,
+        ):
+            assert response.status == 204, await response.text()
+
+    async def create_message(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        self.requests.append(
+            {
+                "account": request.match_info["account"],
+                "authorization": request.headers.get("Authorization", ""),
+                "form": {name: form.getall(name) for name in form},
+            }
+        )
+        if self.refuse_with is not None:
+            status, code, message = self.refuse_with
+            body = {"code": code, "message": message, "status": status}
+            return web.json_response(body, status=status)
+        if str(form["To"]).startswith("whatsapp:") != str(form["From"]).startswith("whatsapp:"):
+            message = "Invalid From and To pair. From and To should be of the same channel"
+            return web.json_response({"code": 21910, "message": message, "status": 400}, status=400)
+        sid = "SM" + uuid.uuid4().hex
+        if self.status_before_answering:
+            await self.call_back(str(form["StatusCallback"]), sid, self.status_before_answering)
+        return web.json_response(
+            {
+                "sid": sid,
+                "account_sid": request.match_info["account"],
+                "to": form["To"],
+                "from": form["From"],
+                "body": form["Body"],
+                "status": "queued",
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{request.match_info['account']}/Messages/{sid}.json",
+            },
+            status=201,
+        )
 
 
 @dataclass

@@ -11,6 +11,7 @@ import channels.email
 import channels.sms
 import channels.voice
 import channels.webchat
+import channels.whatsapp
 from hub.app import channel_registry
 from hub.channel_traits import ChannelRegistry, ChannelTraits, UnknownChannel
 from hub.contacts import InboundContact
@@ -29,24 +30,31 @@ def test_the_hub_runs_each_channel_as_its_own_module_declares_it() -> None:
         channels.webchat.TRAITS,
         channels.email.TRAITS,
         channels.sms.TRAITS,
+        channels.whatsapp.TRAITS,
         channels.voice.TRAITS,
     ]
     assert list(registry) == declared
-    assert [t.label for t in registry] == ["Chat", "Email", "SMS", "Voice"]
-    assert registry.reply_channels() == ("chat", "email", "sms")
+    assert [t.label for t in registry] == ["Chat", "Email", "SMS", "WhatsApp", "Voice"]
+    assert registry.reply_channels() == ("chat", "email", "sms", "whatsapp")
     assert registry.exclusive() == {"voice"}
     assert registry["voice"].replies_on == "sms"
-    assert registry.capacities({"chat": 1}) == {"chat": 1, "email": 5, "sms": 5, "voice": 1}
+    assert registry.capacities({"chat": 1}) == {
+        "chat": 1,
+        "email": 5,
+        "sms": 5,
+        "whatsapp": 5,
+        "voice": 1,
+    }
 
 
 def test_a_channel_nobody_registered_is_an_error_not_capacity_one() -> None:
     registry = channel_registry()
-    with pytest.raises(UnknownChannel, match="'whatsapp'.*chat, email, sms, voice"):
-        registry["whatsapp"]
+    with pytest.raises(UnknownChannel, match="'telegram'.*chat, email, sms, whatsapp, voice"):
+        registry["telegram"]
     agent = AgentState(1, {}, frozenset(), {}, channels=registry)
     assert agent.capacity("chat") == 3
     with pytest.raises(UnknownChannel):
-        agent.free("whatsapp")
+        agent.free("telegram")
 
 
 def test_a_registry_refuses_what_cannot_be_right() -> None:
@@ -60,7 +68,7 @@ def test_a_registry_refuses_what_cannot_be_right() -> None:
 
 async def test_a_registered_channel_without_an_adapter_stops_the_start(hub: Hub) -> None:
     app = hub.app
-    with pytest.raises(ValueError, match="no adapter sends on the channels sms, voice"):
+    with pytest.raises(ValueError, match="no adapter sends on the channels sms, whatsapp, voice"):
         Conversations(
             app[SESSIONS],
             app[QUEUE],
@@ -88,9 +96,10 @@ async def test_the_console_reads_the_channels_from_the_hub(hub: Hub) -> None:
         ("chat", "Chat", "Chat"),
         ("email", "Email", "Email"),
         ("sms", "SMS", "SMS"),
+        ("whatsapp", "WhatsApp", "WhatsApp"),
         ("voice", "Voice", "Call"),
     ]
-    assert [c["default_capacity"] for c in listed] == [3, 5, 5, 1]
+    assert [c["default_capacity"] for c in listed] == [3, 5, 5, 5, 1]
     async with aiohttp.ClientSession() as anonymous:
         async with anonymous.get(hub.url + "/api/channels") as response:
             assert response.status == 401
