@@ -48,7 +48,7 @@
       ...(own ? [h("option", { value: own }, `${channelNames[own] || own} (this conversation)`)] : []),
       ...others.map((c) =>
         h("option", { value: c.channel, disabled: c.opted_out },
-          `${channelNames[c.channel] || c.channel} · ${c.address}${c.opted_out ? " (opted out of texts)" : ""}`)),
+          `${channelNames[c.channel] || c.channel} · ${c.address}${c.opted_out ? " (opted out)" : ""}`)),
     );
     const keep = [...select.options].find((o) => o.value === before && !o.disabled);
     select.value = keep ? before : own || "";

@@ -135,6 +135,9 @@ async def test_an_agent_answers_a_chat_by_sms_from_the_reply_box(
                     address=OPTED_OUT,
                     opted_out_at=utcnow(),
                 ),
+                CustomerAddress(
+                    customer_id=conversation.customer_id, channel="whatsapp", address=CALLER
+                ),
             ]
         )
     await page.locator("#offers > li").get_by_role("button", name="Accept").click()
@@ -144,7 +147,8 @@ async def test_an_agent_answers_a_chat_by_sms_from_the_reply_box(
     await expect(channel.locator("option")).to_have_text(
         [
             "Chat (this conversation)",
-            f"SMS · {OPTED_OUT} (opted out of texts)",
+            f"SMS · {OPTED_OUT} (opted out)",
+            f"WhatsApp · {CALLER}",
         ]
     )
     # The newest texted number is opted out; the caller's number is not offered over it.
@@ -157,7 +161,7 @@ async def test_an_agent_answers_a_chat_by_sms_from_the_reply_box(
         await session.delete(stored)
     await customer.say("Are you there?")  # the console re-reads the conversation
     await expect(channel.locator("option")).to_have_text(
-        ["Chat (this conversation)", f"SMS · {CALLER}"]
+        ["Chat (this conversation)", f"SMS · {CALLER}", f"WhatsApp · {CALLER}"]
     )
 
     await channel.select_option("sms")
