@@ -40,6 +40,7 @@ async def test_an_admin_manages_agents_queues_and_canned_responses(
     await page.get_by_label("Skills").fill("billing:11")
     await page.get_by_label("Languages").fill("en, es")
     await page.get_by_label("Chat").fill("2")
+    await page.get_by_label("WhatsApp").fill("4")  # every channel the hub runs has a field
     await page.get_by_role("button", name="Save agent").click()
     await expect(page.locator("#agent-error")).to_contain_text("billing must be a whole number")
     await page.get_by_label("Skills").fill("billing:8, support:3")
@@ -47,7 +48,7 @@ async def test_an_admin_manages_agents_queues_and_canned_responses(
     carol = agents.locator('tr[data-agent="carol"]')
     await expect(carol).to_contain_text(XSS_TEXT)
     await expect(carol).to_contain_text("billing:8, support:3")
-    await expect(carol).to_contain_text("chat 2")
+    await expect(carol).to_contain_text("chat 2, whatsapp 4")
     await expect(page.locator("#agent-form")).to_be_hidden()
 
     async with hub.sessions() as session:
