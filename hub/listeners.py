@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from hub.bus import Event, EventBus, Subscription
 from hub.events import BusMessage
-from hub.loops import Backoff
+from hub.loops import Backoff, stop_if_cancelled
 
 __all__ = ["Listeners", "Reader", "following"]
 
@@ -100,6 +100,7 @@ async def following(bus: EventBus, read: Reader) -> AsyncIterator[None]:
 async def _read_all(subscription: Subscription, read: Reader) -> None:
     backoff = Backoff("event follower")
     while True:
+        stop_if_cancelled()
         try:
             async for event in subscription:
                 try:

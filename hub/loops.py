@@ -74,6 +74,7 @@ async def keep_running(
     """Run `step` every `interval` seconds until cancelled; a failure never ends the loop."""
     backoff = Backoff(name, first=min(interval, 0.5), longest=max(longest, interval))
     while True:
+        stop_if_cancelled()
         try:
             await step()
         except Exception:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Sessions
 from hub.intake import waiting_contact
-from hub.loops import Backoff
+from hub.loops import Backoff, stop_if_cancelled
 from hub.metrics import Metrics
 from hub.models import Agent, Conversation, ConversationStatus, Offer, QueueEntry
 from hub.queue import ContactQueue, WaitingContact
@@ -107,6 +107,7 @@ class Reconciler:
             "reconciler", first=min(self._interval, 0.5), longest=max(self._interval, 2.0)
         )
         while True:
+            stop_if_cancelled()
             try:
                 await self.reconcile()
             except Exception:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from hub.channel_traits import ChannelRegistry
 from hub.db import Sessions
-from hub.loops import Backoff
+from hub.loops import Backoff, stop_if_cancelled
 from hub.models import Conversation, utcnow
 from hub.presence import PresenceBoard
 from hub.queue import ContactQueue, WaitingContact
@@ -92,6 +92,7 @@ class Router:
     async def run(self) -> None:
         backoff = Backoff("routing pass", first=self._tick, longest=max(self._tick, 2.0))
         while True:
+            stop_if_cancelled()  # a cancel a client's timeout swallowed still ends the loop
             started = time.monotonic()
             try:
                 await self.tick()

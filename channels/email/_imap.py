@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from channels.email._mime import UnreadableMail, header
 from hub.db import Sessions
-from hub.loops import Backoff
+from hub.loops import Backoff, stop_if_cancelled
 from hub.models import MailboxCursor, utcnow
 from hub.settings import Settings
 
@@ -111,6 +111,7 @@ class MailboxPoller:
         """Poll until cancelled; a failed round is logged and tried again next time."""
         backoff = Backoff(f"storing mail polled from {self._account.host}", longest=60.0)
         while True:
+            stop_if_cancelled()
             try:
                 await self.poll()
                 self.last_error = ""

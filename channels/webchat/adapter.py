@@ -55,7 +55,7 @@ from hub.events import (
 )
 from hub.keys import BUS, CONVERSATIONS, COULD_TAKE, INTAKE, RATE_LIMITS, SESSIONS, SETTINGS
 from hub.listeners import Listeners, following
-from hub.loops import Backoff
+from hub.loops import Backoff, stop_if_cancelled
 from hub.models import Conversation, CustomerAddress, Inbox, Message
 from hub.outages import RETRY_AFTER, is_outage
 from hub.sockets import Peer, SocketGroups
@@ -178,6 +178,7 @@ class Departures:
     ) -> None:
         backoff = Backoff(f"chat visitor {visitor} leaving", first=grace)
         while True:
+            stop_if_cancelled()
             await asyncio.sleep(grace)
             try:
                 if not await leave():

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Sessions
-from hub.loops import Backoff
+from hub.loops import Backoff, stop_if_cancelled
 from hub.models import Customer, CustomerAddress, CustomerMerge
 from routing.identity.addresses import address_key
 from routing.identity.customers import (
@@ -115,6 +115,7 @@ class CustomerDirectory:
         since_reload = 0.0
         backoff = Backoff("customer index refresh", first=self._refresh_interval)
         while True:
+            stop_if_cancelled()
             await asyncio.sleep(self._refresh_interval)
             since_reload += self._refresh_interval
             try:
