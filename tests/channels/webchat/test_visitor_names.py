@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 
@@ -17,21 +18,27 @@ from tests.channels.webchat.test_webchat import (
     give_details,
 )
 from tests.conftest import start_hub
-from tests.support import AgentClient, ChatCustomer, Hub
+from tests.support import ChatCustomer, Hub
 
 
 @pytest.fixture
-async def sam(hub: Hub) -> AsyncIterator[AgentClient]:
-    """An available supervisor, who also sees the wallboard."""
-    await hub.add_agent("sam", skills={"support": 5}, status="available", role="supervisor")
-    agent = await hub.login("sam")
-    yield agent
-    await agent.close()
+def settings(settings_for: Settings) -> Settings:
+    """The widget is embedded on the shop's own site, which the hub is told to accept."""
+    return dataclasses.replace(settings_for, chat_origins="https://shop.example")
+
+
+@pytest.fixture
+async def shop_hub(settings: Settings) -> AsyncIterator[Hub]:
+    async with start_hub(settings, clean=True) as running:
+        yield running
 
 
 async def test_a_visitor_without_a_name_is_shown_by_the_site_they_chat_from(
-    hub: Hub, sam: AgentClient
+    shop_hub: Hub,
 ) -> None:
+    hub = shop_hub
+    await hub.add_agent("sam", skills={"support": 5}, status="available", role="supervisor")
+    sam = await hub.login("sam")
     ws = await websockets.connect(hub.ws_url + "/chat/ws", origin="https://shop.example")
     await ws.send(json.dumps({"type": "hello"}))
     welcome = json.loads(await ws.recv())
@@ -51,6 +58,7 @@ async def test_a_visitor_without_a_name_is_shown_by_the_site_they_chat_from(
         assert customer is not None and customer.name == ""  # nothing made up is stored
     assert ack["type"] == "ack"
     await visitor.close()
+    await sam.close()
 
 
 async def test_a_visitor_who_gave_only_an_email_is_shown_by_it(settings_for: Settings) -> None:
