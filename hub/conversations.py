@@ -327,7 +327,9 @@ class Conversations:
         it come back to the queue (the agent left), nobody is there to answer any more,
         so the caller asks again later and it is abandoned then.
         """
-        await self.abandon_waiting(channel, address, reason)
+        # Whether an agent holds one is read before abandoning what waits: a chat handed
+        # back to the queue in between is then abandoned now or on the next ask, never
+        # missed by both.
         async with self._sessions() as session:
             held = await session.scalar(
                 select(Conversation.id)
@@ -340,6 +342,7 @@ class Conversations:
                 )
                 .limit(1)
             )
+        await self.abandon_waiting(channel, address, reason)
         return held is not None
 
     async def _end_unanswered(

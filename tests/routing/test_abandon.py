@@ -142,18 +142,20 @@ async def test_a_chat_back_in_the_queue_after_its_visitor_left_is_abandoned(
     async with start_hub(settings, clean=True) as hub:
         await hub.add_agent("alice", status="available")
         alice = await hub.login("alice")
-        console = await alice.http.ws_connect("console/ws")
-        customer = await ChatCustomer.connect(hub, name="Pat")
-        conversation_id = await waiting_conversation(hub, customer, "hello?")
-        offers = await eventually(lambda: alice.get("/api/offers"))
-        status, _ = await alice.post(f"/api/offers/{offers[0]['offer_id']}/accept")
-        assert status == 200
-        await customer.close()  # the visitor leaves while alice holds the chat
-        await asyncio.sleep(0.6)  # past the visitor's grace: nothing to abandon yet
-        assert await status_of(hub, conversation_id) == "assigned"
+        try:
+            console = await alice.http.ws_connect("console/ws")
+            customer = await ChatCustomer.connect(hub, name="Pat")
+            conversation_id = await waiting_conversation(hub, customer, "hello?")
+            offers = await eventually(lambda: alice.get("/api/offers"))
+            status, _ = await alice.post(f"/api/offers/{offers[0]['offer_id']}/accept")
+            assert status == 200
+            await customer.close()  # the visitor leaves while alice holds the chat
+            await asyncio.sleep(0.6)  # past the visitor's grace: nothing to abandon yet
+            assert await status_of(hub, conversation_id) == "assigned"
 
-        await console.close()  # alice goes too: her chat goes back to the queue...
-        # ...where nobody is left to answer it: abandoned, not queued forever.
-        await eventually(lambda: _is(hub, conversation_id, "abandoned"))
-        assert not await hub.app[QUEUE].contains(conversation_id)
-        await alice.close()
+            await console.close()  # alice goes too: her chat goes back to the queue...
+            # ...where nobody is left to answer it: abandoned, not queued forever.
+            await eventually(lambda: _is(hub, conversation_id, "abandoned"))
+            assert not await hub.app[QUEUE].contains(conversation_id)
+        finally:
+            await alice.close()
