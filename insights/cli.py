@@ -54,6 +54,7 @@ def add_report_command(commands: Any) -> None:
 def run_voc(args: argparse.Namespace) -> int:
     # Imported here so that other commands do not pay for scikit-learn.
     import asyncio
+    import dataclasses
 
     from hub.settings import Settings
     from insights.embeddings import MiniLmEncoder
@@ -74,7 +75,8 @@ def run_voc(args: argparse.Namespace) -> int:
         encoder=MiniLmEncoder() if args.embeddings else None,
     )
     progress = Progress(sys.stderr, enabled=not args.quiet)
-    contacts = _load(Settings.from_env().database_url, options.since, progress)
+    contacts, history_from = _load(Settings.from_env().database_url, options.since, progress)
+    options = dataclasses.replace(options, history_from=history_from)
     report = build_report(contacts, options, progress)
     Path(args.out).write_text(render_html(report), encoding="utf-8")
     if args.json:
@@ -109,15 +111,18 @@ def _require_folders(args: argparse.Namespace) -> None:
         raise ValueError(f"--csv {args.csv}: that is a file; name a folder")
 
 
-def _load(url: str, since: datetime, progress: Any) -> list[Any]:
+def _load(url: str, since: datetime, progress: Any) -> tuple[list[Any], datetime | None]:
+    """The window's contacts, and where the hub's history begins inside it."""
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from hub.cli_database import on_database
     from hub.db import session_factory
-    from insights.contacts import load_contacts
+    from insights.contacts import history_start, load_contacts
 
-    async def load(engine: AsyncEngine) -> list[Any]:
-        return await load_contacts(session_factory(engine), since, progress=progress)
+    async def load(engine: AsyncEngine) -> tuple[list[Any], datetime | None]:
+        sessions = session_factory(engine)
+        contacts = await load_contacts(sessions, since, progress=progress)
+        return contacts, await history_start(sessions, since, contacts)
 
     return on_database(url, load, create=False)
 

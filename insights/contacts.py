@@ -11,7 +11,7 @@ from hub.db import Sessions
 from hub.models import Conversation, Message
 from insights.progress import Progress
 
-__all__ = ["Contact", "load_contacts"]
+__all__ = ["Contact", "history_start", "load_contacts"]
 
 TEXT_LIMIT = 2000
 
@@ -26,6 +26,27 @@ class Contact:
     created_at: datetime
     text: str
     disposition: str | None = None
+
+
+async def history_start(
+    sessions: Sessions, since: datetime, contacts: list[Contact]
+) -> datetime | None:
+    """When the hub's history begins inside a window that starts at `since`: its first
+    contact, if nothing came before `since`; None when the whole window is history.
+
+    Days before a hub's first contact are not quiet days: counted as zeros, they would
+    make every topic of a new hub look like it rises from nothing."""
+    if not contacts:
+        return None
+    earlier = (
+        select(Message.id)
+        .where(Message.direction == "incoming", Message.created_at < since)
+        .limit(1)
+    )
+    async with sessions() as session:
+        if (await session.execute(earlier)).first() is not None:
+            return None
+    return min(contact.created_at for contact in contacts)
 
 
 async def load_contacts(

@@ -33,6 +33,9 @@ class VocOptions:
     detector: SpikeDetector = field(default_factory=SpikeDetector)
     quotes: int = 3
     encoder: Encoder | None = None
+    # When the hub's history begins inside the window (insights.contacts.history_start):
+    # spikes are tested only from there, so a new hub has no baseline yet, not a zero one.
+    history_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,13 @@ class VocReport:
         }
 
 
+def _first_known_day(history_from: datetime | None, first: date, length: int) -> int:
+    """The window's position of the hub's first day of history (0: all of it is history)."""
+    if history_from is None:
+        return 0
+    return min(max((history_from.date() - first).days, 0), length)
+
+
 def build_report(
     contacts: Sequence[Contact], options: VocOptions, progress: Progress = QUIET
 ) -> VocReport:
@@ -108,13 +118,18 @@ def build_report(
         name: tuple(np.bincount(day_index[channel_of == i], minlength=len(days)).tolist())
         for i, name in enumerate(channels)
     }
+    known = _first_known_day(options.history_from, first, len(days))
     summaries, episodes = [], []
     for index, topic in enumerate(topics.topics):
         members = np.flatnonzero(topics.labels == index)
         if not len(members):
             continue
         daily = np.bincount(day_index[members], minlength=len(days)).tolist()
-        found = options.detector.episodes(topic.name, days, daily) if topic.name != OTHER else []
+        found = (
+            options.detector.episodes(topic.name, days[known:], daily[known:])
+            if topic.name != OTHER
+            else []
+        )
         episodes += found
         summaries.append(
             TopicSummary(

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from hub.db import Sessions
 from hub.loops import keep_running
 from insights.alerts import AlertSink
-from insights.contacts import load_contacts
+from insights.contacts import history_start, load_contacts
 from insights.page import render_html
 from insights.report import VocOptions, VocReport, build_report
 from insights.window import start_of_day
@@ -133,7 +133,9 @@ class VocRounds:
     async def tick(self, now: datetime) -> VocReport:
         since = start_of_day(now - WINDOW)
         contacts = await load_contacts(self._sessions, since, now)
-        report = await asyncio.to_thread(build_report, contacts, VocOptions(since, now))
+        history_from = await history_start(self._sessions, since, contacts)
+        options = VocOptions(since, now, history_from=history_from)
+        report = await asyncio.to_thread(build_report, contacts, options)
         for episode in report.episodes:
             if not episode.ongoing:
                 continue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -69,7 +70,7 @@ async def voc_report(request: web.Request) -> web.Response:
     """Query: since (30d), format (json | csv), table (for csv), topics (12)."""
     reporter = await _require_reporter(request)
     # Imported on first use: the hub starts without loading scikit-learn.
-    from insights.contacts import load_contacts
+    from insights.contacts import history_start, load_contacts
     from insights.export import TABLES, report_csv
     from insights.report import VocOptions, build_report
     from insights.window import parse_since, start_of_day
@@ -92,6 +93,8 @@ async def voc_report(request: web.Request) -> web.Response:
         raise _error(400, str(exc)) from None
     team = await _team_of(request, reporter)
     contacts = await load_contacts(request.app[SESSIONS], options.since, now, agent_ids=team)
+    history_from = await history_start(request.app[SESSIONS], options.since, contacts)
+    options = dataclasses.replace(options, history_from=history_from)
     # The analysis is CPU-bound: keep the event loop answering other requests meanwhile.
     report = await asyncio.to_thread(build_report, contacts, options)
     if output == "csv":

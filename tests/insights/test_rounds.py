@@ -119,3 +119,40 @@ async def test_a_configured_hub_runs_the_rounds_itself(
 
 async def _some(items: list[Any]) -> bool:
     return bool(items)
+
+
+async def test_a_new_hub_does_not_alert_before_topics_have_a_baseline(
+    hub: Hub, webhook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    """Every contact arrived today: the days before the hub's first contact are not quiet
+    days, so no topic rises from them, and no alert goes out on day one."""
+    url, received = webhook
+    now = datetime.now(UTC)
+    texts = [text for _, text in corpus(per_theme=20)]
+    for n, text in enumerate(texts):
+        await hub.app[INTAKE].accept(contact(text, now - timedelta(minutes=5 + n)))
+    async with aiohttp.ClientSession() as http:
+        rounds = VocRounds(hub.sessions, MemoryClaims(), [WebhookSink(http, url)], None)
+        report = await rounds.tick(now)
+
+    assert len(report.topics) > 1
+    assert report.rising == [] and report.episodes == ()
+    assert received == []
+
+
+async def test_a_topic_rising_once_a_week_of_history_is_known_is_alerted(
+    hub: Hub, webhook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    """Eight days of history: seven to learn each topic's baseline, then a surge."""
+    url, received = webhook
+    await store(hub.app[INTAKE], [text for _, text in corpus(per_theme=20)], days=8)
+    now = datetime.now(UTC)
+    for n in range(15):
+        text = f"Still waiting for the refund on order {n}, nobody answers."
+        await hub.app[INTAKE].accept(contact(text, now - timedelta(minutes=10 + n)))
+    async with aiohttp.ClientSession() as http:
+        rounds = VocRounds(hub.sessions, MemoryClaims(), [WebhookSink(http, url)], None)
+        report = await rounds.tick(now)
+
+    assert [t.name for t in report.rising] == [received[0]["topic"]]
+    assert "refund" in received[0]["topic"]
