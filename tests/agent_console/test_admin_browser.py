@@ -1,4 +1,5 @@
-"""The settings page in a real browser: an admin manages agents, queues and canned responses."""
+"""The settings page in a real browser: an admin manages agents, queues and canned responses,
+one story each."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from sqlalchemy import select
 
 from hub.auth import verify_password
 from hub.models import Agent, AgentSkill, RoutingQueue
-from tests.agent_console.test_console_browser import XSS_TEXT, browser, sign_in
+from tests.agent_console.test_console_browser import XSS_TEXT, AgentTab, browser, sign_in
 from tests.support import Hub
 
 __all__ = ["browser"]  # the fixture, shared with the console's browser tests
 
 
-async def test_an_admin_manages_agents_queues_and_canned_responses(
+async def test_an_admin_adds_and_deactivates_an_agent_that_only_admins_can_reach(
     hub: Hub, browser: Browser
 ) -> None:
     await hub.add_agent("ada", role="admin")
@@ -65,6 +66,24 @@ async def test_an_admin_manages_agents_queues_and_canned_responses(
     await page.get_by_role("button", name="Save agent").click()
     await expect(carol).to_contain_text("deactivated")
 
+    assert await page.evaluate("window.__pwned") is None
+    # The only complaint is the browser's note of the refused skill level (HTTP 400).
+    assert [p for p in admin.problems if "status of 400" not in p] == []
+    assert agent_tab.problems == []
+
+
+async def open_admin(hub: Hub, browser: Browser) -> AgentTab:
+    await hub.add_agent("ada", role="admin")
+    admin = await sign_in(browser, hub, "ada")
+    await admin.page.get_by_role("link", name="Admin").click()
+    await expect(admin.page).to_have_url(re.compile(r"/console/admin$"))
+    return admin
+
+
+async def test_an_admin_adds_a_queue_and_limits_it(hub: Hub, browser: Browser) -> None:
+    admin = await open_admin(hub, browser)
+    page = admin.page
+
     # A queue that needs a skill.
     await page.get_by_role("button", name="Add queue").click()
     form = page.locator("#queue-form")
@@ -101,6 +120,14 @@ async def test_an_admin_manages_agents_queues_and_canned_responses(
         None,
         "general",
     )
+    assert admin.problems == []
+
+
+async def test_an_admin_writes_edits_and_deletes_a_canned_response(
+    hub: Hub, browser: Browser
+) -> None:
+    admin = await open_admin(hub, browser)
+    page = admin.page
 
     # A canned response, edited and deleted.
     await page.get_by_role("button", name="Add canned response").click()
@@ -124,6 +151,4 @@ async def test_an_admin_manages_agents_queues_and_canned_responses(
     await expect(canned).to_have_count(0)
 
     assert await page.evaluate("window.__pwned") is None
-    # The only complaint is the browser's note of the refused skill level (HTTP 400).
-    assert [p for p in admin.problems if "status of 400" not in p] == []
-    assert agent_tab.problems == []
+    assert admin.problems == []
