@@ -25,6 +25,7 @@ import agent_console.live
 import agent_console.me
 import agent_console.offers
 import agent_console.pages
+import agent_console.schedules
 import agent_console.supervisor
 import agent_console.transfers
 import agent_console.wallboard
@@ -143,6 +144,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.channels.setup(app)
     agent_console.supervisor.setup(app)
     agent_console.admin.setup(app)
+    agent_console.schedules.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
     agent_console.wallboard.setup(app)

@@ -78,6 +78,29 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
+class BusinessHours(Base):
+    """A named schedule (hub.hours.Schedule as stored): time zone, weekly hours, holidays."""
+
+    __tablename__ = "business_hours"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekly: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    holidays: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueueHours(Base):
+    """The business hours of a routing queue (a skill, or "general"), across its inboxes."""
+
+    __tablename__ = "queue_hours"
+
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("business_hours.id"), index=True)
+
+
 class Inbox(Base):
     """One configured entry point: an email address, a phone number or a chat widget."""
 
@@ -92,6 +115,8 @@ class Inbox(Base):
     skill_level: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the team behind it is open (None: always).
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("business_hours.id"), index=True)
 
 
 def _inserted_name(context: DefaultExecutionContext) -> str:
@@ -497,4 +522,15 @@ class MailboxCursor(Base):
     mailbox: Mapped[str] = mapped_column(String(500), unique=True)  # user@host/folder
     uid_validity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PhoneMenu(Base):
+    """What callers hear and choose (hub.phone_menu.PhoneMenu as stored), by name."""
+
+    __tablename__ = "phone_menus"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    menu: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
