@@ -1,4 +1,5 @@
-"""Private Redis and PostgreSQL servers a fault test may stop, freeze, flush and restart.
+"""Private Redis and PostgreSQL servers a fault test may stop, freeze, flush and restart,
+and hub processes (`switchboard serve`) to run on them.
 
 Never the machine's shared servers: each one here listens on a free port, keeps its data
 in a temporary folder and is gone when the test ends.
@@ -6,21 +7,68 @@ in a temporary folder and is gone when the test ends.
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+import aiohttp
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def serve(settings: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`switchboard serve` as its own OS process, configured by `settings` alone (the
+    SWITCHBOARD_ variables of the test's own environment are left out)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    with open(log, "ab") as output:  # the process has its own copy of the file
+        return subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "serve"],
+            env={**env, **settings},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+        )
+
+
+def stop(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Ask each process to end, and kill the ones still there after ten seconds."""
+    processes = list(processes)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+async def healthy(port: int, limit: float = 60.0) -> None:
+    """Wait until the hub on `port` answers /healthz with 200."""
+    deadline = time.monotonic() + limit
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"hub on {port} never became healthy")
 
 
 def _wait_port(port: int, timeout: float = 20.0) -> None:

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,7 +35,7 @@ from hub.db import open_engine
 from hub.migrate import upgrade
 from hub.models import Agent
 from tests.conftest import run_blocking
-from tests.servers import PrivatePostgres, PrivateRedis, free_port
+from tests.servers import PrivatePostgres, PrivateRedis, free_port, healthy, serve, stop
 
 PUBLIC_URL = "https://hub.example.test"
 AUTH_TOKEN = "fault-test-twilio-token"
@@ -80,8 +78,7 @@ class Cluster:
         return f"postgresql://postgres@127.0.0.1:{self.postgres.port}/postgres"
 
     def start_hub(self, port: int) -> None:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")},
+        settings = {
             "SWITCHBOARD_DATABASE_URL": self.postgres.url,
             "SWITCHBOARD_REDIS_URL": self.redis.url,
             "SWITCHBOARD_SECRET_KEY": "fault-test-secret",
@@ -99,14 +96,7 @@ class Cluster:
             "SWITCHBOARD_OFFER_TIMEOUT": "3600",
             "SWITCHBOARD_ROUTING_KEYWORDS": "",
         }
-        with open(self.folder / f"hub-{port}.log", "ab") as log:  # the process has its copy
-            self.hubs[port] = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "serve"],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
+        self.hubs[port] = serve(settings, self.folder / f"hub-{port}.log")
 
     def kill_hub(self, port: int) -> None:
         process = self.hubs.pop(port)
@@ -114,13 +104,7 @@ class Cluster:
         process.wait(timeout=10)
 
     def stop_all(self) -> None:
-        for process in self.hubs.values():
-            process.terminate()
-        for process in self.hubs.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(self.hubs.values())
         self.hubs.clear()
 
 
@@ -138,7 +122,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         for port in running.ports:
             running.start_hub(port)
         for port in running.ports:
-            run_blocking(_healthy(port))
+            run_blocking(healthy(port))
         yield running
     finally:
         running.stop_all()
@@ -167,20 +151,6 @@ async def _prepare(url: str) -> None:
                 )
             )
     await engine.dispose()
-
-
-async def _healthy(port: int, limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
-                    if answer.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"hub on {port} never became healthy")
 
 
 class Provider:
@@ -289,7 +259,7 @@ async def _available(cluster: Cluster) -> None:
 async def test_two_hubs_start_on_a_fresh_cluster(cluster: Cluster) -> None:
     # First, so that the faults below each have their whole time for themselves.
     for port in cluster.ports:
-        await _healthy(port, limit=5)
+        await healthy(port, limit=5)
 
 
 async def test_postgresql_stopped_during_a_routing_pass(cluster: Cluster) -> None:
@@ -308,6 +278,7 @@ async def test_postgresql_stopped_during_a_routing_pass(cluster: Cluster) -> Non
 
 
 async def test_a_hub_killed_under_load(cluster: Cluster) -> None:
+    await _available(cluster)  # whichever faults ran before, or none
     figures = Round("kill -9 of one hub under load")
     provider = Provider(cluster, figures)
     sending = asyncio.create_task(provider.send(40))
@@ -316,12 +287,13 @@ async def test_a_hub_killed_under_load(cluster: Cluster) -> None:
     cluster.kill_hub(victim)
     await sending
     cluster.start_hub(victim)
-    await _healthy(victim)
+    await healthy(victim)
     await provider.settle()
     await _recovered(cluster, figures, time.monotonic())
 
 
 async def test_redis_shut_down_and_restarted(cluster: Cluster) -> None:
+    await _available(cluster)  # whichever faults ran before, or none
     figures = Round("Redis SHUTDOWN SAVE, 3 s, restart")
     provider = Provider(cluster, figures)
     sending = asyncio.create_task(provider.send(40))
@@ -337,6 +309,7 @@ async def test_redis_shut_down_and_restarted(cluster: Cluster) -> None:
 
 
 async def test_redis_restarted_from_an_older_snapshot(cluster: Cluster) -> None:
+    await _available(cluster)  # whichever faults ran before, or none
     figures = Round("Redis restarted from an older snapshot")
     provider = Provider(cluster, figures)
     snapshot = cluster.redis.snapshot()
@@ -347,6 +320,7 @@ async def test_redis_restarted_from_an_older_snapshot(cluster: Cluster) -> None:
 
 
 async def test_redis_flushed(cluster: Cluster) -> None:
+    await _available(cluster)  # whichever faults ran before, or none
     figures = Round("Redis FLUSHALL under load")
     provider = Provider(cluster, figures)
     sending = asyncio.create_task(provider.send(40))
@@ -358,6 +332,7 @@ async def test_redis_flushed(cluster: Cluster) -> None:
 
 
 async def test_redis_frozen_and_thawed(cluster: Cluster) -> None:
+    await _available(cluster)  # whichever faults ran before, or none
     figures = Round("Redis SIGSTOP 3 s, SIGCONT")
     provider = Provider(cluster, figures)
     sending = asyncio.create_task(provider.send(40))
