@@ -8,7 +8,6 @@ counts from the next pass on; we wake the router so that pass is now.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
@@ -20,25 +19,20 @@ from agent_console.auth import ADMINS, page_for, requires
 from agent_console.keys import ROUTER
 from agent_console.responses import error, json_body, page
 from agent_console.transfers import HANDBACK
+from hub.api_models.agents import MAX_CAPACITY, AgentChange, AgentIn, AgentOut
+from hub.api_models.queues import LimitIn, QueueChange, QueueIn, QueueOut
 from hub.auth import hash_password
 from hub.events import AgentUpdated, QueueUpdated
+from hub.inputs import BadInput
 from hub.keys import BUS, CHANNELS, SESSIONS
 from hub.models import Agent, AgentSkill, Inbox
-from hub.queue import GENERAL_QUEUE
 from hub.sessions import end_all
 from routing.limits import Limit, load_limits, set_limit
 
 WRITERS = ADMINS
 READERS = ("admin", "supervisor")  # in this order in the 403 message
-ROLES = ("agent", "supervisor", "admin")
-MAX_CAPACITY = 50
-USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
-SKILL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2})?")
 AGENT = "/api/admin/agents/{agent_id:\\d+}"
 QUEUE = "/api/admin/queues/{queue_id:\\d+}"
-MAX_WAITING = 100_000
-MAX_WAIT_SECONDS = 7 * 24 * 3600
 
 
 def setup(app: web.Application) -> None:
@@ -66,11 +60,11 @@ async def admin_page(request: web.Request, agent: Agent) -> web.Response:
 async def list_agents(request: web.Request, agent: Agent) -> web.Response:
     async with request.app[SESSIONS]() as session:
         agents = list(await session.scalars(select(Agent).order_by(Agent.username)))
-        skills = await _skills(session, [a.id for a in agents])
+        skills = await skills_of(session, [a.id for a in agents])
     return web.json_response([_agent_json(a, skills.get(a.id, {})) for a in agents])
 
 
-async def _skills(session: AsyncSession, agent_ids: list[int]) -> dict[int, dict[str, int]]:
+async def skills_of(session: AsyncSession, agent_ids: list[int]) -> dict[int, dict[str, int]]:
     rows = await session.execute(
         select(AgentSkill.agent_id, AgentSkill.skill, AgentSkill.level)
         .where(AgentSkill.agent_id.in_(agent_ids))
@@ -82,93 +76,49 @@ async def _skills(session: AsyncSession, agent_ids: list[int]) -> dict[int, dict
     return skills
 
 
+def agent_out(agent: Agent, skills: dict[str, int]) -> AgentOut:
+    return AgentOut(
+        id=agent.id,
+        username=agent.username,
+        display_name=agent.display_name,
+        role=agent.role,
+        team=agent.team,
+        active=agent.active,
+        status=agent.status,
+        skills=skills,
+        languages=list(agent.languages or []),
+        capacities={k: int(v) for k, v in (agent.capacities or {}).items()},
+    )
+
+
 def _agent_json(agent: Agent, skills: dict[str, int]) -> dict[str, Any]:
-    return {
-        "id": agent.id,
-        "username": agent.username,
-        "display_name": agent.display_name,
-        "role": agent.role,
-        "team": agent.team,
-        "active": agent.active,
-        "status": agent.status,
-        "skills": skills,
-        "languages": list(agent.languages or []),
-        "capacities": {k: int(v) for k, v in (agent.capacities or {}).items()},
-    }
+    return agent_out(agent, skills).model_dump()
 
 
-def _text(body: dict[str, Any], name: str, limit: int) -> str:
-    value = body[name]
-    if not isinstance(value, str) or len(value.strip()) > limit:
-        raise error(400, f"{name} must be a text of at most {limit} characters.")
-    return value.strip()
-
-
-def _int(value: object, name: str, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise error(400, f"{name} must be a whole number from {low} to {high}.")
-    return value
-
-
-def _agent_fields(body: dict[str, Any], channels: tuple[str, ...]) -> dict[str, Any]:
-    """The agent's fields given in the body, checked; the password comes back hashed."""
-    fields: dict[str, Any] = {}
-    if "username" in body:
-        username = _text(body, "username", 64)
-        if not USERNAME.fullmatch(username):
-            raise error(400, "username must be 2 to 64 letters, digits, '.', '_' or '-'.")
-        fields["username"] = username
-    if "display_name" in body:
-        fields["display_name"] = _text(body, "display_name", 200)
-    if "team" in body:
-        fields["team"] = _text(body, "team", 64)
-    if "role" in body:
-        if body["role"] not in ROLES:
-            raise error(400, f"role must be one of {', '.join(ROLES)}.")
-        fields["role"] = body["role"]
-    if "active" in body:
-        if not isinstance(body["active"], bool):
-            raise error(400, "active must be true or false.")
-        fields["active"] = body["active"]
-    if "password" in body:
-        password = body["password"]
-        if not isinstance(password, str):
-            raise error(400, "password must be a text.")
+def _agent_fields(change: AgentChange, channels: tuple[str, ...]) -> dict[str, Any]:
+    """The agent's fields the change sets; the password comes back hashed."""
+    fields = change.model_dump(exclude_unset=True, exclude={"password"})
+    if any(value is None for value in fields.values()):
+        field = next(name for name, value in fields.items() if value is None)
+        raise BadInput(field, "must not be null.")
+    if change.password is not None:
         try:
-            fields["password_hash"] = hash_password(password)
+            fields["password_hash"] = hash_password(change.password)
         except ValueError as exc:
-            raise error(400, f"The password is too short: {exc}.") from None
-    if "skills" in body:
-        skills = body["skills"]
-        if not isinstance(skills, dict) or not all(
-            isinstance(s, str) and SKILL.fullmatch(s) for s in skills
-        ):
-            raise error(400, "skills must map skill names (lowercase, digits, - or _) to levels.")
-        fields["skills"] = {s: _int(v, f"The level of {s}", 1, 10) for s, v in skills.items()}
-    if "languages" in body:
-        languages = body["languages"]
-        if not isinstance(languages, list) or not all(
-            isinstance(code, str) and LANGUAGE.fullmatch(code) for code in languages
-        ):
-            raise error(400, "languages must be a list of language codes like en or pt-BR.")
-        fields["languages"] = list(dict.fromkeys(languages))
-    if "capacities" in body:
-        capacities = body["capacities"]
-        if not isinstance(capacities, dict) or not set(capacities) <= set(channels):
-            raise error(400, f"capacities must map channels ({', '.join(channels)}) to numbers.")
-        fields["capacities"] = {
-            c: _int(n, f"The {c} capacity", 0, MAX_CAPACITY) for c, n in capacities.items()
-        }
+            raise BadInput("password", f"The password is too short: {exc}.") from None
+    if change.capacities is not None and not set(change.capacities) <= set(channels):
+        raise BadInput("capacities", f"must map channels ({', '.join(channels)}) to numbers.")
+    if change.capacities is not None and max(change.capacities.values(), default=0) > MAX_CAPACITY:
+        raise BadInput("capacities", f"must be at most {MAX_CAPACITY} per channel.")
+    if change.languages is not None:
+        fields["languages"] = list(dict.fromkeys(change.languages))
     return fields
 
 
 @requires(WRITERS)
 async def create_agent(request: web.Request, admin: Agent) -> web.Response:
-    body = await json_body(request)
-    for required in ("username", "password"):
-        if not body.get(required):
-            raise error(400, f"{required} is required.")
-    fields = _agent_fields(body, request.app[CHANNELS].names())
+    change = AgentIn.model_validate(await json_body(request))
+    fields = _agent_fields(change, request.app[CHANNELS].names())
     skills = fields.pop("skills", {})
     fields.setdefault("display_name", fields["username"])
     try:
@@ -188,7 +138,8 @@ async def create_agent(request: web.Request, admin: Agent) -> web.Response:
 @requires(WRITERS)
 async def update_agent(request: web.Request, admin: Agent) -> web.Response:
     agent_id = int(request.match_info["agent_id"])
-    fields = _agent_fields(await json_body(request), request.app[CHANNELS].names())
+    change = AgentChange.model_validate(await json_body(request))
+    fields = _agent_fields(change, request.app[CHANNELS].names())
     if agent_id == admin.id and (
         fields.get("active") is False or fields.get("role", "admin") != "admin"
     ):
@@ -211,7 +162,7 @@ async def update_agent(request: web.Request, admin: Agent) -> web.Response:
                     AgentSkill(agent_id=agent_id, skill=s, level=v) for s, v in skills.items()
                 )
             await session.flush()
-            current = (await _skills(session, [agent_id])).get(agent_id, {})
+            current = (await skills_of(session, [agent_id])).get(agent_id, {})
     except IntegrityError:
         raise error(409, f"The username {fields.get('username')} is taken.") from None
     if deactivated:
@@ -226,48 +177,30 @@ async def update_agent(request: web.Request, admin: Agent) -> web.Response:
 
 # --- queues ------------------------------------------------------------------------
 
-# What an admin may set on a queue (an inbox: one address on one channel).
-QUEUE_TEXT_FIELDS = {"name": 200, "address": 320}
+
+def queue_out(inbox: Inbox) -> QueueOut:
+    return QueueOut(
+        id=inbox.id,
+        channel=inbox.channel,
+        address=inbox.address,
+        name=inbox.name,
+        skill=inbox.skill or "",
+        skill_level=inbox.skill_level,
+        language=inbox.language,
+    )
 
 
 def _queue_json(inbox: Inbox) -> dict[str, Any]:
-    return {
-        "id": inbox.id,
-        "channel": inbox.channel,
-        "address": inbox.address,
-        "name": inbox.name,
-        "skill": inbox.skill or "",
-        "skill_level": inbox.skill_level,
-        "language": inbox.language,
-    }
+    return queue_out(inbox).model_dump()
 
 
-def _queue_fields(body: dict[str, Any], channels: tuple[str, ...]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for name, limit in QUEUE_TEXT_FIELDS.items():
-        if name in body:
-            fields[name] = _text(body, name, limit)
-    if "address" in fields and not fields["address"]:
-        raise error(400, "address must not be empty.")
-    if "channel" in body:
-        if body["channel"] not in channels:
-            raise error(400, f"channel must be one of {', '.join(channels)}.")
-        fields["channel"] = body["channel"]
-    if "skill" in body:
-        skill = body["skill"]
-        if skill in (None, ""):
-            fields["skill"] = None
-        elif isinstance(skill, str) and SKILL.fullmatch(skill):
-            fields["skill"] = skill
-        else:
-            raise error(400, "skill must be a skill name (lowercase, digits, - or _) or empty.")
-    if "skill_level" in body:
-        fields["skill_level"] = _int(body["skill_level"], "skill_level", 1, 10)
-    if "language" in body:
-        language = body["language"]
-        if not isinstance(language, str) or not LANGUAGE.fullmatch(language):
-            raise error(400, "language must be a language code like en or pt-BR.")
-        fields["language"] = language
+def _queue_fields(change: QueueChange, channels: tuple[str, ...]) -> dict[str, Any]:
+    fields = change.model_dump(exclude_unset=True)
+    for name in ("name", "address", "skill_level", "language", "channel"):
+        if name in fields and fields[name] is None:
+            raise BadInput(name, "must not be null.")
+    if "channel" in fields and fields["channel"] not in channels:
+        raise BadInput("channel", f"must be one of {', '.join(channels)}.")
     return fields
 
 
@@ -280,11 +213,9 @@ async def list_queues(request: web.Request, agent: Agent) -> web.Response:
 
 @requires(WRITERS)
 async def create_queue(request: web.Request, agent: Agent) -> web.Response:
-    body = await json_body(request)
-    for required in ("channel", "address"):
-        if not body.get(required):
-            raise error(400, f"{required} is required.")
-    fields = _queue_fields(body, request.app[CHANNELS].names())
+    fields = _queue_fields(
+        QueueIn.model_validate(await json_body(request)), request.app[CHANNELS].names()
+    )
     fields.setdefault("name", fields["address"])
     try:
         async with request.app[SESSIONS]() as session, session.begin():
@@ -297,9 +228,10 @@ async def create_queue(request: web.Request, agent: Agent) -> web.Response:
 
 @requires(WRITERS)
 async def update_queue(request: web.Request, agent: Agent) -> web.Response:
-    fields = _queue_fields(await json_body(request), request.app[CHANNELS].names())
-    if "channel" in fields:
-        raise error(400, "A queue's channel cannot change; add a new queue instead.")
+    body = await json_body(request)
+    if "channel" in body:
+        raise BadInput("channel", "A queue's channel cannot change; add a new queue instead.")
+    fields = _queue_fields(QueueChange.model_validate(body), request.app[CHANNELS].names())
     try:
         async with request.app[SESSIONS]() as session, session.begin():
             inbox = await session.get(Inbox, int(request.match_info["queue_id"]))
@@ -327,19 +259,6 @@ def _limit_json(limit: Limit) -> dict[str, Any]:
     }
 
 
-def _queue_name(value: object, name: str) -> str:
-    if not isinstance(value, str) or not SKILL.fullmatch(value):
-        raise error(
-            400, f"{name} must be a skill's queue or {GENERAL_QUEUE} (lowercase, digits, - or _)."
-        )
-    return value
-
-
-def _optional_int(body: dict[str, Any], name: str, high: int) -> int | None:
-    value = body.get(name)
-    return None if value is None else _int(value, name, 0, high)
-
-
 @requires(READERS)
 async def list_limits(request: web.Request, agent: Agent) -> web.Response:
     async with request.app[SESSIONS]() as session:
@@ -352,22 +271,14 @@ async def list_limits(request: web.Request, agent: Agent) -> web.Response:
 async def put_limit(request: web.Request, agent: Agent) -> web.Response:
     """Body: {name, channel (null: every channel), max_waiting, max_wait_seconds,
     overflow_queue}; nulls lift a limit. Replaces that queue's limits."""
-    body = await json_body(request)
-    name = _queue_name(body.get("name"), "name")
-    channel = body.get("channel") or None
+    given = LimitIn.model_validate(await json_body(request))
     channels = request.app[CHANNELS].names()
-    if channel is not None and channel not in channels:
-        raise error(400, f"channel must be one of {', '.join(channels)}, or null for all.")
-    overflow = body.get("overflow_queue") or None
-    if overflow is not None and _queue_name(overflow, "overflow_queue") == name:
-        raise error(400, "A queue cannot overflow into itself.")
-    limit = Limit(
-        name,
-        channel,
-        _optional_int(body, "max_waiting", MAX_WAITING),
-        _optional_int(body, "max_wait_seconds", MAX_WAIT_SECONDS),
-        overflow,
-    )
+    if given.channel is not None and given.channel not in channels:
+        raise BadInput("channel", f"must be one of {', '.join(channels)}, or null for all.")
+    if given.overflow_queue == given.name:
+        raise BadInput("overflow_queue", "A queue cannot overflow into itself.")
+    name, channel = given.name, given.channel
+    limit = Limit(name, channel, given.max_waiting, given.max_wait_seconds, given.overflow_queue)
     async with request.app[SESSIONS]() as session, session.begin():
         await set_limit(session, limit)
     # Every hub process's router applies limits on its next pass; start those passes now.

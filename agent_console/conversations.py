@@ -14,6 +14,7 @@ from agent_console.customer_edit import edit_conversation
 from agent_console.responses import error, json_body
 from agent_console.search import search_conversations
 from agent_console.views import conversation_view
+from hub.api_models.messages import ReplyIn, ReplySent
 from hub.conversations import ConversationError
 from hub.events import ChatTyping
 from hub.keys import BUS, CHANNELS, CONVERSATIONS, SESSIONS
@@ -72,14 +73,14 @@ async def _act(request: web.Request, agent: Agent, action: str) -> web.Response:
     conversations = request.app[CONVERSATIONS]
     try:
         if action == "reply":
-            channel = body.get("channel")
-            if channel is not None and not isinstance(channel, str):
-                raise error(400, "channel must be a channel name, like sms or email.")
+            given = ReplyIn.model_validate(body)
             sent = await conversations.reply(
-                agent.id, conversation_id, str(body.get("text", "")), channel or None
+                agent.id, conversation_id, given.text, given.channel or None
             )
             return web.json_response(
-                {"message_id": sent.message_id, "delivery_status": sent.delivery_status}
+                ReplySent(
+                    message_id=sent.message_id, delivery_status=sent.delivery_status
+                ).model_dump()
             )
         if action == "note":
             message_id = await conversations.note(

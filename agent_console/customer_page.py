@@ -10,10 +10,9 @@ by its author. Who may open whom is `may_read_customer` (teams.py).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +21,15 @@ from agent_console.cursors import CursorError, read_cursor, write_cursor
 from agent_console.responses import error, json_body
 from agent_console.teams import may_read_customer
 from hub import crm
+from hub.api_models.customers import (
+    AddressState,
+    ConversationLine,
+    CustomerRecord,
+    Event,
+    NoteIn,
+    PossibleDuplicate,
+    Timeline,
+)
 from hub.customer_label import customer_label
 from hub.keys import SESSIONS
 from hub.models import (
@@ -36,75 +44,6 @@ from hub.models import (
 __all__ = ["CustomerRecord", "add_note", "customer_events", "customer_page", "customer_record"]
 
 TIMELINE_PAGE = 50
-
-
-class AddressState(BaseModel):
-    channel: str
-    address: str
-    opted_out: bool
-    opted_out_at: datetime | None
-    since: datetime
-
-
-class ConversationLine(BaseModel):
-    id: int
-    channel: str
-    status: str
-    subject: str
-    labels: list[str]
-    agent_id: int | None
-    agent_name: str | None
-    disposition: str | None
-    created_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None
-
-
-class Event(BaseModel):
-    id: int
-    kind: str
-    summary: str
-    conversation_id: int | None
-    agent_id: int | None
-    agent_name: str | None
-    data: dict[str, Any]
-    at: datetime
-
-
-class Timeline(BaseModel):
-    events: list[Event]
-    next_cursor: str | None
-
-
-class PossibleDuplicate(BaseModel):
-    link_id: int
-    probability: float
-    customer_id: int
-    name: str
-    segment: str
-
-
-class CustomerRecord(BaseModel):
-    id: int
-    name: str
-    shown_as: str  # the name, or the best thing known instead (hub.customer_label)
-    segment: str
-    language: str | None
-    labels: list[str]
-    external_id: str | None
-    details: dict[str, Any]
-    created_at: datetime
-    merged_into_id: int | None
-    addresses: list[AddressState]
-    conversations: list[ConversationLine]
-    possible_duplicates: list[PossibleDuplicate]
-    timeline: Timeline
-
-
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    text: str = Field(min_length=1, max_length=5000)
 
 
 @requires()

@@ -10,11 +10,11 @@ whom is `customer_scope` in teams.py, the same rule as the rest of the console.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, Select, Text, cast, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from agent_console.cursors import CursorError, read_cursor, write_cursor
 from agent_console.keys import DIRECTORY
 from agent_console.responses import error
 from agent_console.teams import customer_scope
+from hub.api_models.customers import AddressOut, CustomerHit, CustomerResults, SearchParams
 from hub.customer_label import customer_label
 from hub.keys import SESSIONS
 from hub.models import OPEN_STATUSES, Agent, Conversation, Customer, CustomerAddress
@@ -33,46 +34,6 @@ __all__ = ["CustomerResults", "SearchParams", "find_customers", "search_customer
 
 
 MAX_MATCHES = 500
-
-
-class SearchParams(BaseModel):
-    """The query string of a directory search."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    q: str = Field("", max_length=200)
-    segment: str | None = Field(None, max_length=32)
-    label: str | None = Field(None, max_length=40)
-    channel: str | None = Field(None, max_length=16)
-    open: bool | None = None
-    since: datetime | None = None
-    cursor: str | None = Field(None, max_length=200)
-    limit: int = Field(25, ge=1, le=100)
-
-
-class AddressOut(BaseModel):
-    channel: str
-    address: str
-    opted_out: bool
-
-
-class CustomerHit(BaseModel):
-    id: int
-    name: str
-    shown_as: str  # the name, or the best thing known instead (hub.customer_label)
-    segment: str
-    labels: list[str]
-    external_id: str | None
-    addresses: list[AddressOut]
-    last_contact_at: datetime | None
-    open_conversations: int
-    match: str | None  # how the query found them; None when listing without a query
-    score: float | None
-
-
-class CustomerResults(BaseModel):
-    customers: list[CustomerHit]
-    next_cursor: str | None
 
 
 @requires()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, Text, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,49 +22,12 @@ from agent_console.auth import requires
 from agent_console.cursors import CursorError, read_cursor, write_cursor
 from agent_console.responses import error
 from agent_console.teams import conversation_scope
+from hub.api_models.conversations import ConversationHits, MessageHit, Piece, SearchQuery
 from hub.fulltext import MessageMatch, search_words, snippet
 from hub.keys import SESSIONS
 from hub.models import Agent, Conversation, Customer, Message
 
 __all__ = ["ConversationHits", "SearchQuery", "find_messages", "search_conversations"]
-
-
-class SearchQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    q: str = Field(min_length=1, max_length=200)
-    channel: str | None = Field(None, max_length=16)
-    status: str | None = Field(None, max_length=16)
-    agent_id: int | None = Field(None, ge=1, lt=2**31)
-    label: str | None = Field(None, max_length=40)
-    since: datetime | None = None
-    until: datetime | None = None
-    cursor: str | None = Field(None, max_length=200)
-    limit: int = Field(20, ge=1, le=50)
-
-
-class Piece(BaseModel):
-    text: str
-    hit: bool
-
-
-class MessageHit(BaseModel):
-    message_id: int
-    direction: str
-    at: datetime
-    snippet: list[Piece]
-    conversation_id: int
-    channel: str
-    status: str
-    subject: str
-    agent_id: int | None
-    customer_id: int
-    customer_name: str
-
-
-class ConversationHits(BaseModel):
-    hits: list[MessageHit]
-    next_cursor: str | None
 
 
 @requires()

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from agent_console.auth import SUPERVISORS, requires
 from agent_console.teams import team_of
+from hub.api_models.queues import StatsQuery
 from hub.keys import CHANNELS, QUEUE, SESSIONS
 from hub.models import Agent, TimelineEvent
 from routing.stats import queue_stats
 
 supervisors_only = requires(SUPERVISORS, refusal="Supervisors only.")
-DAY = 86400.0
-
-
-class StatsQuery(BaseModel):
-    """Seconds: the window statistics cover (at most a month), the answer-time target."""
-
-    window: float = Field(3600.0, allow_inf_nan=False, le=31 * DAY)
-    target: float = Field(20.0, allow_inf_nan=False, le=DAY)
 
 
 def setup(app: web.Application) -> None:

@@ -38,7 +38,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        return json_error(400, f"{field}: {first['msg']}", field)
+        # A validator's own sentence reads better without pydantic's "Value error, ".
+        message = first["msg"].removeprefix("Value error, ")
+        return json_error(400, f"{field}: {message}" if field else message, field)
 
 
 def _check_path_and_query(request: web.Request) -> None:

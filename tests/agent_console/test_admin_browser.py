@@ -43,7 +43,9 @@ async def test_an_admin_adds_and_deactivates_an_agent_that_only_admins_can_reach
     await page.get_by_label("Chat").fill("2")
     await page.get_by_label("WhatsApp").fill("4")  # every channel the hub runs has a field
     await page.get_by_role("button", name="Save agent").click()
-    await expect(page.locator("#agent-error")).to_contain_text("billing must be a whole number")
+    await expect(page.locator("#agent-error")).to_contain_text(
+        "skills.billing: Input should be less than or equal to 10"
+    )
     await page.get_by_label("Skills").fill("billing:8, support:3")
     await page.get_by_role("button", name="Save agent").click()
     carol = agents.locator('tr[data-agent="carol"]')

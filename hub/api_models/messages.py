@@ -1,0 +1,23 @@
+"""Messages: a reply an agent (or an integration, for the agent who holds the
+conversation) sends to the customer."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ReplyIn", "ReplySent"]
+
+
+class ReplyIn(BaseModel):
+    """The reply; `channel` sends it on another of the customer's channels (a missed
+    call answered by SMS) instead of the conversation's own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=20_000)
+    channel: str | None = Field(None, max_length=16)
+
+
+class ReplySent(BaseModel):
+    message_id: int
+    delivery_status: str  # queued | sent | delivered | read | failed
