@@ -24,6 +24,7 @@ TRAITS = ChannelTraits(
     default_capacity=5,
     replies_on=CHANNEL,
     opted_out_refusal="{address} replied STOP: it gets no texts until it sends START.",
+    agents_start=True,
 )
 KIND = MessagingKind(
     channel=CHANNEL,

@@ -24,6 +24,7 @@ import agent_console.customers
 import agent_console.live
 import agent_console.me
 import agent_console.offers
+import agent_console.outreach
 import agent_console.pages
 import agent_console.schedules
 import agent_console.supervisor
@@ -84,6 +85,7 @@ from routing.handback import Handback
 from routing.identity.directory import CustomerDirectory
 from routing.limits import QueueLimits
 from routing.matching import RoutingPolicy
+from routing.outreach import Outreach
 from routing.rules import RoutingRules
 
 log = logging.getLogger(__name__)
@@ -147,6 +149,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.schedules.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
+    agent_console.outreach.setup(app)
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
     insights.web.setup(app, REDIS)
@@ -254,6 +257,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     handback = Handback(sessions, queue, bus, offers, app[CHANNELS])
     app[agent_console.transfers.HANDBACK] = handback
+    app[agent_console.outreach.OUTREACH] = Outreach(
+        sessions, queue, bus, app[CHANNELS], app[CONVERSATIONS]
+    )
     limits = QueueLimits(sessions, queue, bus, app[CONVERSATIONS])
     router = MeasuredRouter(
         metrics,

@@ -43,6 +43,9 @@ class ChannelTraits:
     # (WhatsApp's 24-hour customer service window); 0 for any time. A later reply is
     # refused before it is sent, saying why.
     reply_window_hours: int = 0
+    # Agents may start a conversation on it from a customer's page (a new email, a text);
+    # a chat or a call needs the customer there first.
+    agents_start: bool = False
 
     def __post_init__(self) -> None:
         if self.default_capacity < 1:
@@ -94,6 +97,10 @@ class ChannelRegistry:
         """The channels replies go out on, in registration order."""
         used = {t.replies_on for t in self._traits.values()}
         return tuple(name for name in self._traits if name in used)
+
+    def started_by_agents(self) -> tuple[str, ...]:
+        """The channels an agent may open a conversation on, in registration order."""
+        return tuple(t.name for t in self._traits.values() if t.agents_start)
 
     def exclusive(self) -> frozenset[str]:
         """Channels an agent holds nothing else beside (routing asks on every match)."""

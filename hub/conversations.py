@@ -522,7 +522,11 @@ async def _reply_route(
             .limit(1)
         )
         return conversation.reply_address, inbox
-    recipient = await _last_sender(session, conversation.id, conversation.channel)
+    # The address an agent started the conversation with, until the customer answers.
+    recipient = (
+        await _last_sender(session, conversation.id, conversation.channel)
+        or conversation.reply_address
+    )
     if recipient is None:
         recipient = await session.scalar(
             select(CustomerAddress.address)

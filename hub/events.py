@@ -211,13 +211,13 @@ class CallUpdated(DomainEvent):
 
 @dataclass(frozen=True)
 class ConversationAssigned(DomainEvent):
-    """An agent accepted the offer: the conversation is theirs."""
+    """An agent accepted the offer, or started the conversation: it is theirs."""
 
     name = "conversation.assigned"
     audience = AGENT | SUPERVISORS | HUB
     conversation_id: int
     agent_id: int
-    offer_id: int
+    offer_id: int | None = _optional()  # None for one the agent started
 
 
 @dataclass(frozen=True)

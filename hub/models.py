@@ -253,7 +253,8 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
     # Where agents' replies go when not back on `channel`: a web chat whose visitor left
-    # an email while nobody was online continues by email.
+    # an email while nobody was online continues by email. `reply_address` alone (no
+    # `reply_channel`): the address an agent started the conversation with.
     reply_channel: Mapped[str | None] = mapped_column(String(16))
     reply_address: Mapped[str | None] = mapped_column(String(320))
     labels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")

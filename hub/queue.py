@@ -103,6 +103,12 @@ class ContactQueue(ABC):
         return [await self.reserve(*r) for r in reservations]
 
     @abstractmethod
+    async def take(self, agent_id: int, channel: str, capacity: int) -> bool:
+        """Atomically count one more contact against an agent with free capacity on a
+        channel, for work that never waited in line (a conversation the agent starts);
+        False, and nothing changes, when they are full."""
+
+    @abstractmethod
     async def release(self, agent_id: int, channel: str) -> None:
         """Give back one unit of an agent's capacity on a channel (never below zero)."""
 
@@ -180,6 +186,14 @@ class MemoryQueue(ContactQueue):
         async with self._lock:
             return [self._take(*r) for r in reservations]
 
+    async def take(self, agent_id: int, channel: str, capacity: int) -> bool:
+        async with self._lock:
+            load = self._loads.setdefault(agent_id, {})
+            if load.get(channel, 0) >= capacity:
+                return False
+            load[channel] = load.get(channel, 0) + 1
+            return True
+
     def _take(self, conversation_id: int, agent_id: int, channel: str, capacity: int) -> bool:
         load = self._loads.setdefault(agent_id, {})
         if load.get(channel, 0) >= capacity or conversation_id not in self._waiting:
@@ -236,6 +250,12 @@ redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 return 1
 """
 
+_TAKE = """
+if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') >= tonumber(ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+return 1
+"""
+
 _CORRECT_LOAD = """
 if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') ~= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -268,6 +288,7 @@ class RedisQueue(ContactQueue):
         self._rebuilding_key = f"{prefix}queue:rebuilding"
         self._reserve = redis.register_script(_RESERVE)
         self._release = redis.register_script(_RELEASE)
+        self._take_free = redis.register_script(_TAKE)
         self._correct_load = redis.register_script(_CORRECT_LOAD)
         self._lease = redis.register_script(_LEASE)
         self._prefix = prefix
@@ -304,6 +325,10 @@ class RedisQueue(ContactQueue):
                 await self._reserve(keys=keys, args=args, client=pipe)
             results = await pipe.execute()
         return [bool(r) for r in results]
+
+    async def take(self, agent_id: int, channel: str, capacity: int) -> bool:
+        keys = [self._load_key(agent_id)]
+        return bool(await self._take_free(keys=keys, args=[channel, capacity]))
 
     async def release(self, agent_id: int, channel: str) -> None:
         await self._release(keys=[self._load_key(agent_id)], args=[channel])

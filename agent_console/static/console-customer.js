@@ -13,6 +13,7 @@
     "offer.created": "Offered",
     "offer.accepted": "Offer accepted",
     "conversation.assigned": "Assigned",
+    "conversation.started": "Conversation started",
     "reply.sent": "Reply sent",
     "reply.failed": "Reply not delivered",
     "note.added": "Private note",

@@ -16,6 +16,7 @@
     "conversation.labelled": "Conversation labels",
     "customer.created": "New customer",
     "contact.received": "Message received",
+    "conversation.started": "Conversation started",
     "reply.sent": "Reply sent",
     "note.added": "Private note",
     "conversation.closed": "Closed",

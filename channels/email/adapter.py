@@ -44,7 +44,9 @@ from hub.settings import Settings
 
 CHANNEL = "email"
 # Mail threads by Message-ID: a new subject is a new conversation.
-TRAITS = ChannelTraits(CHANNEL, "Email", default_capacity=5, replies_on=CHANNEL, threaded=True)
+TRAITS = ChannelTraits(
+    CHANNEL, "Email", default_capacity=5, replies_on=CHANNEL, threaded=True, agents_start=True
+)
 # The port actually bound: SWITCHBOARD_SMTP_PORT=0 picks a free one.
 SMTP_PORT = web.AppKey("smtp_port", int)
 IMAP_POLLER = web.AppKey("imap_poller", MailboxPoller)
@@ -333,10 +335,15 @@ def compose_reply(message: OutboundMessage, reply_addresses: ReplyAddresses) -> 
     mail["From"] = formataddr((message.agent_name, message.inbox))
     mail["To"] = message.recipient
     mail["Reply-To"] = reply_addresses.address(message.inbox, message.conversation_id)
-    mail["Subject"] = reply_subject(message.subject, message.conversation_id)
+    references = [hint for hint in message.thread_hints if MESSAGE_ID.fullmatch(hint)]
+    # The first message of a conversation an agent started answers nothing: no "Re:".
+    mail["Subject"] = (
+        reply_subject(message.subject, message.conversation_id)
+        if message.thread_hints
+        else tagged_subject(message.subject, message.conversation_id)
+    )
     mail["Date"] = format_datetime(utcnow())
     mail["Message-ID"] = make_msgid(domain=domain)
-    references = [hint for hint in message.thread_hints if MESSAGE_ID.fullmatch(hint)]
     if references:
         mail["In-Reply-To"] = references[-1]
         mail["References"] = " ".join(references[:1] + references[1:][-20:])
@@ -351,6 +358,11 @@ def reply_subject(subject: str, conversation_id: int) -> str:
     subject = " ".join(SUBJECT_TAG.sub("", subject).split())
     subject = subject if REPLY_PREFIX.match(subject) else f"Re: {subject}"
     return f"{subject} [#{conversation_id}]"
+
+
+def tagged_subject(subject: str, conversation_id: int) -> str:
+    """`<subject> [#<conversation>]`: the first message of a conversation an agent started."""
+    return f"{' '.join(SUBJECT_TAG.sub('', subject).split())} [#{conversation_id}]"
 
 
 def subject_tag(subject: str) -> int | None:

@@ -416,6 +416,8 @@ BRIDGE_EVENTS = Listeners[CallBridge]()
 
 @BRIDGE_EVENTS.on(ConversationAssigned)
 async def _put_through(bridge: CallBridge, event: ConversationAssigned) -> None:
+    if event.offer_id is None:  # an agent started it: no caller waits to be put through
+        return
     await bridge.connect(event.conversation_id, event.agent_id, event.offer_id)
 
 

@@ -37,6 +37,8 @@ def test_the_hub_runs_each_channel_as_its_own_module_declares_it() -> None:
     assert [t.label for t in registry] == ["Chat", "Email", "SMS", "WhatsApp", "Voice"]
     assert registry.reply_channels() == ("chat", "email", "sms", "whatsapp")
     assert registry.exclusive() == {"voice"}
+    # WhatsApp takes a first message only as an approved template: agents start none there.
+    assert registry.started_by_agents() == ("email", "sms")
     assert registry["voice"].replies_on == "sms"
     assert registry.capacities({"chat": 1}) == {
         "chat": 1,

@@ -166,6 +166,22 @@ async def test_concurrent_reserves_for_one_agent_never_exceed_capacity(
     assert await queue.size() == 37
 
 
+async def test_take_counts_work_that_never_waited_against_the_same_capacity(
+    queue: ContactQueue,
+) -> None:
+    await queue.push(contact(1))
+    taken = await asyncio.gather(*(queue.take(7, "email", 3) for _ in range(10)))
+    assert sum(taken) == 3
+    assert await queue.load(7) == {"email": 3}
+    # Routing sees the same load: nothing more is reserved for a full agent.
+    assert not await queue.reserve(1, 7, "email", capacity=3)
+    assert await ids(queue) == [1]
+    await queue.release(7, "email")
+    assert await queue.reserve(1, 7, "email", capacity=3)
+    assert not await queue.take(7, "email", 3)
+    assert await queue.take(7, "sms", 1) and await queue.load(7) == {"email": 3, "sms": 1}
+
+
 async def test_release_gives_back_capacity_and_never_goes_below_zero(
     queue: ContactQueue,
 ) -> None:

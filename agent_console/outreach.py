@@ -1,0 +1,130 @@
+"""Starting a conversation from a customer's page: a new email or text.
+
+`GET /api/customers/{id}/outreach`: the channels an agent may start on, each with the
+customer's addresses there (opted-out ones marked) and the inboxes it may leave from.
+`POST /api/customers/{id}/conversations` starts one (`routing.outreach`): the agent who
+sends it holds it, within their capacity. Whoever may open the customer's record may
+write to them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console.auth import requires
+from agent_console.responses import error, json_body
+from agent_console.teams import may_read_customer
+from hub.conversations import MAX_REPLY, ConversationError
+from hub.keys import CHANNELS, SESSIONS
+from hub.models import Agent, Customer, CustomerAddress, Inbox
+from routing.outreach import MAX_SUBJECT, NewConversation, Outreach
+
+OUTREACH = web.AppKey("outreach", Outreach)
+CUSTOMER = "/api/customers/{customer_id:\\d+}"
+M = TypeVar("M", bound=BaseModel)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get(CUSTOMER + "/outreach", outreach_options)
+    app.router.add_post(CUSTOMER + "/conversations", start_conversation)
+
+
+class Start(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(max_length=16)
+    address: str = Field(min_length=1, max_length=320)
+    inbox_id: int = Field(ge=1, lt=2**31)
+    subject: str = Field(default="", max_length=MAX_SUBJECT)
+    text: str = Field(max_length=MAX_REPLY)
+
+
+@requires()
+async def outreach_options(request: web.Request, agent: Agent) -> web.Response:
+    channels = request.app[CHANNELS]
+    async with request.app[SESSIONS]() as session:
+        customer = await _readable(session, agent, request)
+        addresses = list(
+            await session.scalars(
+                select(CustomerAddress)
+                .where(CustomerAddress.customer_id == customer.id)
+                .order_by(CustomerAddress.id)
+            )
+        )
+        inboxes = list(await session.scalars(select(Inbox).order_by(Inbox.id)))
+    options: list[dict[str, Any]] = []
+    for name in channels.started_by_agents():
+        traits = channels[name]
+        # A number that called us takes a text: every address the channel answers counts.
+        reach = dict.fromkeys(
+            a.address
+            for a in addresses
+            if a.channel in channels and channels[a.channel].replies_on == name
+        )
+        opted_out = {a.address for a in addresses if a.channel == name and a.opted_out_at}
+        options.append(
+            {
+                "channel": name,
+                "label": traits.label,
+                "needs_subject": traits.threaded,
+                "addresses": [
+                    {"address": address, "opted_out": address in opted_out} for address in reach
+                ],
+                "inboxes": [
+                    {"id": i.id, "address": i.address, "name": i.name}
+                    for i in inboxes
+                    if i.channel == name
+                ],
+            }
+        )
+    return web.json_response({"customer_id": customer.id, "channels": options})
+
+
+@requires()
+async def start_conversation(request: web.Request, agent: Agent) -> web.Response:
+    start = _parse(Start, await json_body(request))
+    async with request.app[SESSIONS]() as session:
+        customer = await _readable(session, agent, request)
+    new = NewConversation(
+        customer_id=customer.id,
+        channel=start.channel,
+        address=start.address.strip(),
+        inbox_id=start.inbox_id,
+        subject=start.subject,
+        text=start.text,
+    )
+    try:
+        started = await request.app[OUTREACH].start(agent.id, new)
+    except ConversationError as exc:
+        raise error(exc.status, str(exc)) from None
+    return web.json_response(
+        {
+            "conversation_id": started.conversation_id,
+            "message_id": started.sent.message_id,
+            "delivery_status": started.sent.delivery_status,
+        },
+        status=201,
+    )
+
+
+async def _readable(session: AsyncSession, agent: Agent, request: web.Request) -> Customer:
+    customer = await session.get(Customer, int(request.match_info["customer_id"]))
+    if customer is None or not await may_read_customer(session, agent, customer.id):
+        raise error(404, "No such customer for you.")
+    if customer.merged_into_id is not None:
+        raise error(409, f"This customer was merged into {customer.merged_into_id}.")
+    return customer
+
+
+def _parse(model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"]) or "body"
+        raise error(400, f"{where}: {problem['msg']}") from None
