@@ -9,39 +9,28 @@ write to them.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import requires
 from agent_console.responses import error, json_body
 from agent_console.teams import may_read_customer
-from hub.conversations import MAX_REPLY, ConversationError
+from hub.api_models.conversations import ConversationStart, ConversationStarted
+from hub.conversations import ConversationError
 from hub.keys import CHANNELS, SESSIONS
 from hub.models import Agent, Customer, CustomerAddress, Inbox
-from routing.outreach import MAX_SUBJECT, NewConversation, Outreach
+from routing.outreach import NewConversation, Outreach
 
 OUTREACH = web.AppKey("outreach", Outreach)
 CUSTOMER = "/api/customers/{customer_id:\\d+}"
-M = TypeVar("M", bound=BaseModel)
 
 
 def setup(app: web.Application) -> None:
     app.router.add_get(CUSTOMER + "/outreach", outreach_options)
     app.router.add_post(CUSTOMER + "/conversations", start_conversation)
-
-
-class Start(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    channel: str = Field(max_length=16)
-    address: str = Field(min_length=1, max_length=320)
-    inbox_id: int = Field(ge=1, lt=2**31)
-    subject: str = Field(default="", max_length=MAX_SUBJECT)
-    text: str = Field(max_length=MAX_REPLY)
 
 
 @requires()
@@ -87,7 +76,7 @@ async def outreach_options(request: web.Request, agent: Agent) -> web.Response:
 
 @requires()
 async def start_conversation(request: web.Request, agent: Agent) -> web.Response:
-    start = _parse(Start, await json_body(request))
+    start = ConversationStart.model_validate(await json_body(request))
     async with request.app[SESSIONS]() as session:
         customer = await _readable(session, agent, request)
     new = NewConversation(
@@ -102,14 +91,12 @@ async def start_conversation(request: web.Request, agent: Agent) -> web.Response
         started = await request.app[OUTREACH].start(agent.id, new)
     except ConversationError as exc:
         raise error(exc.status, str(exc)) from None
-    return web.json_response(
-        {
-            "conversation_id": started.conversation_id,
-            "message_id": started.sent.message_id,
-            "delivery_status": started.sent.delivery_status,
-        },
-        status=201,
+    answer = ConversationStarted(
+        conversation_id=started.conversation_id,
+        message_id=started.sent.message_id,
+        delivery_status=started.sent.delivery_status,
     )
+    return web.json_response(answer.model_dump(), status=201)
 
 
 async def _readable(session: AsyncSession, agent: Agent, request: web.Request) -> Customer:
@@ -119,12 +106,3 @@ async def _readable(session: AsyncSession, agent: Agent, request: web.Request) -
     if customer.merged_into_id is not None:
         raise error(409, f"This customer was merged into {customer.merged_into_id}.")
     return customer
-
-
-def _parse(model: type[M], body: dict[str, Any]) -> M:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"]) or "body"
-        raise error(400, f"{where}: {problem['msg']}") from None

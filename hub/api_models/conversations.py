@@ -16,6 +16,8 @@ __all__ = [
     "ConversationHits",
     "ConversationList",
     "ConversationQuery",
+    "ConversationStart",
+    "ConversationStarted",
     "ConversationSummary",
     "MessageHit",
     "MessageOut",
@@ -120,3 +122,22 @@ class MessageOut(BaseModel):
 
 class ConversationDetail(ConversationSummary):
     messages: list[MessageOut]
+
+
+class ConversationStart(BaseModel):
+    """A conversation an agent starts from a customer's page: on `channel`, to one of the
+    customer's addresses, from one of the hub's inboxes; `subject` for email."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(max_length=16)
+    address: str = Field(min_length=1, max_length=320)
+    inbox_id: int = Field(strict=True, ge=1, lt=2**31)
+    subject: str = Field("", max_length=300)
+    text: str = Field(max_length=20_000)
+
+
+class ConversationStarted(BaseModel):
+    conversation_id: int
+    message_id: int
+    delivery_status: str  # queued | sent | delivered | read | failed
