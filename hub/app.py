@@ -72,6 +72,7 @@ from hub.migrate import upgrade
 from hub.origin import origin_middleware
 from hub.outages import answer_outages
 from hub.presence import MemoryPresence, RedisPresence
+from hub.proxies import forwarded_for
 from hub.queue import ContactQueue, MemoryQueue, RedisQueue
 from hub.rate_limits import MemoryRateLimits, RedisRateLimits
 from hub.recovery import Reconciler
@@ -113,9 +114,16 @@ def channel_registry() -> ChannelRegistry:
 
 
 def create_app(settings: Settings) -> web.Application:
+    # The client's address is settled first: every later check reads it.
+    balanced = forwarded_for(settings.trusted_proxies)
     app = web.Application(
         client_max_size=1024 * 1024,
-        middlewares=[origin_middleware, error_middleware, answer_outages],
+        middlewares=[
+            *([balanced] if balanced else []),
+            origin_middleware,
+            error_middleware,
+            answer_outages,
+        ],
     )
     app[SETTINGS] = settings
     app[CHANNELS] = channel_registry()

@@ -64,6 +64,9 @@ class Settings:
     # A chat visitor gone this long (seconds) while still waiting has abandoned the chat.
     chat_abandon_grace: float = 60.0
     session_max_age: int = 12 * 3600
+    # The load balancers' addresses or networks (comma-separated): behind them, a client's
+    # address is the one they forward (hub.proxies). Empty: clients connect directly.
+    trusted_proxies: str = ""
     # Wrong passwords per username, and per client address, before the login answers 429
     # until `login_lockout` seconds from the first of them have passed.
     login_failures_per_account: int = 5

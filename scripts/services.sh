@@ -4,6 +4,7 @@
 #   PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth, database `test`)
 #   Chromium   at /usr/bin/chromium (browser tests; used via executable_path)
 #   Dovecot    installed, not started (IMAP tests run a private instance of their own)
+#   HAProxy    installed, not started (the balancer tests and bench/scale.py run their own)
 #
 # Running services are left alone. Installed-but-stopped services are started;
 # missing ones are installed from Debian packages. Safe to run without a tty or
@@ -218,7 +219,19 @@ ensure_dovecot() {
     echo "dovecot:    installed${version:+ ($version)}"
 }
 
+# --------------------------------------------------------------- HAProxy
+
+ensure_haproxy() {
+    if ! command -v haproxy >/dev/null 2>&1 && [[ ! -x /usr/sbin/haproxy ]]; then
+        apt_install haproxy
+    fi
+    local version
+    version=$(dpkg-query -W -f='${Version}' haproxy 2>/dev/null || true)
+    echo "haproxy:    installed${version:+ ($version)}"
+}
+
 ensure_redis
 ensure_postgres
 ensure_chromium
 ensure_dovecot
+ensure_haproxy

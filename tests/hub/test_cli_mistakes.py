@@ -79,6 +79,12 @@ def test_serve_names_a_database_it_cannot_use_before_starting(tmp_path: Path) ->
     )
 
 
+def test_a_balancer_address_that_is_not_one(tmp_path: Path) -> None:
+    environment = {**database("switchboard.db"), "SWITCHBOARD_TRUSTED_PROXIES": "10.0.0.1, lb"}
+    line = one_line_error(run_in(["serve", "--port", "0"], tmp_path, environment))
+    assert line == "SWITCHBOARD_TRUSTED_PROXIES: 'lb' is not an IP address or network"
+
+
 def test_a_database_url_that_is_not_one(tmp_path: Path) -> None:
     line = one_line_error(run_in(["migrate"], tmp_path, database(database_url="switchboard.db")))
     assert line.startswith("SWITCHBOARD_DATABASE_URL 'switchboard.db' cannot be used:")
