@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.audit import record
 from agent_console.auth import ADMINS, page_for, requires
 from agent_console.keys import ROUTER
 from agent_console.responses import error, json_body, page
@@ -129,6 +130,10 @@ async def create_agent(request: web.Request, admin: Agent) -> web.Response:
             session.add_all(
                 AgentSkill(agent_id=agent.id, skill=s, level=v) for s, v in skills.items()
             )
+            shown = {k: v for k, v in fields.items() if k != "password_hash"}
+            record(
+                session, request, admin, "agent.created", _who(agent), {**shown, "skills": skills}
+            )
     except IntegrityError:
         raise error(409, f"The username {fields['username']} is taken.") from None
     await request.app[BUS].publish(AgentUpdated(agent_id=agent.id))
@@ -151,6 +156,8 @@ async def update_agent(request: web.Request, admin: Agent) -> web.Response:
             if agent is None:
                 raise error(404, "No such agent.")
             deactivated = agent.active and fields.get("active") is False
+            before_skills = (await skills_of(session, [agent_id])).get(agent_id, {})
+            _record_agent_change(session, request, admin, agent, fields, before_skills, skills)
             for name, value in fields.items():
                 setattr(agent, name, value)
             if deactivated or "password_hash" in fields:
@@ -173,6 +180,41 @@ async def update_agent(request: web.Request, admin: Agent) -> web.Response:
     await request.app[BUS].publish(AgentUpdated(agent_id=agent_id))
     request.app[ROUTER].wake()
     return web.json_response(_agent_json(agent, current))
+
+
+def _who(agent: Agent) -> str:
+    return f"agent {agent.id} ({agent.username})"
+
+
+def _record_agent_change(
+    session: AsyncSession,
+    request: web.Request,
+    admin: Agent,
+    agent: Agent,
+    fields: dict[str, Any],
+    before_skills: dict[str, int],
+    skills: dict[str, int] | None,
+) -> None:
+    """One audit line per kind of change: a reset, (de)activation, role, skills, the rest."""
+    target = _who(agent)
+    if "password_hash" in fields:
+        record(session, request, admin, "agent.password_reset", target)
+    if "active" in fields and fields["active"] != agent.active:
+        action = "agent.reactivated" if fields["active"] else "agent.deactivated"
+        record(session, request, admin, action, target)
+    if "role" in fields and fields["role"] != agent.role:
+        change = {"before": agent.role, "after": fields["role"]}
+        record(session, request, admin, "agent.role_changed", target, change)
+    if skills is not None and skills != before_skills:
+        change = {"before": before_skills, "after": skills}
+        record(session, request, admin, "agent.skills_changed", target, change)
+    other = {
+        name: {"before": getattr(agent, name), "after": value}
+        for name, value in fields.items()
+        if name not in ("password_hash", "active", "role") and getattr(agent, name) != value
+    }
+    if other:
+        record(session, request, admin, "agent.updated", target, other)
 
 
 # --- queues ------------------------------------------------------------------------
@@ -221,6 +263,8 @@ async def create_queue(request: web.Request, agent: Agent) -> web.Response:
         async with request.app[SESSIONS]() as session, session.begin():
             inbox = Inbox(**fields)
             session.add(inbox)
+            await session.flush()
+            record(session, request, agent, "queue.created", f"queue {inbox.id}", fields)
     except IntegrityError:
         raise error(409, "There is already a queue on that channel and address.") from None
     return web.json_response(_queue_json(inbox), status=201)
@@ -237,6 +281,12 @@ async def update_queue(request: web.Request, agent: Agent) -> web.Response:
             inbox = await session.get(Inbox, int(request.match_info["queue_id"]))
             if inbox is None:
                 raise error(404, "No such queue.")
+            change = {
+                name: {"before": getattr(inbox, name), "after": value}
+                for name, value in fields.items()
+                if getattr(inbox, name) != value
+            }
+            record(session, request, agent, "queue.updated", f"queue {inbox.id}", change)
             for name, value in fields.items():
                 setattr(inbox, name, value)
     except IntegrityError:
@@ -281,6 +331,8 @@ async def put_limit(request: web.Request, agent: Agent) -> web.Response:
     limit = Limit(name, channel, given.max_waiting, given.max_wait_seconds, given.overflow_queue)
     async with request.app[SESSIONS]() as session, session.begin():
         await set_limit(session, limit)
+        target = f"queue limit {name}" + (f" ({channel})" if channel else "")
+        record(session, request, agent, "queue_limit.set", target, _limit_json(limit))
     # Every hub process's router applies limits on its next pass; start those passes now.
     await request.app[BUS].publish(QueueUpdated(queue=name, channel=channel))
     request.app[ROUTER].wake()

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
+from agent_console.audit import record_done
 from agent_console.auth import ADMINS, requires
 from agent_console.keys import ARTICLES, KNOWLEDGE
 from agent_console.responses import error, json_body
@@ -54,6 +55,7 @@ async def create_article(request: web.Request, agent: Agent) -> web.Response:
     except ArticleError as exc:
         raise error(400, str(exc)) from None
     request.app[KNOWLEDGE].invalidate()
+    await record_done(request, agent, "article.created", f"article {article.id}")
     return web.json_response(_with_html(article), status=201)
 
 
@@ -77,6 +79,7 @@ async def update_article(request: web.Request, agent: Agent) -> web.Response:
     if article is None:
         raise error(404, "No such article.")
     request.app[KNOWLEDGE].invalidate()
+    await record_done(request, agent, "article.updated", f"article {article.id}")
     return web.json_response(_with_html(article))
 
 
@@ -86,6 +89,7 @@ async def archive_article(request: web.Request, agent: Agent) -> web.Response:
     if article is None:
         raise error(404, "No such article.")
     request.app[KNOWLEDGE].invalidate()
+    await record_done(request, agent, "article.archived", f"article {article.id}")
     return web.json_response(article_json(article))
 
 

@@ -31,6 +31,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from agent_console.responses import error, forbidden_page, page
+from hub import audit
 from hub.auth import COOKIE_NAME, check_password
 from hub.events import SessionsEnded
 from hub.inputs import read_form
@@ -138,6 +139,7 @@ async def login(request: web.Request) -> web.Response:
             username=username[:64],
         )
         refused.headers["Retry-After"] = str(seconds)
+        await _audit_login(request, "login.refused", None, username, {"retry_after": seconds})
         return refused
     async with request.app[SESSIONS]() as session:
         agent = await session.scalar(select(Agent).where(Agent.username == username))
@@ -146,6 +148,10 @@ async def login(request: web.Request) -> web.Response:
     verified = await check_password(known, password)
     if agent is None or not verified:
         await guard.failed(address, username)
+        why = "unknown username" if agent is None else "wrong password"
+        if agent is not None and not agent.active:
+            why = "deactivated"
+        await _audit_login(request, "login.failed", agent, username, {"why": why})
         return page(
             request,
             "login.html",
@@ -154,6 +160,7 @@ async def login(request: web.Request) -> web.Response:
             username=username[:64],
         )
     await guard.succeeded(username)
+    await _audit_login(request, "login.succeeded", agent, username, {})
     response = web.HTTPSeeOther("/console")
     settings = request.app[SETTINGS]
     response.set_cookie(
@@ -166,6 +173,20 @@ async def login(request: web.Request) -> web.Response:
         path="/",
     )
     raise response
+
+
+async def _audit_login(
+    request: web.Request, action: str, agent: Agent | None, username: str, change: dict[str, object]
+) -> None:
+    async with request.app[SESSIONS]() as session, session.begin():
+        audit.append(
+            session,
+            action,
+            actor=agent,
+            actor_name=username[:64],
+            address=request.remote or "",
+            change=change,
+        )
 
 
 def login_guard(app: web.Application) -> LoginGuard:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agent_console.access import visible_conversation
+from agent_console.audit import record
 from agent_console.auth import ADMINS, requires
 from agent_console.responses import error, json_body
 from hub.conversations import MAX_REPLY
@@ -130,6 +131,8 @@ async def create_canned(request: web.Request, agent: Agent) -> web.Response:
         async with request.app[SESSIONS]() as session, session.begin():
             canned = CannedResponse(**fields)
             session.add(canned)
+            await session.flush()
+            record(session, request, agent, "canned.created", f"canned {canned.id}", fields)
     except IntegrityError:
         raise error(409, f"The shortcut /{fields['shortcut']} is taken.") from None
     return web.json_response(canned_json(canned), status=201)
@@ -143,6 +146,8 @@ async def update_canned(request: web.Request, agent: Agent) -> web.Response:
             canned = await session.get(CannedResponse, int(request.match_info["canned_id"]))
             if canned is None:
                 raise error(404, "No such canned response.")
+            change = {n: v for n, v in fields.items() if getattr(canned, n) != v}
+            record(session, request, agent, "canned.updated", f"canned {canned.id}", change)
             for name, value in fields.items():
                 setattr(canned, name, value)
             canned.updated_at = utcnow()
@@ -158,5 +163,7 @@ async def delete_canned(request: web.Request, agent: Agent) -> web.Response:
         canned = await session.get(CannedResponse, int(request.match_info["canned_id"]))
         if canned is None:
             raise error(404, "No such canned response.")
+        shortcut = {"shortcut": canned.shortcut}
+        record(session, request, agent, "canned.deleted", f"canned {canned.id}", shortcut)
         await session.delete(canned)
     return web.json_response({"deleted": True})

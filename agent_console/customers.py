@@ -18,6 +18,7 @@ from aiohttp import web
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.audit import record
 from agent_console.auth import SUPERVISORS, page_for, requires
 from agent_console.customer_edit import edit_customer
 from agent_console.customer_page import add_note, customer_events, customer_page
@@ -140,6 +141,8 @@ async def merge_link(request: web.Request, agent: Agent) -> web.Response:
             raise error(409, str(exc)) from None
         link.resolved_at = utcnow()
         link.merge_id = merge.id
+        change = {"survivor_id": link.other_id, "merged_id": link.customer_id}
+        record(session, request, agent, "customer.merged", f"merge {merge.id}", change)
         body = {"merge_id": merge.id, "survivor_id": link.other_id, "merged_id": link.customer_id}
     return web.json_response(body)
 
@@ -168,6 +171,8 @@ async def undo_merge(request: web.Request, agent: Agent) -> web.Response:
         if link is not None:  # proposed again: the two are separate once more
             link.resolved_at = None
             link.merge_id = None
+        change = {"survivor_id": merge.survivor_id, "merged_id": merge.merged_id}
+        record(session, request, agent, "customer.merge_undone", f"merge {merge_id}", change)
         body = {"merge_id": merge_id, "customer_id": merge.merged_id}
     return web.json_response(body)
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.audit import record, record_done
 from agent_console.auth import SUPERVISORS, page_for
 from agent_console.keys import ROUTER
 from agent_console.me import PRESENCE
@@ -154,12 +155,22 @@ async def set_agent_status(request: web.Request, supervisor: Agent) -> web.Respo
             if await session.get(Agent, agent_id) is None:
                 raise error(404, "No such agent.")
         requeued = await request.app[HANDBACK].agent_left(agent_id, why)
+        change = {"status": status, "requeued": requeued}
+        await record_done(request, supervisor, "agent.status_set", f"agent {agent_id}", change)
         return web.json_response({"status": status, "requeued": requeued})
     async with request.app[SESSIONS]() as session, session.begin():
         agent = await session.get(Agent, agent_id)
         if agent is None:
             raise error(404, "No such agent.")
         agent.status = str(status)
+        record(
+            session,
+            request,
+            supervisor,
+            "agent.status_set",
+            f"agent {agent_id}",
+            {"status": status},
+        )
     await request.app[BUS].publish(AgentState(agent_id=agent_id, status=status, why=why))
     if status == "available":
         request.app[ROUTER].wake()
@@ -201,6 +212,9 @@ async def reassign(request: web.Request, supervisor: Agent) -> web.Response:
         )
     except TransferError as exc:
         raise error(exc.status, str(exc)) from None
+    change = {"from_agent_id": holder, "to": body, "outcome": outcome}
+    target = f"conversation {conversation_id}"
+    await record_done(request, supervisor, "conversation.reassigned", target, change)
     await request.app[BUS].publish(
         ConversationReassigned(
             conversation_id=conversation_id,

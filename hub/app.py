@@ -16,6 +16,7 @@ from sqlalchemy import text
 import agent_console.admin
 import agent_console.articles
 import agent_console.attachments
+import agent_console.audit
 import agent_console.auth
 import agent_console.canned
 import agent_console.channels
@@ -155,6 +156,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.supervisor.setup(app)
     agent_console.admin.setup(app)
     agent_console.schedules.setup(app)
+    agent_console.audit.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
     agent_console.outreach.setup(app)

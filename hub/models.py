@@ -535,3 +535,23 @@ class PhoneMenu(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     menu: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One line of the audit log: who did what to which target, when, and from where.
+
+    Appended in the same transaction as the change it records; the hub never updates or
+    deletes a line, and no route does. `actor_id` is no foreign key, so a line outlives
+    anything it names; `actor` keeps the name as it was (or the username a failed login
+    tried)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    change: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    address: Mapped[str] = mapped_column(String(64), default="")  # the client's remote address

@@ -17,6 +17,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from hub import audit
 from hub.auth import COOKIE_NAME
 from hub.keys import AGENT_SESSIONS, SESSIONS, SETTINGS
 from hub.models import Agent
@@ -98,6 +99,15 @@ async def voc_report(request: web.Request) -> web.Response:
     # The analysis is CPU-bound: keep the event loop answering other requests meanwhile.
     report = await asyncio.to_thread(build_report, contacts, options)
     if output == "csv":
+        async with request.app[SESSIONS]() as session, session.begin():
+            audit.append(
+                session,
+                "report.exported",
+                actor=reporter,
+                address=request.remote or "",
+                target=f"voice-of-customer {table}",
+                change={"since": options.since.isoformat(), "topics": topics},
+            )
         return web.Response(
             text=report_csv(report, table),
             content_type="text/csv",

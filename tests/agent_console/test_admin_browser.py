@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import aiohttp
 from playwright.async_api import Browser, Dialog, expect
 from sqlalchemy import select
 
@@ -154,3 +155,28 @@ async def test_an_admin_writes_edits_and_deletes_a_canned_response(
 
     assert await page.evaluate("window.__pwned") is None
     assert admin.problems == []
+
+
+async def test_an_admin_reads_who_tried_to_sign_in_in_the_audit_log(
+    hub: Hub, browser: Browser
+) -> None:
+    await hub.add_agent("ada", role="admin")
+    async with aiohttp.ClientSession(base_url=hub.url + "/") as stranger:
+        form = {"username": XSS_TEXT, "password": "guess"}
+        async with stranger.post("console/login", data=form) as response:
+            assert response.status == 401
+
+    admin = await sign_in(browser, hub, "ada")
+    page = admin.page
+    await page.goto(hub.url + "/console/admin#audit-section")
+    lines = page.locator("#audit-lines tr")
+    await expect(lines).to_have_count(2)  # the wrong password, then ada signing in
+    await expect(lines.nth(1)).to_contain_text(XSS_TEXT)
+    await expect(lines.nth(1)).to_contain_text("127.0.0.1")
+    await page.get_by_label("Action").fill("login.succeeded")
+    await page.get_by_role("button", name="Show").click()
+    await expect(lines).to_have_count(1)
+    await expect(lines.first).to_contain_text("ada")
+    csv_link = page.get_by_role("link", name="Download CSV")
+    await expect(csv_link).to_have_attribute("href", re.compile(r"action=login\.succeeded"))
+    assert await page.evaluate("window.__pwned") is None

@@ -7,10 +7,10 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hub.keys import INTAKE
-from hub.models import Conversation
+from hub.models import AuditEntry, Conversation
 from insights.contacts import Contact, load_contacts
 from insights.export import report_csv
 from insights.page import render_html
@@ -90,6 +90,13 @@ async def test_the_api_serves_supervisors_and_refuses_agents(hub: Hub) -> None:
             assert response.content_type == "text/csv"
             rows = list(csv.DictReader(io.StringIO(await response.text())))
         assert sum(int(row["contacts"]) for row in rows) == 37
+        async with hub.sessions() as session:
+            exports = list(
+                await session.scalars(
+                    select(AuditEntry).where(AuditEntry.action == "report.exported")
+                )
+            )
+        assert [(e.actor, e.target) for e in exports] == [("sue", "voice-of-customer topics")]
         async with supervisor.http.get("api/reports/voc?format=xml") as response:
             assert response.status == 400
     finally:
