@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.audit import record
 from agent_console.auth import ADMINS, requires
 from agent_console.keys import ROUTER
 from agent_console.responses import error, json_body
@@ -85,6 +86,9 @@ async def create_schedule(request: web.Request, agent: Agent) -> web.Response:
     try:
         async with request.app[SESSIONS]() as session, session.begin():
             session.add(row)
+            await session.flush()
+            target = f"schedule {row.id} ({schedule.name})"
+            record(session, request, agent, "schedule.created", target)
     except IntegrityError:
         raise error(409, f"There is already a schedule named {schedule.name}.") from None
     return web.json_response(_json(row, [], []), status=201)
@@ -98,6 +102,8 @@ async def replace_schedule(request: web.Request, agent: Agent) -> web.Response:
             row = await _row(session, request)
             store_schedule(row, schedule)
             row.updated_at = utcnow()
+            target = f"schedule {row.id} ({schedule.name})"
+            record(session, request, agent, "schedule.replaced", target)
     except IntegrityError:
         raise error(409, f"There is already a schedule named {schedule.name}.") from None
     await _changed(request)
@@ -126,6 +132,8 @@ async def import_holidays(request: web.Request, agent: Agent) -> web.Response:
         )
         store_schedule(row, merged)
         row.updated_at = utcnow()
+        target = f"schedule {row.id} ({schedule.name})"
+        record(session, request, agent, "schedule.holidays_imported", target, {"days": len(found)})
     await _changed(request)
     return web.json_response({**_json(row, None, None), "imported": len(found)})
 
@@ -147,6 +155,15 @@ async def attach_schedule(request: web.Request, agent: Agent) -> web.Response:
             await session.execute(delete(QueueHours).where(QueueHours.queue == attachment.queue))
             if attachment.schedule_id is not None:
                 session.add(QueueHours(queue=attachment.queue, schedule_id=attachment.schedule_id))
+        change = attachment.model_dump(mode="json")
+        record(
+            session,
+            request,
+            agent,
+            "schedule.attached",
+            f"schedule {attachment.schedule_id}",
+            change,
+        )
     await _changed(request)
     return web.json_response(attachment.model_dump())
 

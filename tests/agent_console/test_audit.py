@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hub.models import AuditEntry, CustomerLink
 from tests.agent_console.crm_records import add_customer
+from tests.agent_console.test_schedules_api import OFFICE
 from tests.agent_console.test_wallboard_api import chat_taken_by
 from tests.support import AgentClient, Hub
 
@@ -79,6 +80,8 @@ async def test_admin_changes_are_recorded_with_what_changed(hub: Hub) -> None:
             "/api/canned-responses", {"shortcut": "hi", "title": "Hi", "body": "Hello!"}
         )
         assert status == 201
+        status, _ = await ada.post("/api/admin/schedules", OFFICE)
+        assert status == 201
         entries = await lines(ada)
     finally:
         await ada.close()
@@ -94,6 +97,7 @@ async def test_admin_changes_are_recorded_with_what_changed(hub: Hub) -> None:
         "queue.updated",
         "queue_limit.set",
         "canned.created",
+        "schedule.created",
     ]
     by_action = {e["action"]: e for e in entries}
     assert all(e["actor_id"] == ada_id and e["address"] == "127.0.0.1" for e in entries)
