@@ -49,8 +49,8 @@ def setup(app: web.Application) -> None:
 
 
 def client_address(request: web.Request) -> str:
-    """Where the request came from: the connection's remote address (no proxy header is
-    trusted: the hub has no setting naming a trusted proxy)."""
+    """Where the request came from: the connection's remote address, or behind a load
+    balancer named in SWITCHBOARD_TRUSTED_PROXIES the client's own (hub.proxies)."""
     return request.remote or ""
 
 
