@@ -31,7 +31,7 @@ from hub import crm
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
 from hub.events import MessageStatus
-from hub.keys import BUS, INTAKE, SESSIONS
+from hub.keys import BUS, INTAKE, SESSIONS, SURVEYS
 from hub.models import CustomerAddress, Message, utcnow
 
 MAX_MEDIA = 10  # Twilio's limit per message
@@ -157,6 +157,10 @@ async def inbound_message(request: web.Request, kind: MessagingKind) -> web.Resp
     """A message from a customer: verify, store once, answer with empty TwiML."""
     form = await signed_form(request)
     contact = parse_inbound(form, kind)
+    # The answer to a "reply 1-5" question is a rating (stored once per MessageSid before
+    # Twilio hears back), not a new contact.
+    if contact.needs_agent and await request.app[SURVEYS].answer_by_message(contact):
+        return web.Response(text=str(MessagingResponse()), content_type="application/xml")
     accepted = await request.app[INTAKE].accept(contact)
     keyword = KEYWORDS.get(_keyword_text(contact.text))
     if keyword in ("STOP", "START"):

@@ -37,6 +37,7 @@ import channels.twilio
 import channels.voice
 import channels.webchat
 import channels.whatsapp
+import hub.survey_page
 import insights.web
 from agent_console.keys import ARTICLES, DIRECTORY, KNOWLEDGE, OFFERS, ROUTER
 from hub.attachments import AttachmentStore, RemoteAttachments
@@ -46,7 +47,7 @@ from hub.channel_traits import ChannelRegistry
 from hub.contacts import ChannelAdapter
 from hub.conversations import Conversations
 from hub.db import Sessions, open_engine, session_factory
-from hub.events import CATALOGUE, BusMessage, QueueUpdated
+from hub.events import CATALOGUE, BusMessage, ConversationClosed, QueueUpdated
 from hub.http_errors import error_middleware
 from hub.keys import (
     AGENT_SESSIONS,
@@ -64,6 +65,7 @@ from hub.keys import (
     SESSIONS,
     SETTINGS,
     SIGNER,
+    SURVEYS,
 )
 from hub.listeners import Listeners, following
 from hub.loops import keep_running
@@ -79,6 +81,7 @@ from hub.rate_limits import MemoryRateLimits, RedisRateLimits
 from hub.recovery import Reconciler
 from hub.sessions import AgentSessions
 from hub.settings import Settings
+from hub.surveys import Surveys
 from knowledge.articles import Articles
 from knowledge.embeddings import load_encoder
 from knowledge.search import Knowledge
@@ -163,6 +166,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
     insights.web.setup(app, REDIS)
+    hub.survey_page.setup(app)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -256,6 +260,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         metrics, sessions, queue, bus, metrics, app[CHANNELS], rules, directory.resolver
     )
     app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics, app[CHANNELS])
+    app[SURVEYS] = surveys = Surveys(sessions, bus, adapters, settings)
     channels.voice.open_calls(app, app[channels.twilio.TWILIO])
     offers = MeasuredOfferBook(metrics, sessions, queue, bus, metrics, settings.offer_timeout)
     policy = RoutingPolicy(
@@ -307,6 +312,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         ]
         yield
         await app[KNOWLEDGE].close()
+        await surveys.close()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -318,6 +324,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 def _forget_inboxes(app: web.Application, _: QueueUpdated) -> None:
     """An admin changed an inbox: read inboxes afresh."""
     app[INTAKE].forget_inboxes()
+
+
+@CHANGES.on(ConversationClosed)
+def _ask_for_rating(app: web.Application, event: ConversationClosed) -> None:
+    """An agent closed a conversation: its customer is asked how it went (one process asks)."""
+    if event.why is None:
+        app[SURVEYS].ask_soon(event.conversation_id)
 
 
 def _wake_router(app: web.Application, _: BusMessage) -> None:

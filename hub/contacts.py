@@ -69,6 +69,9 @@ class OutboundMessage:
     agent_name: str = ""
     subject: str = ""
     thread_hints: tuple[str, ...] = ()
+    # Extra headers for channels that carry them (email): a satisfaction survey is marked
+    # Auto-Submitted and says how to unsubscribe.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

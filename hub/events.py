@@ -38,6 +38,7 @@ __all__ = [
     "CallUpdated",
     "ChatDeliver",
     "ChatPresent",
+    "ChatSurvey",
     "ChatTyping",
     "ContactQueued",
     "ConversationAbandoned",
@@ -46,6 +47,7 @@ __all__ = [
     "ConversationReassigned",
     "ConversationRejected",
     "ConversationSeen",
+    "CsatReceived",
     "CustomerTyping",
     "DomainEvent",
     "MessageReceived",
@@ -246,6 +248,21 @@ class ConversationClosed(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CsatReceived(DomainEvent):
+    """A customer rated a closed conversation (1-5), with any comment they wrote."""
+
+    name = "csat.received"
+    audience = HUB
+    survey_id: int
+    conversation_id: int
+    customer_id: int
+    agent_id: int | None
+    channel: str
+    rating: int
+    comment: str
+
+
+@dataclass(frozen=True)
 class ConversationAbandoned(DomainEvent):
     """The customer left (hung up, closed the chat) before an agent took it."""
 
@@ -412,6 +429,17 @@ class ChatPresent(TransportMessage):
     visitor: str
 
 
+@dataclass(frozen=True)
+class ChatSurvey(TransportMessage):
+    """Ask the visitor of a closed chat for a rating, on whichever hub process holds them."""
+
+    name = "chat.survey"
+    audience = VISITOR
+    visitor: str
+    conversation_id: int
+    question: str
+
+
 DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     ContactQueued,
     MessageReceived,
@@ -423,6 +451,7 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     ConversationSeen,
     ConversationClosed,
     ConversationAbandoned,
+    CsatReceived,
     ConversationRejected,
     ConversationReassigned,
     OfferCreated,
@@ -434,7 +463,12 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     SessionsEnded,
     QueueUpdated,
 )
-TRANSPORT_MESSAGES: tuple[type[TransportMessage], ...] = (ChatDeliver, ChatTyping, ChatPresent)
+TRANSPORT_MESSAGES: tuple[type[TransportMessage], ...] = (
+    ChatDeliver,
+    ChatTyping,
+    ChatPresent,
+    ChatSurvey,
+)
 CATALOGUE: dict[str, type[BusMessage]] = {m.name: m for m in DOMAIN_EVENTS + TRANSPORT_MESSAGES}
 ROUTER_WAKERS = frozenset(name for name, m in CATALOGUE.items() if m.wakes_router)
 

@@ -19,6 +19,7 @@ from hub.queue import ContactQueue
 from hub.rate_limits import RateLimits
 from hub.sessions import AgentSessions
 from hub.settings import Settings
+from hub.surveys import Surveys
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
@@ -28,6 +29,8 @@ BUS = web.AppKey("bus", EventBus)
 PRESENCE = web.AppKey("presence", PresenceBoard)
 INTAKE = web.AppKey("intake", Intake)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
+# Satisfaction surveys: asked after a conversation closes, answered on its channel.
+SURVEYS = web.AppKey("surveys", Surveys)
 SIGNER = web.AppKey("signer", SessionSigner)
 AGENT_SESSIONS = web.AppKey("agent_sessions", AgentSessions)
 # What each channel this hub runs is like (threading, capacity, replies, opt-out).

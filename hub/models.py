@@ -555,3 +555,31 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     change: Mapped[dict[str, Any]] = mapped_column(default=dict)
     address: Mapped[str] = mapped_column(String(64), default="")  # the client's remote address
+
+
+class Survey(Base):
+    """A customer asked how a closed conversation went, and their answer (1-5) once given.
+
+    One per conversation (unique), so two hub processes hearing the same close cannot both
+    ask; an answer that came as a message (an SMS) keeps that message's provider id, so a
+    retried webhook records it once.
+    """
+
+    __tablename__ = "surveys"
+    __table_args__ = (
+        UniqueConstraint("channel", "answer_id"),
+        Index("ix_surveys_channel_address_asked", "channel", "address", "asked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # sent | failed: whether the question went out on the channel
+    delivery_status: Mapped[str] = mapped_column(String(16), default="sent")
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(index=True)
+    answer_id: Mapped[str | None] = mapped_column(String(200))

@@ -98,6 +98,11 @@ class Settings:
     # The Twilio Client identity an agent's browser or softphone registers as: {id}, {username}.
     voice_client_identity: str = "agent_{id}"
     voice_callback_announcement: str = "Hello, we are returning your call. Connecting you now."
+    # Channels whose customers are asked for a 1-5 rating once a conversation closes
+    # (comma-separated: chat,email,sms,whatsapp; empty: none), and how long (seconds) a
+    # texted "reply 1-5" question waits for its answer.
+    survey_channels: str = ""
+    survey_reply_window: float = 24 * 3600.0
     voc_report_to: str | None = None  # insights: weekly report and rising-topic alerts by email
     voc_report_from: str = "switchboard@localhost"
     voc_webhook: str | None = None  # insights: rising-topic alerts by POST

@@ -349,6 +349,8 @@ def compose_reply(message: OutboundMessage, reply_addresses: ReplyAddresses) -> 
         mail["References"] = " ".join(references[:1] + references[1:][-20:])
     # Asks Exchange and Outlook not to answer with out-of-office notices.
     mail["X-Auto-Response-Suppress"] = "All"
+    for name, value in message.headers:
+        mail[name] = value
     mail.set_content(message.text)
     return mail
 

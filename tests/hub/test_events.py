@@ -93,7 +93,7 @@ def test_nothing_but_the_bus_itself_makes_raw_events() -> None:
 
 def test_transport_messages_are_kept_apart_from_domain_events() -> None:
     transport = {n for n, kind in CATALOGUE.items() if issubclass(kind, TransportMessage)}
-    assert transport == {"chat.deliver", "chat.typing", "chat.present"}
+    assert transport == {"chat.deliver", "chat.typing", "chat.present", "chat.survey"}
     assert all(issubclass(kind, DomainEvent) for n, kind in CATALOGUE.items() if n not in transport)
     # No console hears a transport message: it is for the visitor's socket holder only.
     assert not transport & (heard_by(Audience.AGENT) | heard_by(Audience.SUPERVISORS))
