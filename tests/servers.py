@@ -56,6 +56,28 @@ def stop(processes: Iterable[subprocess.Popen[bytes]]) -> None:
             process.wait(timeout=10)
 
 
+def balancer(
+    http: str, smtp: str, hubs: list[tuple[str, str]], log: Path
+) -> subprocess.Popen[bytes]:
+    """HAProxy with deploy/haproxy.cfg, as docker-compose.yml runs it: the public HTTP and
+    SMTP addresses in front of two hubs, each given as (HTTP address, SMTP address). One
+    hub is both servers of the configuration's pair."""
+    if len(hubs) == 1:
+        hubs = hubs * 2
+    env = {**os.environ, "BALANCER_HTTP": http, "BALANCER_SMTP": smtp}
+    for number, (hub_http, hub_smtp) in enumerate(hubs, start=1):
+        env[f"HUB{number}_HTTP"], env[f"HUB{number}_SMTP"] = hub_http, hub_smtp
+    config = Path(__file__).resolve().parents[1] / "deploy" / "haproxy.cfg"
+    with open(log, "ab") as output:
+        return subprocess.Popen(
+            ["haproxy", "-W", "-db", "-f", str(config)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+        )
+
+
 async def healthy(port: int, limit: float = 60.0) -> None:
     """Wait until the hub on `port` answers /healthz with 200."""
     deadline = time.monotonic() + limit

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import uuid
@@ -32,7 +31,15 @@ from hub.db import open_engine
 from hub.migrate import upgrade
 from hub.models import Agent, Inbox
 from tests.conftest import run_blocking
-from tests.servers import PrivatePostgres, PrivateRedis, free_port, healthy, serve, stop
+from tests.servers import (
+    PrivatePostgres,
+    PrivateRedis,
+    balancer,
+    free_port,
+    healthy,
+    serve,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough secret"
@@ -73,23 +80,12 @@ class Balanced:
         self.hubs[name] = serve(settings, self.folder / f"{name}.log")
 
     def start_balancer(self) -> None:
-        http_port = int(self.url.rsplit(":", 1)[1])
-        env = {
-            **os.environ,
-            "BALANCER_HTTP": f"127.0.0.1:{http_port}",
-            "BALANCER_SMTP": f"127.0.0.1:{self.smtp_port}",
-        }
-        for name, (http, smtp) in self.ports.items():
-            env[f"{name.upper()}_HTTP"] = f"127.0.0.1:{http}"
-            env[f"{name.upper()}_SMTP"] = f"127.0.0.1:{smtp}"
-        with open(self.folder / "balancer.log", "ab") as log:
-            self.balancer = subprocess.Popen(
-                ["haproxy", "-W", "-db", "-f", str(ROOT / "deploy/haproxy.cfg")],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
+        self.balancer = balancer(
+            self.url.removeprefix("http://"),
+            f"127.0.0.1:{self.smtp_port}",
+            [(f"127.0.0.1:{http}", f"127.0.0.1:{smtp}") for http, smtp in self.ports.values()],
+            self.folder / "balancer.log",
+        )
 
 
 @pytest.fixture(scope="module")
