@@ -23,6 +23,7 @@ from agent_console.teams import may_read_customer
 from hub import crm
 from hub.api_models.customers import (
     AddressState,
+    AttributeField,
     ConversationLine,
     CustomerRecord,
     Event,
@@ -37,6 +38,8 @@ from hub.models import (
     Conversation,
     Customer,
     CustomerAddress,
+    CustomerAttribute,
+    CustomerAttributeValue,
     CustomerLink,
     TimelineEvent,
 )
@@ -68,6 +71,7 @@ async def customer_record(
         segment=customer.segment,
         language=customer.language,
         labels=customer.labels,
+        attributes=await _attributes(session, customer.id),
         external_id=customer.external_id,
         details=customer.details,
         created_at=customer.created_at,
@@ -119,6 +123,25 @@ async def _readable(session: AsyncSession, viewer: Agent, request: web.Request) 
     if customer is None or not await may_read_customer(session, viewer, customer_id):
         raise error(404, "No such customer for you.")
     return customer
+
+
+async def _attributes(session: AsyncSession, customer_id: int) -> list[AttributeField]:
+    """Every attribute admins defined, with this customer's value or None."""
+    rows = await session.execute(
+        select(CustomerAttribute, CustomerAttributeValue.value)
+        .outerjoin(
+            CustomerAttributeValue,
+            and_(
+                CustomerAttributeValue.attribute_id == CustomerAttribute.id,
+                CustomerAttributeValue.customer_id == customer_id,
+            ),
+        )
+        .order_by(CustomerAttribute.id)
+    )
+    return [
+        AttributeField(key=a.key, label=a.label, kind=a.kind, options=a.options, value=value)
+        for a, value in rows
+    ]
 
 
 async def _addresses(session: AsyncSession, customer_id: int) -> list[AddressState]:

@@ -1,8 +1,10 @@
 """The customer directory: find any customer the viewer may see, by what they type.
 
 `GET /api/customers?q=` finds by phone number (written any way), email, external id
-and name, exactly or alike (routing.identity.lookup), with filters: segment, channel (an
-address or a conversation on it), has an open conversation, last contact since.
+and name, exactly or alike (routing.identity.lookup), with filters: segment, label,
+channel (an address or a conversation on it), has an open conversation, last contact
+since, and a custom attribute's value (`attribute=plan&value=gold`, compared as the
+attribute's kind reads it: `value=5.0` finds 5, text ignores case).
 Without `q` it lists customers newest first. Pages follow `next_cursor`. Who sees
 whom is `customer_scope` in teams.py, the same rule as the rest of the console.
 """
@@ -24,9 +26,19 @@ from agent_console.keys import DIRECTORY
 from agent_console.responses import error
 from agent_console.teams import customer_scope
 from hub.api_models.customers import AddressOut, CustomerHit, CustomerResults, SearchParams
+from hub.customer_attributes import AttributeValueError, check_filter
 from hub.customer_label import customer_label
+from hub.inputs import BadInput
 from hub.keys import SESSIONS
-from hub.models import OPEN_STATUSES, Agent, Conversation, Customer, CustomerAddress
+from hub.models import (
+    OPEN_STATUSES,
+    Agent,
+    Conversation,
+    Customer,
+    CustomerAddress,
+    CustomerAttribute,
+    CustomerAttributeValue,
+)
 from routing.identity.index import CustomerIndex
 from routing.identity.lookup import Match, match_customers
 
@@ -56,6 +68,8 @@ async def find_customers(
 ) -> CustomerResults:
     """One page of the directory as `viewer` may see it."""
     conditions = _filters(params)
+    if params.attribute is not None or params.value is not None:
+        conditions.append(await _attribute_filter(session, params))
     scope = await customer_scope(session, viewer)
     if scope is not None:
         conditions.append(scope)
@@ -107,6 +121,28 @@ def _filters(params: SearchParams) -> list[ColumnElement[bool]]:
         since = params.since if params.since.tzinfo else params.since.replace(tzinfo=UTC)
         conditions.append(exists(_conversations().where(Conversation.updated_at >= since)))
     return conditions
+
+
+async def _attribute_filter(session: AsyncSession, params: SearchParams) -> ColumnElement[bool]:
+    """Customers whose attribute holds the value, compared as the attribute's kind reads it."""
+    if not params.attribute or params.value is None:
+        raise BadInput("attribute", "give both attribute (its key) and value.")
+    attribute = await session.scalar(
+        select(CustomerAttribute).where(CustomerAttribute.key == params.attribute)
+    )
+    if attribute is None:
+        raise BadInput("attribute", f"no such attribute {params.attribute!r}.")
+    try:
+        wanted = check_filter(attribute, params.value)
+    except AttributeValueError as exc:
+        raise BadInput("value", f"{attribute.key} {exc}") from None
+    return exists(
+        select(CustomerAttributeValue.customer_id).where(
+            CustomerAttributeValue.customer_id == Customer.id,
+            CustomerAttributeValue.attribute_id == attribute.id,
+            CustomerAttributeValue.value_key == wanted,
+        )
+    )
 
 
 def _has_label(label: str) -> ColumnElement[bool]:

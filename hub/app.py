@@ -16,6 +16,7 @@ from sqlalchemy import text
 import agent_console.admin
 import agent_console.articles
 import agent_console.attachments
+import agent_console.attributes
 import agent_console.audit
 import agent_console.auth
 import agent_console.canned
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.channels.setup(app)
     agent_console.supervisor.setup(app)
     agent_console.admin.setup(app)
+    agent_console.attributes.setup(app)
     agent_console.schedules.setup(app)
     agent_console.audit.setup(app)
     agent_console.transfers.setup(app)

@@ -169,6 +169,38 @@ class Customer(Base):
         return name
 
 
+class CustomerAttribute(Base):
+    """A field admins add to every customer's record, typed (hub.customer_attributes).
+
+    The key is what the API and filters name; the label is what people read and may be
+    renamed. Values are kept per customer in `CustomerAttributeValue`."""
+
+    __tablename__ = "customer_attributes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # text | number | date | boolean | list
+    options: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")  # for list
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerAttributeValue(Base):
+    """One customer's value of one custom attribute; `value_key` is its canonical text,
+    indexed so the directory filters by value."""
+
+    __tablename__ = "customer_attribute_values"
+    __table_args__ = (Index("ix_customer_attribute_values_lookup", "attribute_id", "value_key"),)
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    attribute_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_attributes.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[Any] = mapped_column(JSON)
+    value_key: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CustomerMerge(Base):
     """Two customers made one: which rows moved to the survivor, so it can be undone."""
 

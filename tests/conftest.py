@@ -35,7 +35,8 @@ TABLES = (
     "timeline_events, offers, queue_entries, messages, conversations, customer_addresses,"
     " customers, agent_skills, agents, inboxes, knowledge_articles, article_versions,"
     " article_feedback, knowledge_gaps, canned_responses, chat_visitors, routing_queues,"
-    " customer_merges, customer_links, business_hours, queue_hours, phone_menus, audit_log"
+    " customer_merges, customer_links, business_hours, queue_hours, phone_menus, audit_log,"
+    " customer_attributes"
 )
 
 

@@ -1,6 +1,7 @@
 // Switchboard customers page, the record panel: the customer's page (GET
 // /api/customers/{id}) with consent per address, conversations (opened read only),
-// possible duplicates, the timeline paged back, notes, and editing the record.
+// possible duplicates, the timeline paged back, notes, and editing the record with the
+// custom attributes admins defined (one field per attribute, by its kind).
 // It listens for switchboard:customer (detail: { id, conversationId? }).
 "use strict";
 
@@ -13,6 +14,9 @@
   const KINDS = {
     "customer.note": "Note",
     "customer.updated": "Record changed",
+    "customer.attribute": "Attribute changed",
+    "conversation.reopened": "Reopened",
+    "conversation.taken_over": "Taken over",
     "conversation.labelled": "Conversation labels",
     "customer.created": "New customer",
     "contact.received": "Message received",
@@ -37,6 +41,56 @@
       e.summary ? h("p", { class: "timeline-summary" }, e.summary) : null);
   }
 
+  function shownValue(attribute) {
+    if (attribute.value === null || attribute.value === undefined) return "—";
+    if (attribute.kind === "boolean") return attribute.value ? "yes" : "no";
+    return String(attribute.value);
+  }
+
+  /** The input for one attribute, by its kind; empty means no value. */
+  function attributeInput(attribute) {
+    const name = `attribute.${attribute.key}`;
+    const value = attribute.value === null ? "" : attribute.value;
+    if (attribute.kind === "boolean" || attribute.kind === "list") {
+      const choices = attribute.kind === "boolean"
+        ? [["true", "yes"], ["false", "no"]]
+        : attribute.options.map((o) => [o, o]);
+      const select = h("select", { name, dataset: { kind: attribute.kind } },
+        h("option", { value: "" }, "—"),
+        choices.map(([v, label]) => h("option", { value: v }, label)));
+      select.value = String(value);
+      return select;
+    }
+    const type = { number: "number", date: "date" }[attribute.kind] || "text";
+    const input = h("input", { name, type, step: type === "number" ? "any" : null, dataset: { kind: attribute.kind } });
+    input.value = String(value);
+    return input;
+  }
+
+  function renderAttributes(attributes) {
+    $("record-attributes").replaceChildren(...attributes.flatMap((a) => [
+      h("dt", {}, a.label),
+      h("dd", { dataset: { attribute: a.key } }, shownValue(a)),
+    ]));
+    const fieldset = $("edit-attributes");
+    fieldset.replaceChildren(h("legend", {}, "Attributes"),
+      ...attributes.map((a) => h("label", {}, `${a.label} `, attributeInput(a))));
+    show(fieldset, attributes.length > 0);
+  }
+
+  function attributeValues(form) {
+    const values = {};
+    for (const el of form.querySelectorAll("[name^='attribute.']")) {
+      const key = el.name.slice("attribute.".length);
+      const raw = el.value.trim();
+      if (!raw) values[key] = null;
+      else if (el.dataset.kind === "number") values[key] = Number(raw);
+      else if (el.dataset.kind === "boolean") values[key] = raw === "true";
+      else values[key] = raw;
+    }
+    return values;
+  }
+
   function render(record) {
     $("record-name").textContent = record.shown_as;
     $("record-segment").textContent = record.segment;
@@ -48,6 +102,7 @@
     form.elements.segment.value = record.segment;
     form.elements.language.value = record.language || "";
     form.elements.labels.value = record.labels.join(", ");
+    renderAttributes(record.attributes);
     $("record-addresses").replaceChildren(...record.addresses.map((a) => h("li", { dataset: { channel: a.channel } },
       h("span", { class: "badge channel" }, a.channel), " ", a.address, " ",
       a.opted_out ? h("span", { class: "opted-out" }, `opted out ${when(a.opted_out_at)}`) : null)));
@@ -115,6 +170,7 @@
         segment: form.elements.segment.value || null,
         language: form.elements.language.value || null,
         labels,
+        attributes: attributeValues(form),
       });
       $("record-edit").open = false;
       await open(customerId);

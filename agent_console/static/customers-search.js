@@ -108,6 +108,8 @@
     $("tab-customers").addEventListener("click", () => switchTo("customers"));
     $("tab-conversations").addEventListener("click", () => switchTo("conversations"));
     try {
+      const attributes = await get("/api/customer-attributes");
+      $("attribute-filter").append(...attributes.map((a) => h("option", { value: a.key }, a.label)));
       const me = await get("/api/me");
       $("agent-name").textContent = me.display_name;
       $("agent-avatar").textContent = initials(me.display_name);

@@ -15,6 +15,7 @@ __all__ = [
     "AddressIn",
     "AddressOut",
     "AddressState",
+    "AttributeField",
     "ConversationLine",
     "CustomerChange",
     "CustomerHit",
@@ -67,6 +68,9 @@ class SearchParams(BaseModel):
     channel: str | None = Field(None, max_length=16)
     open: bool | None = None
     since: datetime | None = None
+    # A custom attribute's key and the value it should have (both, or neither).
+    attribute: str | None = Field(None, max_length=40)
+    value: str | None = Field(None, max_length=500)
     cursor: Cursor | None = None
     limit: int = Field(25, ge=1, le=100)
 
@@ -142,6 +146,17 @@ class PossibleDuplicate(BaseModel):
     segment: str
 
 
+class AttributeField(BaseModel):
+    """A custom attribute as the customer page shows it: its definition and this
+    customer's value (None when unset)."""
+
+    key: str
+    label: str
+    kind: str
+    options: list[str]
+    value: Any
+
+
 class CustomerRecord(BaseModel):
     id: int
     name: str
@@ -149,6 +164,7 @@ class CustomerRecord(BaseModel):
     segment: str
     language: str | None
     labels: list[str]
+    attributes: list[AttributeField]
     external_id: str | None
     details: dict[str, Any]
     created_at: datetime
@@ -175,6 +191,9 @@ class CustomerChange(BaseModel):
     segment: str | None = Field(None, pattern=_SEGMENT)
     language: str | None = Field(None, pattern=_LANGUAGE)
     labels: Labels | None = None
+    # Custom attributes by key; None removes a value. Each is checked against its
+    # attribute's kind by hub.customer_attributes, which needs the stored definitions.
+    attributes: dict[str, Any] | None = Field(None, max_length=100)
 
 
 class AddressIn(BaseModel):

@@ -9,6 +9,13 @@ Fields conflict-free by rule: where both have a value the survivor's wins (name,
 external id, language, each detail); the survivor takes only what it lacked, and
 labels add up. What it took is written down too, and an undo takes it back (unless
 someone changed that field since); the merged customer never lost any of it.
+
+Custom attributes follow the same rule: the survivor keeps its own values; a value only
+the merged customer had is copied to the survivor; where both had a different value the
+survivor's wins and the merged customer's is written on the merge's timeline entry
+(`data.attributes_kept_aside`). The merged customer's own values are never touched, so an
+undo gives both customers back exactly the attributes they had (the survivor loses the
+copies, unless someone changed them since).
 """
 
 from __future__ import annotations
@@ -19,13 +26,23 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
-from hub.models import Base, Customer, CustomerMerge, utcnow
+from hub.customer_attributes import shown
+from hub.models import (
+    Base,
+    Customer,
+    CustomerAttribute,
+    CustomerAttributeValue,
+    CustomerMerge,
+    utcnow,
+)
 
 __all__ = ["MergeError", "merge_customers", "unmerge"]
 
 # Rows of these tables describe customers, merges or links between customers
 # themselves; they never move.
-_NOT_MOVED = frozenset({"customers", "customer_merges", "customer_links"})
+_NOT_MOVED = frozenset(
+    {"customers", "customer_merges", "customer_links", "customer_attribute_values"}
+)
 
 
 class MergeError(ValueError):
@@ -60,6 +77,9 @@ async def merge_customers(
             await session.execute(update(table).where(key.in_(ids)).values({column: survivor_id}))
             moved["rows"][f"{table.name}.{column}"] = ids
     moved["filled"] = await _fill_gaps(session, survivor, merged)
+    given, aside = await _merge_attributes(session, survivor_id, merged_id)
+    if given:
+        moved["filled"]["attributes"] = given
     merged.merged_into_id = survivor_id
     await session.flush()
     merge = CustomerMerge(
@@ -67,14 +87,19 @@ async def merge_customers(
     )
     session.add(merge)
     await session.flush()
+    summary = f"Merged customer {merged_id} ({merged.name or 'no name'}) into this one"
+    if aside:
+        kept = "; ".join(f"{a['label']}: {shown(a['value'])}" for a in aside)
+        summary += f"; this customer's values kept over theirs ({kept})"
     crm.record(
         session,
         customer_id=survivor_id,
         agent_id=agent_id,
         kind="customer.merged",
-        summary=f"Merged customer {merged_id} ({merged.name or 'no name'}) into this one",
+        summary=summary,
         merge_id=merge.id,
         merged_id=merged_id,
+        attributes_kept_aside=aside,
     )
     await session.flush()
     return merge
@@ -116,6 +141,7 @@ async def unmerge(
     survivor.details = {
         k: v for k, v in survivor.details.items() if k not in given or given[k] != v
     }
+    await _take_back_attributes(session, merge.survivor_id, filled.get("attributes", {}))
     merged.merged_into_id = None
     merge.undone_at = utcnow()
     await session.flush()
@@ -163,3 +189,51 @@ async def _fill_gaps(session: AsyncSession, survivor: Customer, merged: Customer
         filled["labels"] = labels
         survivor.labels = [*survivor.labels, *labels]
     return filled
+
+
+async def _merge_attributes(
+    session: AsyncSession, survivor_id: int, merged_id: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Copy the merged customer's attribute values the survivor lacks. Returns what was
+    given ({attribute id: value}) and the merged customer's values the survivor's won
+    over (key, label, value), for the timeline."""
+    ours = {v.attribute_id: v for v in await _values(session, survivor_id)}
+    given: dict[str, Any] = {}
+    aside: list[dict[str, Any]] = []
+    for theirs in await _values(session, merged_id):
+        mine = ours.get(theirs.attribute_id)
+        if mine is None:
+            session.add(
+                CustomerAttributeValue(
+                    customer_id=survivor_id,
+                    attribute_id=theirs.attribute_id,
+                    value=theirs.value,
+                    value_key=theirs.value_key,
+                )
+            )
+            given[str(theirs.attribute_id)] = theirs.value
+        elif mine.value != theirs.value:
+            attribute = await session.get(CustomerAttribute, theirs.attribute_id)
+            assert attribute is not None
+            aside.append({"key": attribute.key, "label": attribute.label, "value": theirs.value})
+    return given, aside
+
+
+async def _take_back_attributes(
+    session: AsyncSession, survivor_id: int, given: dict[str, Any]
+) -> None:
+    """Remove the values a merge copied to the survivor, where nobody changed them since."""
+    for value in await _values(session, survivor_id):
+        key = str(value.attribute_id)
+        if key in given and given[key] == value.value:
+            await session.delete(value)
+
+
+async def _values(session: AsyncSession, customer_id: int) -> list[CustomerAttributeValue]:
+    return list(
+        await session.scalars(
+            select(CustomerAttributeValue)
+            .where(CustomerAttributeValue.customer_id == customer_id)
+            .order_by(CustomerAttributeValue.attribute_id)
+        )
+    )
