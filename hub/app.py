@@ -28,6 +28,7 @@ import agent_console.me
 import agent_console.offers
 import agent_console.outreach
 import agent_console.pages
+import agent_console.phone_menu
 import agent_console.schedules
 import agent_console.supervisor
 import agent_console.transfers
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.attributes.setup(app)
     agent_console.schedules.setup(app)
     agent_console.audit.setup(app)
+    agent_console.phone_menu.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
     agent_console.outreach.setup(app)

@@ -47,6 +47,11 @@ class InboundContact:
     # False for messages no agent needs to answer (an SMS STOP or HELP): stored and
     # on the timeline, added to an open conversation if there is one, never queued.
     needs_agent: bool = True
+    # What the customer chose on the way in (a phone menu's option), over the inbox's:
+    # the skill and level an agent needs, and the language to answer in.
+    skill: str | None = None
+    min_level: int = 1
+    language: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("channel", "inbox", "external_id", "sender"):

@@ -22,8 +22,10 @@ from hub.models import (
     Inbox,
     KnowledgeArticle,
     Message,
+    PhoneMenu,
     utcnow,
 )
+from hub.phone_menu import MAIN_MENU
 
 DEMO_PASSWORD = "switchboard-demo"  # noqa: S105 - published demo login, demo database only
 
@@ -103,6 +105,34 @@ CANNED = [
     ),
 ]
 
+# What callers hear: a menu stored as data, which admins change on the settings page.
+PHONE_MENU: dict[str, Any] = {
+    "greeting": "Thank you for calling.",
+    "start": "main",
+    "steps": {
+        "main": {
+            "prompt": "Press 1 for cards, 2 for loans, 3 to leave a voicemail, "
+            "or 4 to be called back when an agent is free.",
+            "language": "en-US",
+            "options": [
+                {"key": "1", "words": ["card"], "to": "queue", "queue": "cards"},
+                {"key": "2", "words": ["loan"], "to": "queue", "queue": "loans"},
+                {"key": "3", "words": ["voicemail", "message"], "to": "voicemail"},
+                {"key": "4", "words": ["back"], "to": "callback"},
+            ],
+        }
+    },
+    "closed": {
+        "prompt": "We are closed right now and open again {opening}. Press 1 to leave "
+        "a voicemail, or 2 to be called back when we open.",
+        "language": "en-US",
+        "options": [
+            {"key": "1", "words": ["voicemail", "message"], "to": "voicemail"},
+            {"key": "2", "words": ["back"], "to": "callback"},
+        ],
+    },
+}
+
 CUSTOMERS = [
     (
         "Jane Smith",
@@ -178,6 +208,7 @@ async def seed(sessions: Sessions) -> list[DemoLogin]:
         for title, tags, body in ARTICLES:
             session.add(KnowledgeArticle(title=title, body=body, tags=tags, state="published"))
         session.add_all(CannedResponse(shortcut=s, title=t, body=b) for s, t, b in CANNED)
+        session.add(PhoneMenu(name=MAIN_MENU, menu=PHONE_MENU))
         await session.flush()
         for index, customer_data in enumerate(CUSTOMERS):
             await _customer_with_history(

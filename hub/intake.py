@@ -413,7 +413,7 @@ async def _conversation(
         required_skill=needs.skill,
         min_level=needs.min_level,
         routing_rules=list(needs.reasons),
-        language=inbox.language,
+        language=contact.language or inbox.language,
         priority=needs.priority,
         subject=contact.subject or contact.text[:120],
         thread_key=_thread_key(contact) if traits.threaded else None,
@@ -430,8 +430,12 @@ async def _conversation(
 def _requirements(
     contact: InboundContact, inbox: InboxInfo, customer: _Customer, rules: RequirementRules | None
 ) -> Requirements:
-    """The inbox's skill and level, unless routing's rules (keywords, segment) say more."""
-    asked = Requirements(inbox.skill, inbox.skill_level or 1)
+    """The skill and level the customer chose, else the inbox's, unless routing's rules
+    (keywords, segment) say more."""
+    if contact.skill is not None:
+        asked = Requirements(contact.skill, contact.min_level)
+    else:
+        asked = Requirements(inbox.skill, inbox.skill_level or 1)
     if rules is None:
         vip = customer.segment == "vip"
         return Requirements(asked.skill, asked.min_level, VIP_PRIORITY if vip else 0)

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 
 import phonenumbers
 from aiohttp import web
@@ -29,12 +30,15 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from channels.twilio import bad_request, signed_form, storable
 from channels.voice._bridge import BRIDGE_EVENTS, CallBridge
 from channels.voice._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS, QUEUE, CallBook
+from channels.voice._menu import closed_now, load_menu, step_gather
 from hub.channel_traits import ChannelTraits
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
 from hub.listeners import following
 from hub.loops import keep_running
 from hub.models import Conversation, Inbox, Message
+from hub.phone_menu import CLOSED, MenuOption, PhoneMenu, chosen
+from hub.queue import GENERAL_QUEUE
 from hub.settings import Settings
 
 CHANNEL = "voice"
@@ -62,11 +66,6 @@ BRIDGE = web.AppKey("bridge", CallBridge)
 VOICEMAIL_SECONDS = 120  # Twilio transcribes recordings of two minutes or less
 PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]{2,32}")
 
-GREETING = "Thank you for calling."
-MENU = (
-    "Press 1 for cards, 2 for loans, 3 to leave a voicemail, "
-    "or 4 to be called back when an agent is free."
-)
 VOICEMAIL_PROMPT = "Please leave a message after the tone, then hang up."
 GOODBYE = "Thank you, we will call you back. Goodbye."
 NO_CALLBACK = "Your number is withheld, so we cannot call you back."
@@ -76,10 +75,7 @@ QUEUE_TROUBLE = "Sorry, we cannot keep you waiting on the line right now."
 NOBODY_ANSWERED = "Sorry, your agent could not take the call."
 LINE_BUSY = "Sorry, all our lines are busy right now and we cannot keep you waiting."
 NOBODY_FREE = "Sorry, nobody could answer your call in time."
-# Each menu choice: the queue it waits in; the words a caller may say instead of a key.
-QUEUES = {"1": "cards", "2": "loans"}
-SPOKEN = {"card": "1", "loan": "2", "voicemail": "3", "message": "3", "back": "4"}
-VOICEMAIL, CALLBACK = "3", "4"
+NOT_A_CHOICE = "Sorry, that is not one of the choices."
 YES = frozenset({"yes", "yeah", "confirm", "correct", "right"})
 NO = frozenset({"no", "not", "wrong", "don't"})
 
@@ -149,64 +145,131 @@ async def _catch_up(bridge: CallBridge) -> None:
 
 
 async def incoming_call(request: web.Request) -> web.Response:
-    """A new call: greet the caller and ask what they need."""
+    """A call, or a caller sent back to a step (`?step=`): the menu's step as a gather;
+    out of business hours, the menu's closed branch; with no menu, the general queue."""
     form = await signed_form(request)
     _call_sid(form)
+    menu = await load_menu(request.app[SESSIONS])
+    named = request.query.get("step")
+    if menu is None:
+        return await _queue_call(request, form, GENERAL_QUEUE, None)
+    closed, opening = await closed_now(request.app[SESSIONS], _number(form, "To"))
+    name = CLOSED if closed and named is None else named or menu.start
+    if menu.step(name) is None:
+        name = menu.start  # the admin removed the step since: start again
+    return _twiml(_ask(request, menu, name, greeting=named is None, opening=opening))
+
+
+def _ask(
+    request: web.Request,
+    menu: PhoneMenu,
+    name: str,
+    greeting: bool = False,
+    opening: datetime | None = None,
+) -> VoiceResponse:
     settings = request.app[SETTINGS]
     answer = VoiceResponse()
-    menu = Gather(input="dtmf speech", num_digits=1, action=_url(settings, MENU_PATH), timeout=5)
-    menu.say(f"{GREETING} {MENU}")
-    answer.append(menu)
-    answer.redirect(_url(settings, MENU_PATH))  # no input: the menu takes a voicemail
-    return _twiml(answer)
+    action = _url(settings, MENU_PATH) + f"?step={name}"
+    step_gather(answer, menu, name, action, greeting=greeting, opening=opening)
+    answer.redirect(action)  # no input: the menu takes a voicemail
+    return answer
 
 
 async def menu_choice(request: web.Request) -> web.Response:
-    """The caller's choice: queue the call as a contact, or record a voicemail."""
+    """The caller's choice at a step: queue the call as a contact, go to another step,
+    record a voicemail or offer a callback; silence records a voicemail."""
     form = await signed_form(request)
-    sid = _call_sid(form)
+    _call_sid(form)
     settings = request.app[SETTINGS]
-    choice = _choice(form)
+    menu = await load_menu(request.app[SESSIONS])
+    name = request.query.get("step") or (menu.start if menu else "")
+    step = menu.step(name) if menu is not None else None
+    if menu is None or step is None:
+        answer = VoiceResponse()
+        answer.redirect(_url(settings, CALL_PATH))
+        return _twiml(answer)
+    digits, said = form.get("Digits", "").strip(), form.get("SpeechResult", "")
+    if not digits and not said.strip():
+        return _twiml(_voicemail_answer(settings))
+    option = chosen(step, digits, said)
+    if option is None:
+        answer = VoiceResponse()
+        answer.say(NOT_A_CHOICE)
+        again = "" if name == menu.start else f"?step={name}"
+        answer.redirect(_url(settings, CALL_PATH) + again)
+        return _twiml(answer)
+    return await _follow(request, form, menu, option)
+
+
+async def _follow(
+    request: web.Request, form: Mapping[str, str], menu: PhoneMenu, option: MenuOption
+) -> web.Response:
+    settings = request.app[SETTINGS]
+    if option.to == "step" and option.step is not None:
+        return _twiml(_ask(request, menu, option.step))
+    if option.to == "queue" and option.queue is not None:
+        closed, opening = await closed_now(request.app[SESSIONS], _number(form, "To"), option.queue)
+        if closed:
+            return _twiml(_ask(request, menu, CLOSED, opening=opening))
+        return await _queue_call(request, form, option.queue, option)
+    if option.to == "callback":
+        return _twiml(_offer_callback(form, settings))
+    return _twiml(_voicemail_answer(settings))
+
+
+async def _queue_call(
+    request: web.Request, form: Mapping[str, str], queue: str, option: MenuOption | None
+) -> web.Response:
+    """The call becomes a contact in our queue (once per CallSid) and waits in Twilio's."""
+    sid, settings = _call_sid(form), request.app[SETTINGS]
+    caller = _caller(form)
+    accepted = await request.app[INTAKE].accept(
+        InboundContact(
+            channel=CHANNEL,
+            inbox=_number(form, "To"),
+            external_id=sid,
+            sender=caller,
+            text=f"Phone call: {queue}",
+            raw=storable(repr(dict(form))),
+            skill=option.skill if option else None,
+            min_level=option.min_level if option else 1,
+            language=option.language if option else None,
+        )
+    )
+    await request.app[CALLS].opened(sid, accepted.conversation_id, QUEUE, caller)
+    direct = await request.app[BRIDGE].put_through_now(sid)
+    if direct is not None:
+        return _twiml(direct)
+    if await request.app[BRIDGE].turned_away_now(sid):
+        # Routing turned the contact away already: the queue would hold them for nothing.
+        status = await _status_of(request, accepted.conversation_id)
+        return _twiml(_sorry(settings, status))
     answer = VoiceResponse()
-    if choice in QUEUES:
-        queue, caller = QUEUES[choice], _caller(form)
-        accepted = await request.app[INTAKE].accept(
-            InboundContact(
-                channel=CHANNEL,
-                inbox=_number(form, "To"),
-                external_id=sid,
-                sender=caller,
-                text=f"Phone call: {queue}",
-                raw=storable(repr(dict(form))),
-            )
-        )
-        await request.app[CALLS].opened(sid, accepted.conversation_id, QUEUE, caller)
-        direct = await request.app[BRIDGE].put_through_now(sid)
-        if direct is not None:
-            return _twiml(direct)
-        if await request.app[BRIDGE].turned_away_now(sid):
-            # Routing turned the contact away already: the queue would hold them for nothing.
-            status = await _status_of(request, accepted.conversation_id)
-            return _twiml(_sorry(settings, status))
-        answer.enqueue(
-            queue, wait_url=_url(settings, WAIT_PATH), action=_url(settings, QUEUE_LEFT_PATH)
-        )
-    elif choice == CALLBACK and _withheld(form):
+    answer.enqueue(
+        queue, wait_url=_url(settings, WAIT_PATH), action=_url(settings, QUEUE_LEFT_PATH)
+    )
+    return _twiml(answer)
+
+
+def _offer_callback(form: Mapping[str, str], settings: Settings) -> VoiceResponse:
+    answer = VoiceResponse()
+    if _withheld(form):
         answer.say(NO_CALLBACK)
         _voicemail(answer, settings)
-    elif choice == CALLBACK:
-        confirm = Gather(
-            input="dtmf speech", num_digits=1, action=_url(settings, CALLBACK_PATH), timeout=5
-        )
-        confirm.say(CONFIRM_CALLBACK.format(number=_spoken(_caller(form))))
-        answer.append(confirm)
-        answer.redirect(_url(settings, CALL_PATH))  # no answer: back to the menu
-    elif choice == VOICEMAIL:
-        _voicemail(answer, settings)
-    else:
-        answer.say("Sorry, that is not one of the choices.")
-        answer.redirect(_url(settings, CALL_PATH))
-    return _twiml(answer)
+        return answer
+    confirm = Gather(
+        input="dtmf speech", num_digits=1, action=_url(settings, CALLBACK_PATH), timeout=5
+    )
+    confirm.say(CONFIRM_CALLBACK.format(number=_spoken(_caller(form))))
+    answer.append(confirm)
+    answer.redirect(_url(settings, CALL_PATH))  # no answer: back to the menu
+    return answer
+
+
+def _voicemail_answer(settings: Settings) -> VoiceResponse:
+    answer = VoiceResponse()
+    _voicemail(answer, settings)
+    return answer
 
 
 def _sorry(settings: Settings, status: str) -> VoiceResponse:
@@ -231,17 +294,6 @@ def _voicemail(answer: VoiceResponse, settings: Settings) -> None:
         transcribe_callback=_url(settings, TRANSCRIPTION_PATH),
         action=_url(settings, RECORDED_PATH),
     )
-
-
-def _choice(form: Mapping[str, str]) -> str | None:
-    """The key pressed, or the one the caller's words name; voicemail when nothing came."""
-    digits = form.get("Digits", "").strip()
-    if digits:
-        return digits
-    said = form.get("SpeechResult", "").lower()
-    if not said:
-        return VOICEMAIL
-    return next((key for word, key in SPOKEN.items() if word in said), None)
 
 
 async def waiting(request: web.Request) -> web.Response:

@@ -10,14 +10,15 @@ import dataclasses
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from twilio.request_validator import RequestValidator
 
 from channels.voice import BRIDGE
 from channels.voice._bridge import SORRY_SUMMARY, CallBridge
+from hub.demo import PHONE_MENU
 from hub.keys import BUS, CHANNELS, CONVERSATIONS, QUEUE
 from hub.models import (
     Agent,
@@ -26,9 +27,11 @@ from hub.models import (
     Customer,
     Message,
     Offer,
+    PhoneMenu,
     TimelineEvent,
     utcnow,
 )
+from hub.phone_menu import MAIN_MENU
 from hub.settings import Settings
 from routing.limits import Limit, set_limit
 from routing.stats import queue_stats
@@ -66,7 +69,14 @@ def voice_settings(settings_for: Settings, calls_api: tuple[CallsApi, str]) -> S
 @pytest.fixture
 async def hub(voice_settings: Settings) -> AsyncIterator[Hub]:
     async with start_hub(voice_settings, clean=True) as running:
+        await store_menu(running, PHONE_MENU)  # the demo's: cards, loans, voicemail, callback
         yield running
+
+
+async def store_menu(hub: Hub, menu: dict[str, Any]) -> None:
+    async with hub.sessions() as session, session.begin():
+        await session.execute(delete(PhoneMenu))
+        session.add(PhoneMenu(name=MAIN_MENU, menu=menu))
 
 
 @pytest.fixture
@@ -139,11 +149,11 @@ async def test_a_caller_hears_a_menu_that_gathers_keys_and_speech(hub: Hub) -> N
 
     gather = answer.find("Gather")
     assert gather is not None
-    assert gather.get("action") == PUBLIC_URL + "/webhooks/twilio/voice/menu"
+    assert gather.get("action") == PUBLIC_URL + "/webhooks/twilio/voice/menu?step=main"
     assert (gather.get("input"), gather.get("numDigits")) == ("dtmf speech", "1")
     assert "press 1 for cards" in "".join(gather.itertext()).lower()
     redirect = answer.find("Redirect")  # silence falls through to the menu: a voicemail
-    assert redirect is not None and redirect.text == PUBLIC_URL + "/webhooks/twilio/voice/menu"
+    assert redirect is not None and redirect.text == gather.get("action")
     assert await stored(hub) == []
 
 
@@ -943,6 +953,7 @@ async def test_two_hubs_turn_a_caller_away_once(
 ) -> None:
     api, _ = calls_api
     async with start_hub(voice_settings, clean=True) as one, start_hub(voice_settings) as two:
+        await store_menu(one, PHONE_MENU)
         sids = [new_call() for _ in range(4)]
         api.live.update(sids)
         for n, sid in enumerate(sids):
