@@ -1,7 +1,7 @@
 """Conversation search: every word of `q` in messages and notes, newest first.
 
-`GET /api/conversations/search?q=` with filters (channel, status, agent, label, a date
-range), a page at a time. Each hit is a message with its conversation and customer and
+`GET /api/conversations/search?q=` with filters (channel, status, agent, queue, label,
+a date range), a page at a time. Each hit is a message with its conversation and customer and
 a snippet split into plain text and highlighted words, so the console shows customer
 text as text. Only conversations the viewer may read are searched (teams.py), the same
 ones `GET /api/conversations/{id}` opens, closed or not.
@@ -26,6 +26,7 @@ from hub.api_models.conversations import ConversationHits, MessageHit, Piece, Se
 from hub.fulltext import MessageMatch, search_words, snippet
 from hub.keys import SESSIONS
 from hub.models import Agent, Conversation, Customer, Message
+from hub.queue import GENERAL_QUEUE
 
 __all__ = ["ConversationHits", "SearchQuery", "find_messages", "search_conversations"]
 
@@ -71,6 +72,7 @@ async def find_messages(
             Conversation.status,
             Conversation.subject,
             Conversation.agent_id,
+            Conversation.required_skill,
             Customer.id,
             Customer.name,
         )
@@ -101,6 +103,12 @@ def _filters(query: SearchQuery) -> list[ColumnElement[bool]]:
         found.append(Conversation.status == query.status)
     if query.agent_id is not None:
         found.append(Conversation.agent_id == query.agent_id)
+    if query.queue == GENERAL_QUEUE:
+        found.append(
+            or_(Conversation.required_skill.is_(None), Conversation.required_skill == GENERAL_QUEUE)
+        )
+    elif query.queue:
+        found.append(Conversation.required_skill == query.queue)
     if query.label:
         wanted = json.dumps(" ".join(query.label.split()).lower())
         escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -126,7 +134,7 @@ def _position(cursor: str) -> tuple[datetime, int]:
 
 def _hit(row: Any, words: list[str]) -> MessageHit:
     (message_id, direction, at, text, conversation_id, channel, status, subject) = row[:8]
-    agent_id, customer_id, customer_name = row[8:]
+    agent_id, skill, customer_id, customer_name = row[8:]
     return MessageHit(
         message_id=message_id,
         direction=direction,
@@ -137,6 +145,7 @@ def _hit(row: Any, words: list[str]) -> MessageHit:
         status=status,
         subject=subject,
         agent_id=agent_id,
+        queue=skill or GENERAL_QUEUE,
         customer_id=customer_id,
         customer_name=customer_name,
     )

@@ -60,7 +60,7 @@
       () => announce(hit.customer_id, hit.conversation_id),
       h("div", { class: "result-name" }, hit.customer_name || "Unknown customer"),
       h("div", { class: "result-meta" },
-        `${hit.channel} · ${hit.status} · ${hit.direction === "note" ? "note" : hit.direction} · ${when}`),
+        `${hit.channel} · ${hit.queue} · ${hit.status} · ${hit.direction === "note" ? "note" : hit.direction} · ${when}`),
       snippet(hit.snippet));
   }
 

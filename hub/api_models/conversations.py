@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.api_models.common import Cursor
+from hub.api_models.common import Cursor, SkillName
 from hub.api_models.customers import Labels
 
 __all__ = [
@@ -39,6 +39,8 @@ class SearchQuery(BaseModel):
     channel: str | None = Field(None, max_length=16)
     status: str | None = Field(None, max_length=16)
     agent_id: int | None = Field(None, ge=1, lt=2**31)
+    # The queue it is in or was last in: a skill, or "general" for none.
+    queue: SkillName | None = None
     label: str | None = Field(None, max_length=40)
     since: datetime | None = None
     until: datetime | None = None
@@ -61,6 +63,7 @@ class MessageHit(BaseModel):
     status: str
     subject: str
     agent_id: int | None
+    queue: str
     customer_id: int
     customer_name: str
 

@@ -93,7 +93,9 @@ async def test_filters_and_pages(hub: Hub) -> None:
         await _say(hub, b, f"invoice problem {n}", days_ago=n)
     async with hub.sessions() as session, session.begin():
         await session.execute(
-            update(Conversation).where(Conversation.customer_id == b).values(labels=["billing"])
+            update(Conversation)
+            .where(Conversation.customer_id == b)
+            .values(labels=["billing"], required_skill="billing")
         )
     await hub.add_agent("ada", role="admin")
     ada = await hub.login("ada")
@@ -102,6 +104,15 @@ async def test_filters_and_pages(hub: Hub) -> None:
         assert len((await _search(ada, q="invoice", status="closed"))["hits"]) == 7
         assert len((await _search(ada, q="invoice", agent_id=nora))["hits"]) == 7
         assert len((await _search(ada, q="invoice", label="Billing"))["hits"]) == 7
+        by_queue = (await _search(ada, q="invoice", queue="billing"))["hits"]
+        assert {(h["customer_name"], h["queue"]) for h in by_queue} == {("Bob Sms", "billing")}
+        assert len(by_queue) == 7
+        general = (await _search(ada, q="invoice", queue="general"))["hits"]
+        assert {(h["customer_name"], h["queue"]) for h in general} == {("Ann Email", "general")}
+        assert (await _search(ada, q="invoice", queue="sales"))["hits"] == []
+        async with ada.http.get("api/conversations/search?q=invoice&queue=Bad!") as response:
+            assert response.status == 400
+            assert (await response.json())["error"].startswith("queue")
         since = (utcnow() - timedelta(days=12, hours=1)).isoformat()
         until = (utcnow() - timedelta(days=2, hours=1)).isoformat()
         recent = (await _search(ada, q="invoice", since=since, until=until))["hits"]
