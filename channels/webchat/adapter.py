@@ -17,7 +17,8 @@ sends `read` with the newest of their messages the agent has seen. A visitor who
 email while nobody is online gets their replies by email (`by_email` in `ack`, `details`).
 The hub sends `presence` when the inbox's agents come online or all go away. `typing`
 frames both ways carry `on` (false when the typist stopped); a receiver drops a typing
-notice 30 s after the last one anyway.
+notice 30 s after the last one anyway. Once an agent closes the chat, a visitor still there
+may get `survey` and answer `rating` (see `_rating`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import select
 
-from channels.webchat import _chat_presence, _visitors
+from channels.webchat import _chat_presence, _rating, _visitors
 from hub.bus import EventBus
 from hub.channel_traits import ChannelTraits
 from hub.contacts import Delivery, InboundContact, OutboundMessage
@@ -48,6 +49,7 @@ from hub.customer_label import site_of
 from hub.events import (
     ChatDeliver,
     ChatPresent,
+    ChatSurvey,
     ChatTyping,
     ConversationSeen,
     CustomerTyping,
@@ -376,6 +378,12 @@ async def _handle(
     if kind == "seen":
         await _seen(request, visit, data)
         return
+    if kind == "rating":
+        try:
+            await _rating.rate(request, ws, visit.visitor, data)
+        except _rating.RatingRefused as exc:
+            raise ChatError(exc.code, exc.detail) from None
+        return
     if kind != "message":
         raise ChatError("unknown_type", f"Frames of type {kind!r} are not understood.")
     client_id = data.get("id")
@@ -620,6 +628,19 @@ def _deliver(app: web.Application, message: ChatDeliver) -> None:
             "message_id": message.message_id,
             "author": message.author,
             "text": message.text,
+        },
+    )
+
+
+@CHAT.on(ChatSurvey)
+def _ask_rating(app: web.Application, message: ChatSurvey) -> None:
+    """The rating card, for the visitor's open sockets only: a visitor who left sees none."""
+    app[CHAT_SOCKETS].send(
+        message.visitor,
+        {
+            "type": "survey",
+            "conversation_id": message.conversation_id,
+            "question": message.question,
         },
     )
 

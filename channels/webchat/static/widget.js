@@ -81,6 +81,15 @@
     .prechat .send, .away .send { padding: 9px 16px; }
     .panel .form-error { color: #8a1c1c; font-size: 12px; min-height: 1em; margin: 0; }
     .away .form-error:empty { display: none; }
+    .rating { align-self: stretch; background: #fff; border: 1px solid #dde2ec; border-radius: 12px;
+      padding: 10px 12px; display: flex; flex-direction: column; gap: 8px; }
+    .rating p { margin: 0; }
+    .stars { display: flex; gap: 6px; }
+    .stars button { flex: 1; padding: 8px 0; border: 1px solid #c6cdda; border-radius: 8px;
+      background: #fff; color: inherit; font-weight: 600; cursor: pointer; }
+    .stars button[aria-pressed="true"] { background: #1f4fd1; border-color: #1f4fd1; color: #fff; }
+    .rating textarea { height: 56px; }
+    .rating .send { align-self: flex-end; padding: 8px 14px; }
   `;
 
   function el(tag, className, text, attributes) {
@@ -317,6 +326,8 @@
     else if (frame.type === "details") detailsTaken(frame);
     else if (frame.type === "read") { readUpTo = Math.max(readUpTo, frame.message_id); showReceipts(); }
     else if (frame.type === "left") left();
+    else if (frame.type === "survey") showSurvey(frame);
+    else if (frame.type === "rated") surveyDone(frame);
     else if (frame.type === "error") failure(frame);
   }
 
@@ -494,6 +505,41 @@
     } else {
       showNotice(frame.detail || "Something went wrong.");
     }
+  }
+
+  // --- the rating card (sent once the agent closed the chat) --------------------------------
+  const surveys = new Map(); // conversation id -> its card
+  function showSurvey(frame) {
+    if (surveys.has(frame.conversation_id)) return;
+    const card = el("div", "rating", "", { role: "group", "aria-label": "Rate this chat" });
+    const stars = el("div", "stars");
+    let chosen = 0;
+    for (let n = 1; n <= 5; n += 1) {
+      const button = el("button", "", String(n), {
+        type: "button", "aria-pressed": "false", "aria-label": `${n} of 5` });
+      button.addEventListener("click", () => {
+        chosen = n;
+        for (const b of stars.children) b.setAttribute("aria-pressed", String(b === button));
+        sendButton.disabled = false;
+      });
+      stars.append(button);
+    }
+    const comment = el("textarea", "", "", {
+      "aria-label": "Comment (optional)", placeholder: "Comment (optional)", maxlength: "2000" });
+    const sendButton = el("button", "send", "Send rating", { type: "button", disabled: "" });
+    sendButton.addEventListener("click", () => {
+      if (chosen) send({ type: "rating", conversation_id: frame.conversation_id, rating: chosen,
+        comment: comment.value });
+    });
+    card.append(el("p", "", frame.question), stars, comment, sendButton);
+    surveys.set(frame.conversation_id, card);
+    log.append(card);
+    scrollDown();
+  }
+
+  function surveyDone(frame) {
+    const card = surveys.get(frame.conversation_id);
+    if (card) card.replaceChildren(el("p", "", `Thank you for your rating (${frame.rating} of 5).`));
   }
 
   // --- ending the chat ----------------------------------------------------------------------
