@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +20,7 @@ from agent_console.audit import record
 from agent_console.auth import ADMINS, requires
 from agent_console.keys import ROUTER
 from agent_console.responses import error, json_body
+from hub.api_models.schedules import ScheduleAttachment
 from hub.events import QueueUpdated
 from hub.hours import Schedule, holidays_from_ics, is_open, next_opening
 from hub.keys import BUS, SESSIONS
@@ -33,22 +33,6 @@ READERS = ("admin", "supervisor")
 SCHEDULE = "/api/admin/schedules/{schedule_id:\\d+}"
 MAX_ICS_BYTES = 1024 * 1024
 ICS_TYPES = ("text/calendar", "application/octet-stream")
-
-
-class ScheduleAttachment(BaseModel):
-    """A schedule (None: always open) for one inbox or one queue."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    schedule_id: int | None = Field(ge=1)
-    inbox_id: int | None = Field(None, ge=1)
-    queue: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-    @model_validator(mode="after")
-    def _one_target(self) -> ScheduleAttachment:
-        if (self.inbox_id is None) == (self.queue is None):
-            raise ValueError("name either inbox_id or queue")
-        return self
 
 
 def setup(app: web.Application) -> None:
