@@ -75,7 +75,12 @@ async def _act(request: web.Request, agent: Agent, action: str) -> web.Response:
         if action == "reply":
             given = ReplyIn.model_validate(body)
             sent = await conversations.reply(
-                agent.id, conversation_id, given.text, given.channel or None
+                agent.id,
+                conversation_id,
+                given.text,
+                given.channel or None,
+                cc=given.cc,
+                bcc=given.bcc,
             )
             return web.json_response(
                 ReplySent(

@@ -61,6 +61,7 @@ async def outreach_options(request: web.Request, agent: Agent) -> web.Response:
                 "channel": name,
                 "label": traits.label,
                 "needs_subject": traits.threaded,
+                "copies": traits.copies,
                 "addresses": [
                     {"address": address, "opted_out": address in opted_out} for address in reach
                 ],
@@ -86,6 +87,8 @@ async def start_conversation(request: web.Request, agent: Agent) -> web.Response
         inbox_id=start.inbox_id,
         subject=start.subject,
         text=start.text,
+        cc=tuple(start.cc),
+        bcc=tuple(start.bcc),
     )
     try:
         started = await request.app[OUTREACH].start(agent.id, new)

@@ -60,6 +60,9 @@ async def conversation_view(
                 "full_text": m.full_text,
                 "delivery_status": m.delivery_status,
                 "delivery_detail": m.delivery_detail,
+                # Only agents read this view: BCC stays out of what the customer sees.
+                "cc": m.cc,
+                "bcc": m.bcc,
                 "attachments": m.attachments,
                 "at": m.created_at.isoformat(),
             }

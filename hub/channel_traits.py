@@ -46,6 +46,8 @@ class ChannelTraits:
     # Agents may start a conversation on it from a customer's page (a new email, a text);
     # a chat or a call needs the customer there first.
     agents_start: bool = False
+    # Its messages may go to more people than the customer (email's CC and BCC).
+    copies: bool = False
 
     def __post_init__(self) -> None:
         if self.default_capacity < 1:

@@ -77,6 +77,9 @@ class OutboundMessage:
     # Extra headers for channels that carry them (email): a satisfaction survey is marked
     # Auto-Submitted and says how to unsubscribe.
     headers: tuple[tuple[str, str], ...] = ()
+    # Who else receives it: CC in the headers, BCC only in the envelope.
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

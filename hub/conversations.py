@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,16 +78,25 @@ class Conversations:
         self._metrics = metrics
 
     async def reply(
-        self, agent_id: int, conversation_id: int, text: str, channel: str | None = None
+        self,
+        agent_id: int,
+        conversation_id: int,
+        text: str,
+        channel: str | None = None,
+        *,
+        cc: Sequence[str] = (),
+        bcc: Sequence[str] = (),
     ) -> Sent:
         """Store an agent's reply, then send it on the conversation's channel, or on
-        `channel` to the customer's address there (a missed call answered by SMS)."""
+        `channel` to the customer's address there (a missed call answered by SMS); an
+        email also to the `cc` and `bcc` addresses."""
         text = _clean(text)
         async with self._sessions() as session, session.begin():
             conversation, agent = await _owned(session, agent_id, conversation_id)
             route = await _switched_route(session, conversation, channel, self._channels)
+            copies = _Copies(tuple(cc), tuple(bcc))
             outbound, message = await _outgoing(
-                session, conversation, agent, text, self._channels, route
+                session, conversation, agent, text, self._channels, route, copies
             )
         delivery = await self._deliver(outbound)
         async with self._sessions() as session, session.begin():
@@ -401,6 +410,11 @@ class _Delivery:
     detail: str = ""  # what the provider answered, or why sending failed
 
 
+def no_copies(traits: ChannelTraits) -> str:
+    """Why a message on a channel without CC and BCC cannot have them."""
+    return f"{traits.label} goes to the customer alone: CC and BCC are for email."
+
+
 def _clean(text: str) -> str:
     text = text.strip()
     if not text:
@@ -435,6 +449,7 @@ async def _outgoing(
     text: str,
     channels: ChannelRegistry,
     route: _Route | None = None,
+    copies: _Copies | None = None,
 ) -> tuple[OutboundMessage, Message]:
     recipient: str | None
     inbox: Inbox | None
@@ -448,6 +463,9 @@ async def _outgoing(
     if recipient is None:
         raise ConversationError("The customer has no address on this channel.")
     await _refuse_outside_window(session, channels[channel], recipient)
+    copies = (copies or _Copies()).to(recipient)
+    if copies.cc + copies.bcc and not channels[channel].copies:
+        raise ConversationError(no_copies(channels[channel]), 400)
     thread_hints = await _thread_ids(session, conversation)
     message = Message(
         conversation_id=conversation.id,
@@ -458,6 +476,8 @@ async def _outgoing(
         subject=conversation.subject,
         text=text,
         delivery_status="queued",
+        cc=list(copies.cc),
+        bcc=list(copies.bcc),
     )
     session.add(message)
     await session.flush()
@@ -471,6 +491,8 @@ async def _outgoing(
         agent_name=agent.display_name or agent.username,
         subject=conversation.subject,
         thread_hints=thread_hints,
+        cc=copies.cc,
+        bcc=copies.bcc,
     )
     return outbound, message
 
@@ -579,6 +601,21 @@ async def _thread_ids(session: AsyncSession, conversation: Conversation) -> tupl
         ids.remove(latest_incoming)
         ids.append(latest_incoming)
     return tuple(ids)
+
+
+@dataclass(frozen=True)
+class _Copies:
+    """Who else an email goes to: CC (seen by all) and BCC (by no other recipient)."""
+
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+
+    def to(self, recipient: str) -> _Copies:
+        """Without the recipient, nor anyone twice (CC wins over BCC)."""
+        cc = tuple(dict.fromkeys(a for a in self.cc if a.lower() != recipient.lower()))
+        taken = {a.lower() for a in (*cc, recipient)}
+        bcc = tuple(dict.fromkeys(a for a in self.bcc if a.lower() not in taken))
+        return _Copies(cc, bcc)
 
 
 @dataclass(frozen=True)

@@ -319,6 +319,10 @@ class Message(Base):
     # What the provider answered on sending, or why it failed: shown to the agent.
     delivery_detail: Mapped[str | None] = mapped_column(String(500))
     provider_id: Mapped[str | None] = mapped_column(String(200))
+    # An agent's email also sent to these (CC, shown in the thread) and, unseen by the
+    # other recipients, to these (BCC, shown to agents only).
+    cc: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    bcc: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     raw: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import crm
 from hub.bus import EventBus
 from hub.channel_traits import ChannelRegistry
-from hub.conversations import ConversationError, Conversations, Sent
+from hub.conversations import ConversationError, Conversations, Sent, no_copies
 from hub.db import Sessions
 from hub.events import ConversationAssigned
 from hub.models import Agent, Conversation, Customer, CustomerAddress, Inbox, utcnow
@@ -39,6 +39,8 @@ class NewConversation:
     inbox_id: int
     text: str
     subject: str = ""
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,9 @@ class Outreach:
         await self._bus.publish(
             ConversationAssigned(conversation_id=conversation_id, agent_id=agent_id)
         )
-        sent = await self._conversations.reply(agent_id, conversation_id, text)
+        sent = await self._conversations.reply(
+            agent_id, conversation_id, text, cc=new.cc, bcc=new.bcc
+        )
         return Started(conversation_id, sent)
 
     async def _check(
@@ -90,6 +94,8 @@ class Outreach:
             started = " or ".join(self._channels.started_by_agents()) or "no channel"
             raise ConversationError(f"Agents start conversations by {started} only.", 400)
         traits = self._channels[new.channel]
+        if (new.cc or new.bcc) and not traits.copies:
+            raise ConversationError(no_copies(traits), 400)
         if traits.threaded and not subject:
             raise ConversationError(f"A new {traits.label} needs a subject.", 400)
         agent = await session.get(Agent, agent_id)

@@ -34,8 +34,12 @@
 
   // What the reply box calls each channel ("SMS", "Call"), from the hub's list.
   const channelNames = {};
+  const copying = new Set(); // channels whose messages take CC and BCC (email)
   const named = get("/api/channels")
-    .then((channels) => channels.forEach((c) => { channelNames[c.name] = c.reply_label; }))
+    .then((channels) => channels.forEach((c) => {
+      channelNames[c.name] = c.reply_label;
+      if (c.copies) copying.add(c.name);
+    }))
     .catch(() => {}); // the raw names will do
 
   /** The channels this customer can be answered on; the conversation's own one first. */
@@ -53,6 +57,13 @@
     const keep = [...select.options].find((o) => o.value === before && !o.disabled);
     select.value = keep ? before : own || "";
     show($("reply-channel-field"), others.length > 0);
+    showCopies();
+  }
+
+  /** CC and BCC fields while the reply goes out on a channel that takes them. */
+  function showCopies() {
+    const via = $("reply-channel").value || (picker.conversation && picker.conversation.reply_channel);
+    show($("copies"), copying.has(via));
   }
 
   async function loadResponses() {
@@ -212,6 +223,7 @@
       if (document.activeElement !== $("reply")) closePicker();
     }, 150));
     $("canned-button").addEventListener("click", onButton);
+    $("reply-channel").addEventListener("change", showCopies);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

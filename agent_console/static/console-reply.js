@@ -24,6 +24,7 @@
       const body = { text };
       const via = $("reply-channel").value; // another channel the customer can be reached on
       if (kind === "reply" && via && state.open && via !== state.open.reply_channel) body.channel = via;
+      if (kind === "reply" && !$("copies").hidden) Object.assign(body, copies());
       const answer = await post(`/api/conversations/${id}/${kind}`, body);
       sent = true;
       if (answer && answer.delivery_status === "failed") {
@@ -31,6 +32,7 @@
       }
       if (state.openId === id) {
         box.value = "";
+        if (kind === "reply") clearCopies();
         fitComposer();
       }
     } catch (error) {
@@ -42,6 +44,17 @@
     // Sent is done: the next reply may go while the thread re-reads (an Enter pressed
     // meanwhile would otherwise be dropped without a word).
     if (sent) await app.reloadOpen();
+  }
+
+  /** The CC and BCC fields as lists of addresses (commas or semicolons between them). */
+  function copies() {
+    const list = (id) => $(id).value.split(/[,;]/).map((a) => a.trim()).filter(Boolean);
+    return { cc: list("reply-cc"), bcc: list("reply-bcc") };
+  }
+
+  function clearCopies() {
+    $("reply-cc").value = "";
+    $("reply-bcc").value = "";
   }
 
   function onComposerKey(event) {
@@ -80,6 +93,7 @@
 
   function onLeaving() {
     $("reply").value = "";
+    clearCopies();
     $("composer-error").textContent = "";
   }
 

@@ -176,6 +176,12 @@
       h("div", { class: "message-quoted-text" }, full));
   }
 
+  /** Who else an email went to; BCC is seen here, by agents, and by no recipient. */
+  function copyLine(label, addresses, note) {
+    if (!addresses || !addresses.length) return null;
+    return h("p", { class: `message-copies message-${label.toLowerCase()}` }, `${label}: ${addresses.join(", ")}${note}`);
+  }
+
   function messageItem(detail, id, el) {
     const message = detail.messages.find((m) => m.id === id);
     if (!el) {
@@ -186,6 +192,8 @@
             ? h("span", { class: "badge channel message-channel", title: `Sent by ${message.channel}` }, message.channel)
             : null,
           h("time", { class: "message-time" })),
+        copyLine("Cc", message.cc, ""),
+        copyLine("Bcc", message.bcc, " (not shown to recipients)"),
         h("div", { class: "message-text" }),
         quotedText(message),
         attachmentList(detail.id, message),

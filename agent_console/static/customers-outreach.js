@@ -25,6 +25,7 @@
       h("option", { value: String(i.id) }, i.name ? `${i.name} <${i.address}>` : i.address)));
     const subject = form.querySelector("[data-needs=subject]");
     show(subject, channel.needs_subject);
+    form.querySelectorAll("[data-needs=copies]").forEach((label) => show(label, channel.copies));
     form.elements.subject.required = channel.needs_subject;
   }
 
@@ -56,6 +57,10 @@
       text: form.elements.text.value,
     };
     if (channel.needs_subject) body.subject = form.elements.subject.value;
+    if (channel.copies) {
+      const list = (name) => form.elements[name].value.split(/[,;]/).map((a) => a.trim()).filter(Boolean);
+      Object.assign(body, { cc: list("cc"), bcc: list("bcc") });
+    }
     $("outreach-error").textContent = "";
     try {
       const started = await post(`/api/customers/${customerId}/conversations`, body);

@@ -45,7 +45,13 @@ from hub.settings import Settings
 CHANNEL = "email"
 # Mail threads by Message-ID: a new subject is a new conversation.
 TRAITS = ChannelTraits(
-    CHANNEL, "Email", default_capacity=5, replies_on=CHANNEL, threaded=True, agents_start=True
+    CHANNEL,
+    "Email",
+    default_capacity=5,
+    replies_on=CHANNEL,
+    threaded=True,
+    agents_start=True,
+    copies=True,
 )
 # The port actually bound: SWITCHBOARD_SMTP_PORT=0 picks a free one.
 SMTP_PORT = web.AppKey("smtp_port", int)
@@ -303,6 +309,8 @@ class EmailAdapter:
         try:
             _refused, answer = await aiosmtplib.send(
                 mail,
+                # The envelope names every recipient; BCC ones appear in no header.
+                recipients=[message.recipient, *message.cc, *message.bcc],
                 hostname=self._relay.host,
                 port=self._relay.port,
                 username=self._relay.username,
@@ -334,6 +342,8 @@ def compose_reply(message: OutboundMessage, reply_addresses: ReplyAddresses) -> 
     mail = EmailMessage()
     mail["From"] = formataddr((message.agent_name, message.inbox))
     mail["To"] = message.recipient
+    if message.cc:
+        mail["Cc"] = ", ".join(message.cc)
     mail["Reply-To"] = reply_addresses.address(message.inbox, message.conversation_id)
     references = [hint for hint in message.thread_hints if MESSAGE_ID.fullmatch(hint)]
     # The first message of a conversation an agent started answers nothing: no "Re:".

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.api_models.common import Cursor, SkillName
+from hub.api_models.common import Copies, Cursor, SkillName
 from hub.api_models.customers import Labels
 
 __all__ = [
@@ -138,6 +138,8 @@ class ConversationStart(BaseModel):
     inbox_id: int = Field(strict=True, ge=1, lt=2**31)
     subject: str = Field("", max_length=300)
     text: str = Field(max_length=20_000)
+    cc: Copies = []
+    bcc: Copies = []
 
 
 class ConversationStarted(BaseModel):

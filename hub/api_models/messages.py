@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.api_models.common import Copies
+
 __all__ = ["ReplyIn", "ReplySent"]
 
 
@@ -16,6 +18,9 @@ class ReplyIn(BaseModel):
 
     text: str = Field(max_length=20_000)
     channel: str | None = Field(None, max_length=16)
+    # Email only: CC shown in the thread and to every recipient, BCC to agents only.
+    cc: Copies = []
+    bcc: Copies = []
 
 
 class ReplySent(BaseModel):

@@ -122,7 +122,8 @@ async def test_an_agent_emails_a_customer_and_the_answer_threads_back(
     options = await alice.get(f"/api/customers/{customer_id}/outreach")
     email = next(c for c in options["channels"] if c["channel"] == "email")
     assert email["addresses"] == [{"address": JANE, "opted_out": False}]
-    assert [i["address"] for i in email["inboxes"]] == [SUPPORT] and email["needs_subject"]
+    assert [i["address"] for i in email["inboxes"]] == [SUPPORT]
+    assert email["needs_subject"] and email["copies"]
 
     status, started = await alice.post(
         f"/api/customers/{customer_id}/conversations",
@@ -178,7 +179,7 @@ async def test_an_agent_texts_a_number_that_called_and_the_answer_lands_in_that_
     options = await alice.get(f"/api/customers/{customer_id}/outreach")
     sms = next(c for c in options["channels"] if c["channel"] == "sms")
     assert sms["addresses"] == [{"address": NUMBER, "opted_out": False}]
-    assert not sms["needs_subject"]
+    assert not sms["needs_subject"] and not sms["copies"]
 
     status, started = await alice.post(
         f"/api/customers/{customer_id}/conversations",
