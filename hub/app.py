@@ -31,6 +31,7 @@ import agent_console.pages
 import agent_console.phone_menu
 import agent_console.schedules
 import agent_console.supervisor
+import agent_console.surveys
 import agent_console.transfers
 import agent_console.wallboard
 import channels.email
@@ -159,6 +160,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.canned.setup(app)
     agent_console.channels.setup(app)
     agent_console.supervisor.setup(app)
+    agent_console.surveys.setup(app)
     agent_console.admin.setup(app)
     agent_console.attributes.setup(app)
     agent_console.schedules.setup(app)

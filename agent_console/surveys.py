@@ -1,0 +1,143 @@
+"""Customer satisfaction for supervisors: CSAT per agent, queue or channel over a period.
+
+CSAT is the share of 4 and 5 among the ratings customers gave (1-5); each row also has
+how many answered and their mean. Counted in the database (one GROUP BY), over the
+ratings given in [since, until); a supervisor with a team sees their team's agents only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, field_validator, model_validator
+from sqlalchemy import SQLColumnExpression, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console.supervisor import supervisors_only
+from agent_console.teams import team_of
+from hub.keys import SESSIONS
+from hub.models import Agent, Conversation, Survey, utcnow
+
+__all__ = ["csat_figures", "setup"]
+
+DEFAULT_PERIOD = timedelta(days=7)
+LONGEST_PERIOD = timedelta(days=366)
+GENERAL = "general"  # the queue of conversations that need no particular skill
+
+
+class CsatQuery(BaseModel):
+    """Which grouping, and the period (ISO 8601; without a zone, UTC): the last 7 days
+    unless said otherwise, a year at most."""
+
+    by: Literal["agent", "queue", "channel"] = "agent"
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @model_validator(mode="after")
+    def _period(self) -> CsatQuery:
+        until = self.until or utcnow()
+        since = self.since or until - DEFAULT_PERIOD
+        if since >= until:
+            raise ValueError("since must come before until")
+        if until - since > LONGEST_PERIOD:
+            raise ValueError("the period is a year at most")
+        self.since, self.until = since, until
+        return self
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/supervisor/csat", csat)
+
+
+@supervisors_only
+async def csat(request: web.Request, supervisor: Agent) -> web.Response:
+    query = CsatQuery.model_validate(dict(request.query))
+    assert query.since is not None and query.until is not None
+    async with request.app[SESSIONS]() as session:
+        team = await team_of(session, supervisor)
+        rows = await csat_figures(session, query.by, query.since, query.until, team)
+    total = _figures(
+        sum(r["answers"] for r in rows),
+        sum(r["satisfied"] for r in rows),
+        sum(r["average"] * r["answers"] for r in rows),
+    )
+    return web.json_response(
+        {
+            "by": query.by,
+            "since": query.since.isoformat(),
+            "until": query.until.isoformat(),
+            "rows": rows,
+            "total": total,
+        }
+    )
+
+
+async def csat_figures(
+    session: AsyncSession,
+    by: str,
+    since: datetime,
+    until: datetime,
+    agent_ids: set[int] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per agent, queue or channel: key, label, answers, satisfied (4-5), csat
+    (their share) and average, most answers first."""
+    key: SQLColumnExpression[Any]
+    if by == "agent":
+        key = Conversation.agent_id
+    elif by == "queue":
+        key = func.coalesce(Conversation.required_skill, GENERAL)
+    else:
+        key = Survey.channel
+    satisfied = func.sum(case((Survey.rating >= 4, 1), else_=0))
+    query = (
+        select(key, func.count(Survey.rating), satisfied, func.sum(Survey.rating))
+        .join(Conversation, Conversation.id == Survey.conversation_id)
+        .where(
+            Survey.rating.is_not(None),
+            Survey.answered_at >= since,
+            Survey.answered_at < until,
+        )
+        .group_by(key)
+    )
+    if agent_ids is not None:
+        query = query.where(Conversation.agent_id.in_(agent_ids))
+    found = (await session.execute(query)).all()
+    labels = await _agent_names(session, [k for k, *_ in found]) if by == "agent" else {}
+    rows = [
+        {
+            "key": key_value,
+            "label": labels.get(key_value, "nobody") if by == "agent" else str(key_value),
+            **_figures(int(answers), int(happy or 0), float(points or 0)),
+        }
+        for key_value, answers, happy, points in found
+    ]
+    rows.sort(key=lambda r: (-r["answers"], str(r["label"])))
+    return rows
+
+
+def _figures(answers: int, satisfied: int, points: float) -> dict[str, Any]:
+    return {
+        "answers": answers,
+        "satisfied": satisfied,
+        "csat": round(satisfied / answers, 4) if answers else None,
+        "average": round(points / answers, 4) if answers else None,
+    }
+
+
+async def _agent_names(session: AsyncSession, agent_ids: list[Any]) -> dict[Any, str]:
+    ids = [a for a in agent_ids if a is not None]
+    if not ids:
+        return {}
+    found = await session.execute(
+        select(Agent.id, Agent.display_name, Agent.username).where(Agent.id.in_(ids))
+    )
+    return {agent_id: name or username for agent_id, name, username in found}
