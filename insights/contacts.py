@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import or_, select
 
 from hub.db import Sessions
-from hub.models import Conversation, Message
+from hub.models import Conversation, Message, Survey
 from insights.progress import Progress
 
 __all__ = ["Contact", "history_start", "load_contacts"]
@@ -26,6 +26,7 @@ class Contact:
     created_at: datetime
     text: str
     disposition: str | None = None
+    rating: int | None = None  # the customer's 1-5 satisfaction rating, if they gave one
 
 
 async def history_start(
@@ -66,8 +67,10 @@ async def load_contacts(
             Conversation.channel,
             Conversation.customer_id,
             Conversation.disposition,
+            Survey.rating,
         )
         .join(Conversation, Conversation.id == Message.conversation_id)
+        .outerjoin(Survey, Survey.conversation_id == Conversation.id)
         .where(Message.direction == "incoming", Message.created_at >= since)
         .order_by(Message.conversation_id, Message.id)
     )
@@ -99,6 +102,7 @@ async def load_contacts(
                 created_at=row.created_at,
                 text="",
                 disposition=row.disposition,
+                rating=row.rating,
             )
         )
     _finish(contacts, parts)
@@ -110,13 +114,5 @@ async def load_contacts(
 
 def _finish(contacts: list[Contact], parts: list[str]) -> None:
     if contacts and parts:
-        last = contacts[-1]
         text = "\n".join(p for p in parts if p)[:TEXT_LIMIT]
-        contacts[-1] = Contact(
-            last.conversation_id,
-            last.customer_id,
-            last.channel,
-            last.created_at,
-            text,
-            last.disposition,
-        )
+        contacts[-1] = replace(contacts[-1], text=text)

@@ -30,6 +30,9 @@ def report_csv(report: VocReport, table: str = "topics") -> str:
                 "sentiment_trend_per_week",
                 "growth_7d",
                 "rising",
+                "csat_answers",
+                "csat_satisfied_share",
+                "csat_average",
             ]
         )
         for t in report.topics:
@@ -45,6 +48,9 @@ def report_csv(report: VocReport, table: str = "topics") -> str:
                     f"{t.sentiment_trend:.4f}",
                     _number(t.growth),
                     t.rising,
+                    t.csat.answers,
+                    _share(t.csat.satisfied_share),
+                    _share(t.csat.average),
                 ]
             )
     elif table == "volume":
@@ -78,6 +84,10 @@ def report_csv(report: VocReport, table: str = "topics") -> str:
 
 def _number(value: float) -> str:
     return "" if math.isinf(value) else f"{value:.3f}"
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
 
 
 def _cell(text: str) -> str:

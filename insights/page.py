@@ -41,6 +41,8 @@ def render_html(report: VocReport) -> str:
         _rising(report),
         "<h2>Sentiment by topic</h2>",
         _sentiment(top),
+        "<h2>Satisfaction by topic</h2>",
+        _satisfaction(top),
         "<h2>What customers say</h2>",
         *(_quotes(t) for t in top),
     ]
@@ -103,6 +105,22 @@ def _sentiment(topics: list[TopicSummary]) -> str:
         + '<th class="num">Trend per week</th></tr>'
         + rows
         + "</table>"
+    )
+
+
+def _satisfaction(topics: list[TopicSummary]) -> str:
+    """CSAT per topic: the share of 4 and 5 among the ratings customers gave, and the mean."""
+    rated = [t for t in topics if t.csat.answers]
+    if not rated:
+        return "<p>No customer rated a conversation in this window.</p>"
+    rows = "".join(
+        f'<tr><td>{escape(t.name)}</td><td class="num">{t.csat.satisfied_share:.0%}</td>'
+        f'<td class="num">{t.csat.average:.2f}</td><td class="num">{t.csat.answers:,}</td></tr>'
+        for t in rated
+    )
+    return (
+        '<table><tr><th>Topic</th><th class="num">CSAT (4-5)</th><th class="num">Mean of 5</th>'
+        '<th class="num">Ratings</th></tr>' + rows + "</table>"
     )
 
 

@@ -19,7 +19,7 @@ from insights.taxonomy import Taxonomy
 from insights.topics import OTHER, TopicFinder, Topics
 from insights.trends import Episode, SpikeDetector, growth
 
-__all__ = ["TopicSummary", "VocOptions", "VocReport", "build_report"]
+__all__ = ["Csat", "TopicSummary", "VocOptions", "VocReport", "build_report"]
 
 QUOTE_LIMIT = 280
 
@@ -54,6 +54,31 @@ class TopicSummary:
     rising: bool
     dispositions: dict[str, int]
     quotes: tuple[str, ...]
+    csat: Csat = field(default_factory=lambda: Csat(0, None, None))
+
+
+@dataclass(frozen=True)
+class Csat:
+    """Satisfaction ratings (1-5) of a topic's conversations: how many, the share of 4
+    and 5 among them, and their mean; None without ratings."""
+
+    answers: int
+    satisfied_share: float | None
+    average: float | None
+
+    @classmethod
+    def of(cls, ratings: Sequence[int]) -> Csat:
+        if not ratings:
+            return cls(0, None, None)
+        satisfied = sum(1 for r in ratings if r >= 4)
+        return cls(len(ratings), satisfied / len(ratings), sum(ratings) / len(ratings))
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "answers": self.answers,
+            "satisfied_share": _rounded(self.satisfied_share),
+            "average": _rounded(self.average),
+        }
 
 
 @dataclass(frozen=True)
@@ -147,6 +172,7 @@ def build_report(
                 rising=any(episode.ongoing for episode in found),
                 dispositions=_dispositions(contacts, members),
                 quotes=_quotes(texts, members, topics, options.quotes),
+                csat=Csat.of([r for i in members if (r := contacts[int(i)].rating) is not None]),
             )
         )
     summaries.sort(key=lambda s: (s.name == OTHER, -s.contacts))
@@ -228,4 +254,9 @@ def _topic_json(topic: TopicSummary) -> dict[str, object]:
         "rising": topic.rising,
         "dispositions": topic.dispositions,
         "quotes": list(topic.quotes),
+        "csat": topic.csat.as_json(),
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
