@@ -9,9 +9,11 @@ from aiohttp import web
 from agent_console.auth import requires
 from agent_console.keys import ROUTER
 from agent_console.responses import error, json_body
+from hub.api_models.agents import PresenceChange
 from hub.events import AgentState
-from hub.keys import BUS, SESSIONS
+from hub.keys import BUS, SESSIONS, SETTINGS
 from hub.models import Agent
+from hub.settings import Settings
 
 PRESENCE = ("available", "away", "offline")
 
@@ -28,24 +30,38 @@ def agent_json(agent: Agent) -> dict[str, Any]:
         "display_name": agent.display_name or agent.username,
         "role": agent.role,
         "status": agent.status,
+        "away_reason": agent.away_reason if agent.status == "away" else None,
     }
+
+
+def away_reasons(settings: Settings) -> list[str]:
+    """What an agent may say they are away for, in the order the hub lists them."""
+    return [reason.strip() for reason in settings.away_reasons.split(",") if reason.strip()]
 
 
 @requires()
 async def me(request: web.Request, agent: Agent) -> web.Response:
-    return web.json_response(agent_json(agent))
+    return web.json_response(
+        {**agent_json(agent), "away_reasons": away_reasons(request.app[SETTINGS])}
+    )
 
 
 @requires()
 async def set_status(request: web.Request, agent: Agent) -> web.Response:
-    status = (await json_body(request)).get("status")
-    if status not in PRESENCE:
-        raise error(400, f"status must be one of {', '.join(PRESENCE)}")
+    """Body: {"status": "available" | "away" | "offline", "reason": one of the away
+    reasons, only with away (left out: away without saying why)}."""
+    change = PresenceChange.model_validate(await json_body(request))
+    status, reason = change.status, change.reason or None
+    if reason is not None and status != "away":
+        raise error(400, "reason: only an agent who is away gives a reason")
+    if reason is not None and reason not in away_reasons(request.app[SETTINGS]):
+        reasons = ", ".join(away_reasons(request.app[SETTINGS]))
+        raise error(400, f"reason: {reason!r} is not one of the away reasons ({reasons})")
     async with request.app[SESSIONS]() as session, session.begin():
         stored = await session.get(Agent, agent.id)
         assert stored is not None
-        stored.status = str(status)
-    await request.app[BUS].publish(AgentState(agent_id=agent.id, status=status))
+        stored.status, stored.away_reason = status, reason
+    await request.app[BUS].publish(AgentState(agent_id=agent.id, status=status, reason=reason))
     if status == "available":
         request.app[ROUTER].wake()
     return web.json_response({"status": status})

@@ -125,6 +125,7 @@ async def agents(request: web.Request, supervisor: Agent) -> web.Response:
                 "role": a.role,
                 "status": a.status,
                 "status_since": since[a.id].isoformat(),
+                "away_reason": a.away_reason if a.status == "away" else None,
                 "wrap_up_until": (
                     a.wrap_up_until.isoformat()
                     if a.wrap_up_until and a.wrap_up_until > now
@@ -162,7 +163,7 @@ async def set_agent_status(request: web.Request, supervisor: Agent) -> web.Respo
         agent = await session.get(Agent, agent_id)
         if agent is None:
             raise error(404, "No such agent.")
-        agent.status = str(status)
+        agent.status, agent.away_reason = str(status), None
         record(
             session,
             request,

@@ -359,6 +359,7 @@ class AgentState(DomainEvent):
     agent_id: int
     status: str
     why: str | None = _optional()
+    reason: str | None = _optional()  # the agent's own reason for being away
 
 
 @dataclass(frozen=True)

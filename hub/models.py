@@ -336,6 +336,8 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | supervisor | admin
     status: Mapped[str] = mapped_column(String(16), default="offline")  # available | away | offline
+    # Why the agent stepped away (one of SWITCHBOARD_AWAY_REASONS), while status is away.
+    away_reason: Mapped[str | None] = mapped_column(String(64))
     languages: Mapped[list[Any]] = mapped_column(default=list)
     capacities: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_assigned_at: Mapped[datetime | None] = mapped_column()

@@ -64,6 +64,8 @@ class Settings:
     # A chat visitor gone this long (seconds) while still waiting has abandoned the chat.
     chat_abandon_grace: float = 60.0
     session_max_age: int = 12 * 3600
+    # What an agent may say they are away for (comma-separated), shown on the wallboard.
+    away_reasons: str = "Break,Lunch,Training,Meeting,After-call work"
     # The load balancers' addresses or networks (comma-separated): behind them, a client's
     # address is the one they forward (hub.proxies). Empty: clients connect directly.
     trusted_proxies: str = ""

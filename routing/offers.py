@@ -264,7 +264,7 @@ async def _missed(session: AsyncSession, agent_id: int, max_missed: int) -> bool
         return False
     agent.missed_offers = (agent.missed_offers or 0) + 1
     if max_missed and agent.missed_offers >= max_missed and agent.status == "available":
-        agent.status = "away"
+        agent.status, agent.away_reason = "away", None
         log.info("agent %s set away after %d missed offers", agent_id, agent.missed_offers)
         return True
     return False

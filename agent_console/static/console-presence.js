@@ -16,11 +16,27 @@
     }
     $("presence").disabled = false;
     $("presence").dataset.status = me.status;
+    renderReason(me);
     show($("wallboard-link"), me.role === "supervisor" || me.role === "admin");
     show($("admin-link"), me.role === "admin");
     const hint = $("presence-hint");
-    hint.textContent = me.status === "available" ? "" : `You are ${me.status}: no new offers will reach you.`;
+    const why = me.status === "away" && me.away_reason ? ` (${me.away_reason})` : "";
+    hint.textContent = me.status === "available" ? "" : `You are ${me.status}${why}: no new offers will reach you.`;
     show(hint, me.status !== "available");
+  }
+
+  // Why the agent is away: the hub's reasons, chosen beside the switch while away.
+  function renderReason(me) {
+    const select = $("away-reason");
+    const reasons = state.awayReasons || [];
+    if (select.options.length !== reasons.length + 1) {
+      select.replaceChildren(
+        new Option("No reason given", ""),
+        ...reasons.map((reason) => new Option(reason, reason)),
+      );
+    }
+    if (document.activeElement !== select) select.value = me.away_reason || "";
+    show(select, me.status === "away" && reasons.length > 0);
   }
 
   // Counts the agent's own status changes. A read of /api/me that began before the latest
@@ -34,24 +50,36 @@
 
   /** Take what the hub says about me, read when `changesSoFar()` was `since`. */
   function takeMe(me, since) {
-    if (since !== changes && state.me) me.status = state.me.status;
+    if (me.away_reasons) state.awayReasons = me.away_reasons;
+    if (since !== changes && state.me) {
+      me.status = state.me.status;
+      me.away_reason = state.me.away_reason;
+    }
     state.me = me;
     renderMe();
   }
 
-  async function changePresence(event) {
-    const status = event.target.value;
-    const before = state.me.status;
+  async function setPresence(status, reason) {
+    const before = { status: state.me.status, away_reason: state.me.away_reason };
     changes += 1;
-    state.me.status = status;
+    Object.assign(state.me, { status, away_reason: reason });
     renderMe();
     try {
-      await post("/api/me/status", { status });
+      await post("/api/me/status", reason ? { status, reason } : { status });
     } catch (error) {
-      state.me.status = before;
+      Object.assign(state.me, before);
       renderMe();
       toast(`Could not change your status: ${error.message}`, "error");
     }
+  }
+
+  function changePresence(event) {
+    const status = event.target.value;
+    return setPresence(status, status === "away" ? $("away-reason").value || null : null);
+  }
+
+  function changeReason(event) {
+    return setPresence("away", event.target.value || null);
   }
 
   function setConnection(kind, detail) {
@@ -71,5 +99,6 @@
     for (const input of document.querySelectorAll('input[name="presence"]')) {
       input.addEventListener("change", changePresence);
     }
+    $("away-reason").addEventListener("change", changeReason);
   });
 })();

@@ -101,6 +101,7 @@
       case "agent.state":
         if (state.me && event.agent_id === state.me.id) {
           state.me.status = event.status;
+          state.me.away_reason = event.reason || null;
           app.renderMe();
           if (event.status === "offline") app.loadConversations().then(dropLostOpen).catch(() => {});
         }

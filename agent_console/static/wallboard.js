@@ -183,7 +183,9 @@
           h("span", { class: "avatar", "aria-hidden": "true" }),
           h("span", { class: "agent-name" }),
           h("span", { class: "agent-role" }))),
-        h("td", { class: "agent-state" }, select, h("span", { class: "badge wrapup-badge", hidden: true }, "wrap-up")),
+        h("td", { class: "agent-state" }, select,
+          h("span", { class: "badge away-reason", hidden: true }),
+          h("span", { class: "badge wrapup-badge", hidden: true }, "wrap-up")),
         h("td", { class: "num agent-time" }),
         h("td", {}, h("div", { class: "loads agent-load" })),
         h("td", {}, h("div", { class: "held" })));
@@ -196,6 +198,9 @@
     select.setAttribute("aria-label", `State of ${agent.name}`);
     if (!select.disabled) select.value = agent.status;
     show(el.querySelector(".wrapup-badge"), Boolean(agent.wrap_up_until));
+    const reason = el.querySelector(".away-reason");
+    reason.textContent = agent.status === "away" ? agent.away_reason || "" : "";
+    show(reason, Boolean(reason.textContent));
     // Only channels with work on them: an idle channel's capacity is noise on a wall.
     const busy = Object.keys(agent.load).filter((c) => agent.load[c] > 0).sort();
     const loads = busy.map((c) => {
@@ -374,6 +379,7 @@
       const agent = state.agents.find((a) => a.id === event.agent_id);
       if (agent) {
         agent.status = event.status;
+        agent.away_reason = event.reason || null;
         agent.status_since = event.ts || new Date(serverNow()).toISOString();
         renderAgents();
       }

@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api_models.common import Cursor, Language, Level, SkillName, WholeNumber
 
-__all__ = ["AgentChange", "AgentIn", "AgentList", "AgentOut", "AgentQuery", "Role"]
+__all__ = [
+    "AgentChange",
+    "AgentIn",
+    "AgentList",
+    "AgentOut",
+    "AgentQuery",
+    "PresenceChange",
+    "Role",
+]
 
 Role = Literal["agent", "supervisor", "admin"]
 MAX_CAPACITY = 50
@@ -49,6 +57,16 @@ class AgentOut(BaseModel):
     skills: dict[str, int]
     languages: list[str]
     capacities: dict[str, int]
+
+
+class PresenceChange(BaseModel):
+    """What an agent sets for themselves: their status and, when away, why (one of the
+    hub's away reasons, checked by the handler)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    status: Literal["available", "away", "offline"]
+    reason: str | None = Field(None, max_length=64)
 
 
 class AgentQuery(BaseModel):
