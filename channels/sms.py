@@ -25,6 +25,7 @@ TRAITS = ChannelTraits(
     replies_on=CHANNEL,
     opted_out_refusal="{address} replied STOP: it gets no texts until it sends START.",
     agents_start=True,
+    acknowledges_closed=True,
 )
 KIND = MessagingKind(
     channel=CHANNEL,

@@ -43,6 +43,7 @@ import channels.whatsapp
 import hub.survey_page
 import insights.web
 from agent_console.keys import ARTICLES, DIRECTORY, KNOWLEDGE, OFFERS, ROUTER
+from hub.after_hours import AfterHours
 from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus, MemoryBus, RedisBus
@@ -50,9 +51,10 @@ from hub.channel_traits import ChannelRegistry
 from hub.contacts import ChannelAdapter
 from hub.conversations import Conversations
 from hub.db import Sessions, open_engine, session_factory
-from hub.events import CATALOGUE, BusMessage, ConversationClosed, QueueUpdated
+from hub.events import CATALOGUE, BusMessage, ContactQueued, ConversationClosed, QueueUpdated
 from hub.http_errors import error_middleware
 from hub.keys import (
+    AFTER_HOURS,
     AGENT_SESSIONS,
     ATTACHMENTS,
     BUS,
@@ -267,6 +269,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics, app[CHANNELS])
     app[SURVEYS] = surveys = Surveys(sessions, bus, adapters, settings)
+    app[AFTER_HOURS] = after_hours = AfterHours(sessions, app[CONVERSATIONS], app[CHANNELS])
     channels.voice.open_calls(app, app[channels.twilio.TWILIO])
     offers = MeasuredOfferBook(metrics, sessions, queue, bus, metrics, settings.offer_timeout)
     policy = RoutingPolicy(
@@ -319,6 +322,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         yield
         await app[KNOWLEDGE].close()
         await surveys.close()
+        await after_hours.close()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -337,6 +341,12 @@ def _ask_for_rating(app: web.Application, event: ConversationClosed) -> None:
     """An agent closed a conversation: its customer is asked how it went (one process asks)."""
     if event.why is None:
         app[SURVEYS].ask_soon(event.conversation_id)
+
+
+@CHANGES.on(ContactQueued)
+def _acknowledge_closed(app: web.Application, event: ContactQueued) -> None:
+    """A contact waits: out of its team's hours, the customer is told when to expect us."""
+    app[AFTER_HOURS].acknowledge_soon(event.conversation_id, event.channel)
 
 
 def _wake_router(app: web.Application, _: BusMessage) -> None:

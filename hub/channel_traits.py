@@ -48,6 +48,9 @@ class ChannelTraits:
     agents_start: bool = False
     # Its messages may go to more people than the customer (email's CC and BCC).
     copies: bool = False
+    # A customer who writes while the team is closed gets one automatic reply saying when
+    # to expect an answer (email, SMS); a chat or a call hears it on the spot instead.
+    acknowledges_closed: bool = False
 
     def __post_init__(self) -> None:
         if self.default_capacity < 1:

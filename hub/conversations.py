@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
@@ -224,27 +226,43 @@ class Conversations:
             ConversationClosed(conversation_id=conversation_id, agent_id=agent_id)
         )
 
-    async def notify(self, conversation_id: int, text: str) -> str:
+    async def notify(
+        self,
+        conversation_id: int,
+        text: str,
+        headers: tuple[tuple[str, str], ...] = (),
+        once: str | None = None,
+    ) -> str:
         """Tell the customer something no agent wrote (the queue is full, say), on the
-        conversation's channel; the delivery status ("failed" where it cannot be sent)."""
-        async with self._sessions() as session, session.begin():
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                return "failed"
-            try:
-                outbound, message = await _outgoing(
-                    session, conversation, _hub_sender(), text, self._channels
+        conversation's channel; the delivery status ("failed" where it cannot be sent).
+        `headers` go with it where the channel carries them (email); with `once`, a key
+        for this message, it is sent at most once ("duplicate" when it was already)."""
+        try:
+            async with self._sessions() as session, session.begin():
+                conversation = await session.get(Conversation, conversation_id)
+                if conversation is None:
+                    return "failed"
+                try:
+                    outbound, message = await _outgoing(
+                        session, conversation, _hub_sender(), text, self._channels
+                    )
+                except ConversationError:
+                    return "failed"
+                if once is not None:
+                    # The (channel, external_id) key keeps it once, whichever process sends.
+                    message.external_id = once
+                    await session.flush()
+                outbound = dataclasses.replace(outbound, headers=headers)
+                crm.record(
+                    session,
+                    customer_id=conversation.customer_id,
+                    conversation_id=conversation.id,
+                    kind="reply.automatic",
+                    summary=text,
+                    channel=outbound.channel,
                 )
-            except ConversationError:
-                return "failed"
-            crm.record(
-                session,
-                customer_id=conversation.customer_id,
-                conversation_id=conversation.id,
-                kind="reply.automatic",
-                summary=text,
-                channel=outbound.channel,
-            )
+        except IntegrityError:
+            return "duplicate"
         delivery = await self._deliver(outbound)
         async with self._sessions() as session, session.begin():
             stored = await session.get(Message, message.id)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from hub.after_hours import AfterHours
 from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus
@@ -31,6 +32,7 @@ INTAKE = web.AppKey("intake", Intake)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 # Satisfaction surveys: asked after a conversation closes, answered on its channel.
 SURVEYS = web.AppKey("surveys", Surveys)
+AFTER_HOURS = web.AppKey("after_hours", AfterHours)
 SIGNER = web.AppKey("signer", SessionSigner)
 AGENT_SESSIONS = web.AppKey("agent_sessions", AgentSessions)
 # What each channel this hub runs is like (threading, capacity, replies, opt-out).

@@ -52,6 +52,7 @@ TRAITS = ChannelTraits(
     threaded=True,
     agents_start=True,
     copies=True,
+    acknowledges_closed=True,
 )
 # The port actually bound: SWITCHBOARD_SMTP_PORT=0 picks a free one.
 SMTP_PORT = web.AppKey("smtp_port", int)
