@@ -76,6 +76,7 @@ async def customer_record(
         details=customer.details,
         created_at=customer.created_at,
         merged_into_id=customer.merged_into_id,
+        erased_at=customer.erased_at,
         addresses=addresses,
         conversations=await _conversations(session, customer.id),
         possible_duplicates=await _possible(session, customer.id, viewer),

@@ -29,6 +29,7 @@ import agent_console.offers
 import agent_console.outreach
 import agent_console.pages
 import agent_console.phone_menu
+import agent_console.privacy
 import agent_console.schedules
 import agent_console.supervisor
 import agent_console.surveys
@@ -51,7 +52,15 @@ from hub.channel_traits import ChannelRegistry
 from hub.contacts import ChannelAdapter
 from hub.conversations import Conversations
 from hub.db import Sessions, open_engine, session_factory
-from hub.events import CATALOGUE, BusMessage, ContactQueued, ConversationClosed, QueueUpdated
+from hub.erasure import Eraser
+from hub.events import (
+    CATALOGUE,
+    BusMessage,
+    ContactQueued,
+    ConversationClosed,
+    CustomerErased,
+    QueueUpdated,
+)
 from hub.http_errors import error_middleware
 from hub.keys import (
     AFTER_HOURS,
@@ -61,6 +70,7 @@ from hub.keys import (
     CHANNELS,
     CONVERSATIONS,
     COULD_TAKE,
+    ERASER,
     INTAKE,
     METRICS,
     PRESENCE,
@@ -170,6 +180,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.phone_menu.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
+    agent_console.privacy.setup(app)
     agent_console.outreach.setup(app)
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
@@ -268,6 +279,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         metrics, sessions, queue, bus, metrics, app[CHANNELS], rules, directory.resolver
     )
     app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics, app[CHANNELS])
+    app[ERASER] = Eraser(sessions, app[CONVERSATIONS], app[ATTACHMENTS], bus)
     app[SURVEYS] = surveys = Surveys(sessions, bus, adapters, settings)
     app[AFTER_HOURS] = after_hours = AfterHours(sessions, app[CONVERSATIONS], app[CHANNELS])
     channels.voice.open_calls(app, app[channels.twilio.TWILIO])
@@ -334,6 +346,14 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 def _forget_inboxes(app: web.Application, _: QueueUpdated) -> None:
     """An admin changed an inbox: read inboxes afresh."""
     app[INTAKE].forget_inboxes()
+
+
+@CHANGES.on(CustomerErased)
+def _forget_customer(app: web.Application, event: CustomerErased) -> None:
+    """A customer was erased (by any hub process): no contact may be matched to them."""
+    index = app[DIRECTORY].resolver.index
+    for customer_id in event.customer_ids:
+        index.remove(customer_id)
 
 
 @CHANGES.on(ConversationClosed)

@@ -48,6 +48,7 @@ __all__ = [
     "ConversationRejected",
     "ConversationSeen",
     "CsatReceived",
+    "CustomerErased",
     "CustomerTyping",
     "DomainEvent",
     "MessageReceived",
@@ -263,6 +264,17 @@ class CsatReceived(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CustomerErased(DomainEvent):
+    """A customer was erased on request (with those merged into them, `customer_ids`):
+    every hub process forgets them in its identity index."""
+
+    name = "customer.erased"
+    audience = HUB
+    customer_id: int
+    customer_ids: list[int]
+
+
+@dataclass(frozen=True)
 class ConversationAbandoned(DomainEvent):
     """The customer left (hung up, closed the chat) before an agent took it."""
 
@@ -453,6 +465,7 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     ConversationClosed,
     ConversationAbandoned,
     CsatReceived,
+    CustomerErased,
     ConversationRejected,
     ConversationReassigned,
     OfferCreated,

@@ -13,6 +13,7 @@ from hub.bus import EventBus
 from hub.channel_traits import ChannelRegistry
 from hub.conversations import Conversations
 from hub.db import Sessions
+from hub.erasure import Eraser
 from hub.intake import Intake
 from hub.metrics import Metrics
 from hub.presence import PresenceBoard
@@ -30,6 +31,8 @@ BUS = web.AppKey("bus", EventBus)
 PRESENCE = web.AppKey("presence", PresenceBoard)
 INTAKE = web.AppKey("intake", Intake)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
+# Erases customers on request (hub.erasure).
+ERASER = web.AppKey("eraser", Eraser)
 # Satisfaction surveys: asked after a conversation closes, answered on its channel.
 SURVEYS = web.AppKey("surveys", Surveys)
 AFTER_HOURS = web.AppKey("after_hours", AfterHours)

@@ -162,6 +162,9 @@ class Customer(Base):
     # The language to answer in (e.g. "en", "pt-BR"), when known; labels people gave.
     language: Mapped[str | None] = mapped_column(String(16))
     labels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # Set when the customer was erased on request (hub.erasure): the row stays, so their
+    # conversations still count, but nothing on it or them identifies anyone.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     @validates("name")
     def _keep_keys(self, _key: str, name: str) -> str:
@@ -290,6 +293,8 @@ class Conversation(Base):
     reply_channel: Mapped[str | None] = mapped_column(String(16))
     reply_address: Mapped[str | None] = mapped_column(String(320))
     labels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # Set when its texts and addresses were removed (erasure or the channel's retention).
+    anonymised_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Message(Base):

@@ -26,6 +26,7 @@
     "conversation.closed": "Closed",
     "customer.merged": "Merged",
     "customer.unmerged": "Merge undone",
+    "customer.erased": "Erased on request",
   };
 
   function when(iso) {
@@ -97,6 +98,7 @@
     $("record-segment").dataset.segment = record.segment;
     $("record-language").textContent = record.language || "";
     $("record-labels").replaceChildren(...record.labels.map((l) => h("li", {}, l)));
+    show($("record-erased"), Boolean(record.erased_at));
     const form = $("edit-form");
     form.elements.name.value = record.name;
     form.elements.segment.value = record.segment;
@@ -119,6 +121,7 @@
     $("record-timeline").replaceChildren(...record.timeline.events.map(event));
     olderCursor = record.timeline.next_cursor;
     show($("older-events"), Boolean(olderCursor));
+    document.dispatchEvent(new CustomEvent("switchboard:record", { detail: record }));
   }
 
   async function open(id, conversationId) {

@@ -169,6 +169,7 @@ class CustomerRecord(BaseModel):
     details: dict[str, Any]
     created_at: datetime
     merged_into_id: int | None
+    erased_at: datetime | None  # erased on request: nothing here names anyone any more
     addresses: list[AddressState]
     conversations: list[ConversationLine]
     possible_duplicates: list[PossibleDuplicate]

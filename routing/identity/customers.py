@@ -75,13 +75,15 @@ def customer_keys(
 
 
 async def load_index(session: AsyncSession, region: str = "US") -> CustomerIndex:
-    """Every customer not merged away, with exact keys and profile; no model yet."""
+    """Every customer not merged away nor erased, with exact keys and profile; no model yet."""
     addresses: dict[int, list[CustomerAddress]] = defaultdict(list)
     for address in await session.scalars(select(CustomerAddress)):
         addresses[address.customer_id].append(address)
     index = CustomerIndex()
     for customer in await session.scalars(
-        select(Customer).where(Customer.merged_into_id.is_(None)).order_by(Customer.id)
+        select(Customer)
+        .where(Customer.merged_into_id.is_(None), Customer.erased_at.is_(None))
+        .order_by(Customer.id)
     ):
         own = addresses.get(customer.id, [])
         index.add(

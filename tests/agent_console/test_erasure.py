@@ -1,0 +1,166 @@
+"""An admin erases a customer on request: nothing the hub holds finds or names them any
+more, their files are gone, a new contact from their address is someone new, and the
+reports count what they counted before."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+
+from agent_console.keys import DIRECTORY
+from hub.contacts import Attachment, InboundContact
+from hub.keys import ATTACHMENTS, INTAKE, QUEUE
+from hub.models import (
+    AuditEntry,
+    Conversation,
+    Customer,
+    CustomerMerge,
+    Message,
+    TimelineEvent,
+    utcnow,
+)
+from routing.identity.merge import merge_customers
+from tests.support import AgentClient, Hub
+
+PNG = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 4
+EMAIL, PHONE = "greta.garbo@example.com", "+14155550123"
+
+
+async def contact(hub: Hub, channel: str, sender: str, text: str, **more: Any) -> int:
+    """A customer writes in; the conversation it went to."""
+    inbox = "help@example.com" if channel == "email" else "+14155550100"
+    accepted = await hub.app[INTAKE].accept(
+        InboundContact(
+            channel=channel,
+            inbox=inbox,
+            external_id=uuid.uuid4().hex,
+            sender=sender,
+            sender_name="Greta Garbo",
+            text=text,
+            **more,
+        )
+    )
+    return accepted.conversation_id
+
+
+async def delete(client: AgentClient, path: str) -> tuple[int, Any]:
+    async with client.http.delete(path.lstrip("/")) as response:
+        return response.status, await response.json()
+
+
+async def counts(hub: Hub) -> list[tuple[str, str, int]]:
+    async with hub.sessions() as session:
+        rows = await session.execute(
+            select(Conversation.channel, Conversation.status, func.count(Message.id))
+            .join(Message, Message.conversation_id == Conversation.id)
+            .group_by(Conversation.channel, Conversation.status)
+            .order_by(Conversation.channel)
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def test_an_erased_customer_is_found_by_nothing_and_still_counted(hub: Hub) -> None:
+    await hub.add_agent("ada", role="admin")
+    await hub.add_agent("sue", role="supervisor")
+    ref = await hub.app[ATTACHMENTS].put(PNG)
+    photo = Attachment("screen.png", "image/png", len(PNG), ref)
+    mailed = await contact(
+        hub,
+        "email",
+        EMAIL,
+        "My parrot Bartholomew pecked the screen",
+        subject="Broken screen",
+        attachments=(photo,),
+    )
+    texted = await contact(hub, "sms", PHONE, "Bartholomew again, sorry")
+    async with hub.sessions() as session, session.begin():
+        greta = (await session.get(Conversation, mailed)).customer_id  # type: ignore[union-attr]
+        other = (await session.get(Conversation, texted)).customer_id  # type: ignore[union-attr]
+        (await session.get(Customer, greta)).external_id = "CRM-77"  # type: ignore[union-attr]
+        merge = await merge_customers(session, greta, other)
+        for conversation in await session.scalars(select(Conversation)):
+            conversation.status, conversation.closed_at = "closed", utcnow()
+    for queued in (mailed, texted):
+        await hub.app[QUEUE].remove(queued)
+    await hub.app[DIRECTORY].refresh()
+    ada, sue = await hub.login("ada"), await hub.login("sue")
+    try:
+        status, _ = await ada.post(f"/api/customers/{greta}/notes", {"text": "Lives at 3 Elm"})
+        assert status == 201
+        assert (await ada.get(f"/api/customers?q={EMAIL}"))["customers"]
+        assert (await ada.get("/api/conversations/search?q=Bartholomew"))["hits"]
+        before = await counts(hub)
+
+        status, refused = await delete(sue, f"/api/customers/{greta}")
+        assert status == 403 and refused["error"]
+        status, done = await delete(ada, f"/api/customers/{greta}")
+        assert status == 200, done
+        assert (done["customer_ids"], done["conversations"], done["messages"]) == (
+            [greta, other],
+            2,
+            2,
+        )
+        assert done["attachments_deleted"] == 1
+        assert not hub.app[ATTACHMENTS].path(ref).exists()
+
+        for query in (EMAIL, PHONE, "Greta Garbo", "CRM-77", "Garbo"):
+            found = await ada.get(f"/api/customers?q={query}")
+            assert found["customers"] == [], query
+        for words in ("Bartholomew", "parrot screen", "Broken"):
+            assert (await ada.get(f"/api/conversations/search?q={words}"))["hits"] == []
+        page = await ada.get(f"/api/customers/{greta}")
+        assert page["erased_at"] and page["name"] == "" and page["external_id"] is None
+        assert all(a["address"].startswith("erased-") for a in page["addresses"])
+        assert {a["channel"] for a in page["addresses"]} >= {"email", "sms"}
+        shown = " ".join(e["summary"] + str(e["data"]) for e in page["timeline"]["events"])
+        assert "Elm" not in shown and "Bartholomew" not in shown and "Garbo" not in shown
+        assert "customer.erased" in [e["kind"] for e in page["timeline"]["events"]]
+        assert await counts(hub) == before
+
+        again_status, again = await delete(ada, f"/api/customers/{greta}")
+        assert again_status == 200 and again["customer_ids"] == [greta, other]
+    finally:
+        await ada.close()
+        await sue.close()
+    async with hub.sessions() as session:
+        stored = await session.get(CustomerMerge, merge.id)
+        assert stored is not None and stored.moved["filled"] == {}
+        merged = await session.get(Customer, other)
+        assert merged is not None and merged.name == "" and merged.erased_at is not None
+        texts = list(await session.scalars(select(Message.text)))
+        assert texts == ["", ""]
+        notes = await session.scalars(select(TimelineEvent.summary))
+        assert not any("Elm" in n or "Garbo" in n for n in notes)
+        audit = list(
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "customer.erased"))
+        )
+        assert [a.actor for a in audit] == ["ada", "ada"]
+        assert "Garbo" not in str(audit[0].change)
+
+    newcomer = await contact(hub, "email", EMAIL, "Hello again")
+    async with hub.sessions() as session:
+        fresh = await session.get(Conversation, newcomer)
+        assert fresh is not None and fresh.customer_id not in (greta, other)
+
+
+async def test_erasing_ends_what_the_customer_still_waits_for(hub: Hub) -> None:
+    await hub.add_agent("ada", role="admin")
+    waiting = await contact(hub, "sms", PHONE, "Anyone there? Card 4111 1111")
+    assert await hub.app[QUEUE].contains(waiting)
+    async with hub.sessions() as session:
+        customer_id = (await session.get(Conversation, waiting)).customer_id  # type: ignore[union-attr]
+    ada = await hub.login("ada")
+    try:
+        status, done = await delete(ada, f"/api/customers/{customer_id}")
+        assert status == 200, done
+        status, missing = await delete(ada, "/api/customers/999999")
+        assert status == 404 and missing["error"]
+    finally:
+        await ada.close()
+    assert not await hub.app[QUEUE].contains(waiting)
+    async with hub.sessions() as session:
+        conversation = await session.get(Conversation, waiting)
+        assert conversation is not None and conversation.status == "abandoned"
+        assert conversation.anonymised_at is not None
