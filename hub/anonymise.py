@@ -3,9 +3,9 @@ counts (channel, times, status, outcome, who handled it, ratings) stays.
 
 Shared by erasure (`hub.erasure`, a whole customer) and retention (`hub.retention`, old
 conversations of a channel). Messages keep their rows, so reports still add up; their
-text, subject, sender, raw form and attachments go. Updating `subject` and `text` runs
-the SQLite search triggers and changes PostgreSQL's indexed expression, so full-text
-search no longer finds the words. Attachment content shared by several messages (the
+text, subject, sender, copies (cc, bcc), raw form and attachments go. Updating `subject`
+and `text` runs the SQLite search triggers and changes PostgreSQL's indexed expression,
+so full-text search no longer finds the words. Attachment content shared by several messages (the
 store keeps each content once) is deleted only when nothing left refers to it.
 """
 
@@ -55,6 +55,8 @@ async def anonymise_conversations(session: AsyncSession, ids: list[int]) -> set[
                 sender="",
                 raw=None,
                 attachments=[],
+                cc=[],
+                bcc=[],
                 delivery_detail=None,
             )
         )
