@@ -89,6 +89,7 @@ def agent_out(agent: Agent, skills: dict[str, int]) -> AgentOut:
         skills=skills,
         languages=list(agent.languages or []),
         capacities={k: int(v) for k, v in (agent.capacities or {}).items()},
+        signature=agent.signature or "",
     )
 
 
@@ -229,6 +230,7 @@ def queue_out(inbox: Inbox) -> QueueOut:
         skill=inbox.skill or "",
         skill_level=inbox.skill_level,
         language=inbox.language,
+        signature=inbox.signature or "",
     )
 
 
@@ -238,7 +240,7 @@ def _queue_json(inbox: Inbox) -> dict[str, Any]:
 
 def _queue_fields(change: QueueChange, channels: tuple[str, ...]) -> dict[str, Any]:
     fields = change.model_dump(exclude_unset=True)
-    for name in ("name", "address", "skill_level", "language", "channel"):
+    for name in ("name", "address", "skill_level", "language", "channel", "signature"):
         if name in fields and fields[name] is None:
             raise BadInput(name, "must not be null.")
     if "channel" in fields and fields["channel"] not in channels:

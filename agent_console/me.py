@@ -1,4 +1,5 @@
-"""The signed-in agent: who they are (`/api/me`) and the presence they set for themselves."""
+"""The signed-in agent: who they are (`/api/me`), the presence they set for themselves,
+and their signature (`PUT /api/me/signature`), which ends their email (hub.conversations)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aiohttp import web
 from agent_console.auth import requires
 from agent_console.keys import ROUTER
 from agent_console.responses import error, json_body
-from hub.api_models.agents import PresenceChange
+from hub.api_models.agents import PresenceChange, SignatureIn
 from hub.events import AgentState
 from hub.keys import BUS, SESSIONS, SETTINGS
 from hub.models import Agent
@@ -21,6 +22,7 @@ PRESENCE = ("available", "away", "offline")
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/me", me)
     app.router.add_post("/api/me/status", set_status)
+    app.router.add_put("/api/me/signature", set_signature)
 
 
 def agent_json(agent: Agent) -> dict[str, Any]:
@@ -31,6 +33,7 @@ def agent_json(agent: Agent) -> dict[str, Any]:
         "role": agent.role,
         "status": agent.status,
         "away_reason": agent.away_reason if agent.status == "away" else None,
+        "signature": agent.signature or "",
     }
 
 
@@ -65,3 +68,13 @@ async def set_status(request: web.Request, agent: Agent) -> web.Response:
     if status == "available":
         request.app[ROUTER].wake()
     return web.json_response({"status": status})
+
+
+@requires()
+async def set_signature(request: web.Request, agent: Agent) -> web.Response:
+    given = SignatureIn.model_validate(await json_body(request))
+    async with request.app[SESSIONS]() as session, session.begin():
+        stored = await session.get(Agent, agent.id)
+        assert stored is not None
+        stored.signature = given.signature.strip()
+    return web.json_response({"signature": stored.signature})

@@ -278,7 +278,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[INTAKE] = MeasuredIntake(
         metrics, sessions, queue, bus, metrics, app[CHANNELS], rules, directory.resolver
     )
-    app[CONVERSATIONS] = Conversations(sessions, queue, bus, adapters, metrics, app[CHANNELS])
+    signed = frozenset(c.strip() for c in settings.signed_channels.split(",") if c.strip())
+    app[CONVERSATIONS] = Conversations(
+        sessions, queue, bus, adapters, metrics, app[CHANNELS], signed
+    )
     app[ERASER] = Eraser(sessions, app[CONVERSATIONS], app[ATTACHMENTS], bus)
     app[SURVEYS] = surveys = Surveys(sessions, bus, adapters, settings)
     app[AFTER_HOURS] = after_hours = AfterHours(sessions, app[CONVERSATIONS], app[CHANNELS])

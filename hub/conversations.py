@@ -68,11 +68,13 @@ class Conversations:
         adapters: Mapping[str, ChannelAdapter],
         metrics: Metrics,
         channels: ChannelRegistry,
+        signed: frozenset[str] = frozenset({"email"}),
     ) -> None:
         missing = [name for name in channels.names() if name not in adapters]
         if missing:
             raise ValueError(f"no adapter sends on the channels {', '.join(missing)}")
         self._channels = channels
+        self._signed = signed
         self._sessions = sessions
         self._queue = queue
         self._bus = bus
@@ -98,7 +100,7 @@ class Conversations:
             route = await _switched_route(session, conversation, channel, self._channels)
             copies = _Copies(tuple(cc), tuple(bcc))
             outbound, message = await _outgoing(
-                session, conversation, agent, text, self._channels, route, copies
+                session, conversation, agent, text, self._channels, route, copies, self._signed
             )
         delivery = await self._deliver(outbound)
         async with self._sessions() as session, session.begin():
@@ -468,6 +470,7 @@ async def _outgoing(
     channels: ChannelRegistry,
     route: _Route | None = None,
     copies: _Copies | None = None,
+    signed: frozenset[str] = frozenset(),
 ) -> tuple[OutboundMessage, Message]:
     recipient: str | None
     inbox: Inbox | None
@@ -485,6 +488,7 @@ async def _outgoing(
     if copies.cc + copies.bcc and not channels[channel].copies:
         raise ConversationError(no_copies(channels[channel]), 400)
     thread_hints = await _thread_ids(session, conversation)
+    sent = _signed(text, agent, inbox) if channel in signed else text
     message = Message(
         conversation_id=conversation.id,
         channel=channel,
@@ -493,6 +497,8 @@ async def _outgoing(
         sender=agent.display_name or agent.username,
         subject=conversation.subject,
         text=text,
+        # What the customer received, when more than what the agent wrote (signatures).
+        full_text=sent if sent != text else None,
         delivery_status="queued",
         cc=list(copies.cc),
         bcc=list(copies.bcc),
@@ -505,7 +511,7 @@ async def _outgoing(
         channel=channel,
         inbox=inbox.address,
         recipient=recipient,
-        text=text,
+        text=sent,
         agent_name=agent.display_name or agent.username,
         subject=conversation.subject,
         thread_hints=thread_hints,
@@ -513,6 +519,13 @@ async def _outgoing(
         bcc=copies.bcc,
     )
     return outbound, message
+
+
+def _signed(text: str, agent: Agent, inbox: Inbox) -> str:
+    """The text with the agent's signature, then the inbox's, under the usual "-- " line
+    mail programs recognise (and fold, or leave out of quotes)."""
+    signatures = [s.strip() for s in (agent.signature, inbox.signature) if s and s.strip()]
+    return "\n\n-- \n".join([text, "\n\n".join(signatures)]) if signatures else text
 
 
 async def _refuse_outside_window(

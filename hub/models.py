@@ -117,6 +117,8 @@ class Inbox(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the team behind it is open (None: always).
     schedule_id: Mapped[int | None] = mapped_column(ForeignKey("business_hours.id"), index=True)
+    # Ends what agents send from it, after their own signature (see signed_channels).
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 def _inserted_name(context: DefaultExecutionContext) -> str:
@@ -353,6 +355,8 @@ class Agent(Base):
     team: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # A deactivated agent cannot sign in, and their sessions stop working at once.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Ends the agent's messages on signed channels (set by the agent or an admin).
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class AgentSession(Base):

@@ -104,6 +104,9 @@ class Settings:
     # (comma-separated: chat,email,sms,whatsapp; empty: none), and how long (seconds) a
     # texted "reply 1-5" question waits for its answer.
     survey_channels: str = ""
+    # Channels whose agent messages end with the agent's and the inbox's signatures
+    # (comma-separated; empty: none).
+    signed_channels: str = "email"
     survey_reply_window: float = 24 * 3600.0
     voc_report_to: str | None = None  # insights: weekly report and rising-topic alerts by email
     voc_report_from: str = "switchboard@localhost"

@@ -108,6 +108,7 @@
     $("agent-team").value = agent ? agent.team : "";
     $("agent-skills").value = agent ? skillsText(agent.skills) : "";
     $("agent-languages").value = agent ? agent.languages.join(", ") : "en";
+    $("agent-signature").value = agent ? agent.signature : "";
     for (const { name: channel } of channels) {
       const value = agent ? agent.capacities[channel] : undefined;
       $(`capacity-${channel}`).value = value === undefined ? "" : String(value);
@@ -134,6 +135,7 @@
       languages: parseList($("agent-languages").value),
       capacities,
       active: $("agent-active").checked,
+      signature: $("agent-signature").value,
     };
     if ($("agent-password").value) body.password = $("agent-password").value;
     return body;
@@ -182,6 +184,7 @@
     $("queue-skill").value = queue ? queue.skill : "";
     $("queue-level").value = String(queue ? queue.skill_level : 1);
     $("queue-language").value = queue ? queue.language : "en";
+    $("queue-signature").value = queue ? queue.signature : "";
     openForm("queue", queue ? `Edit ${queue.name}` : "Add queue", queue ? queue.id : null);
   }
 
@@ -194,6 +197,7 @@
         skill: $("queue-skill").value.trim(),
         skill_level: Number($("queue-level").value),
         language: $("queue-language").value.trim(),
+        signature: $("queue-signature").value,
       };
       if (editing.queue === null) {
         await post("/api/admin/queues", { ...body, channel: $("queue-channel").value });

@@ -17,10 +17,12 @@ __all__ = [
     "AgentQuery",
     "PresenceChange",
     "Role",
+    "SignatureIn",
 ]
 
 Role = Literal["agent", "supervisor", "admin"]
 MAX_CAPACITY = 50
+MAX_SIGNATURE = 2000
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
 
 
@@ -39,6 +41,7 @@ class AgentChange(BaseModel):
     skills: dict[SkillName, Level] | None = None
     languages: list[Language] | None = Field(None, max_length=20)
     capacities: dict[str, WholeNumber] | None = None
+    signature: str | None = Field(None, max_length=MAX_SIGNATURE)
 
 
 class AgentIn(AgentChange):
@@ -57,6 +60,7 @@ class AgentOut(BaseModel):
     skills: dict[str, int]
     languages: list[str]
     capacities: dict[str, int]
+    signature: str
 
 
 class PresenceChange(BaseModel):
@@ -82,3 +86,11 @@ class AgentQuery(BaseModel):
 class AgentList(BaseModel):
     agents: list[AgentOut]
     next_cursor: str | None
+
+
+class SignatureIn(BaseModel):
+    """An agent's own signature; empty for none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signature: str = Field(max_length=MAX_SIGNATURE)

@@ -38,6 +38,8 @@ class QueueChange(BaseModel):
     skill: Annotated[SkillName | None, BeforeValidator(_empty_is_none)] = None
     skill_level: Level | None = None
     language: Language | None = None
+    # Ends what agents send from this inbox, after their own signature.
+    signature: str | None = Field(None, max_length=2000)
 
 
 class QueueIn(QueueChange):
@@ -53,6 +55,7 @@ class QueueOut(BaseModel):
     skill: str
     skill_level: int
     language: str
+    signature: str
 
 
 class QueueLive(QueueOut):
