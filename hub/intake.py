@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Boolean, ColumnElement, Select, bindparam, insert, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,7 @@ from hub.channel_traits import ChannelRegistry, ChannelTraits
 from hub.contacts import InboundContact
 from hub.db import Sessions
 from hub.events import ContactQueued, MessageReceived
+from hub.hours import Schedule, is_open, next_opening
 from hub.identity import CustomerResolver, Identity, add_address, link_known, note_possible
 from hub.metrics import Metrics
 from hub.models import (
@@ -33,8 +35,9 @@ from hub.models import (
     QueueEntry,
 )
 from hub.names import name_key, surname_key
-from hub.queue import ContactQueue, WaitingContact
+from hub.queue import GENERAL_QUEUE, ContactQueue, WaitingContact
 from hub.requirements import RequirementRules, Requirements
+from hub.schedules import hours_of
 
 log = logging.getLogger(__name__)
 VIP_PRIORITY = 5
@@ -73,10 +76,13 @@ class Intake:
         # What intake needs of each inbox, read once: inboxes change only on the admin
         # page, which announces it (`queue.updated`) so every hub process forgets them.
         self._inboxes: dict[tuple[str, str], InboxInfo] = {}
+        # Business hours by (channel, inbox, queue), read once, forgotten with the inboxes.
+        self._hours: dict[tuple[str, str, str], Schedule | None] = {}
 
     def forget_inboxes(self) -> None:
-        """Read inboxes afresh from the database: their settings changed."""
+        """Read inboxes (and their hours) afresh from the database: their settings changed."""
         self._inboxes.clear()
+        self._hours.clear()
 
     async def accept(self, contact: InboundContact) -> Accepted:
         """Store a contact exactly once, thread it, queue it; committed when this returns."""
@@ -171,6 +177,7 @@ class Intake:
             waiting = None
             if is_new:
                 assert isinstance(conversation, Conversation)
+                conversation.waits_from = await self._opening(session, contact, conversation)
                 waiting = await _enqueue(session, conversation)
             return Accepted(
                 message_id,
@@ -179,6 +186,22 @@ class Intake:
                 queued=waiting is not None,
                 agent_id=conversation.agent_id,
             ), waiting
+
+    async def _opening(
+        self, session: AsyncSession, contact: InboundContact, conversation: Conversation
+    ) -> datetime | None:
+        """When a contact that arrived while its team is closed starts waiting: the next
+        opening (service level and queue time limits count from then); None when open."""
+        queue = conversation.required_skill or GENERAL_QUEUE
+        key = (contact.channel, contact.inbox, queue)
+        if key not in self._hours:
+            self._hours[key] = await hours_of(
+                session, channel=contact.channel, inbox=contact.inbox, queue=queue
+            )
+        schedule = self._hours[key]
+        if schedule is None or is_open(schedule, contact.received_at):
+            return None
+        return next_opening(schedule, contact.received_at)
 
     async def _announce(
         self, accepted: Accepted, waiting: WaitingContact | None, contact: InboundContact
@@ -551,6 +574,7 @@ async def _enqueue(session: AsyncSession, conversation: Conversation) -> Waiting
         required_skill=conversation.required_skill,
         priority=conversation.priority,
         enqueued_at=conversation.created_at,
+        entered_at=conversation.waits_from,
         declined_by=[],
         customer_id=conversation.customer_id,
         language=conversation.language,

@@ -292,6 +292,9 @@ class Conversation(Base):
     # Where agents' replies go when not back on `channel`: a web chat whose visitor left
     # an email while nobody was online continues by email. `reply_address` alone (no
     # `reply_channel`): the address an agent started the conversation with.
+    # When it started waiting, for one that arrived while its team was closed: the next
+    # opening. Speed of answer and service level count from then (None: from created_at).
+    waits_from: Mapped[datetime | None] = mapped_column()
     reply_channel: Mapped[str | None] = mapped_column(String(16))
     reply_address: Mapped[str | None] = mapped_column(String(320))
     labels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")

@@ -3,8 +3,10 @@
 Definitions (written down because vendors differ):
 - waiting: contacts in the live queue now; longest wait: the oldest of them.
 - answered: offers accepted in the window; speed of answer: from the contact's
-  arrival to the accept; ASA is its mean over answered contacts.
-- abandoned: conversations that ended while still waiting, in the window.
+  arrival (or, for one that arrived while its team was closed, the opening) to the
+  accept; ASA is its mean over answered contacts.
+- abandoned: conversations that ended while still waiting, in the window; not those
+  that ended before their team opened.
 - service level: answered within the target / (answered + abandoned); abandons
   count against it, so a queue cannot look good by letting customers give up.
 - abandon rate: abandoned / (answered + abandoned).
@@ -20,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from hub.channel_traits import ChannelRegistry
 from hub.db import Sessions
@@ -82,16 +84,27 @@ async def queue_stats(
     ]
     async with sessions() as session:
         answered_rows = await session.execute(
-            select(Offer.decided_at, Conversation.created_at)
+            select(Offer.decided_at, Conversation.created_at, Conversation.waits_from)
             .join(Conversation, Conversation.id == Offer.conversation_id)
             .where(Offer.status == "accepted", Offer.decided_at >= since)
         )
-        speeds = [(d - c).total_seconds() for d, c in answered_rows.all() if d and c]
+        # A contact that arrived while its team was closed waits from the opening.
+        speeds = [
+            max(0.0, (d - (w or c)).total_seconds()) for d, c, w in answered_rows.all() if d and c
+        ]
         abandoned = (
             await session.scalar(
                 select(func.count())
                 .select_from(Conversation)
-                .where(Conversation.status == "abandoned", Conversation.closed_at >= since)
+                .where(
+                    Conversation.status == "abandoned",
+                    Conversation.closed_at >= since,
+                    # Leaving before the team opened counts against no one.
+                    or_(
+                        Conversation.waits_from.is_(None),
+                        Conversation.closed_at >= Conversation.waits_from,
+                    ),
+                )
             )
             or 0
         )

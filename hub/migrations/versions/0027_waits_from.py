@@ -1,0 +1,23 @@
+"""conversations.waits_from: a contact that arrived closed waits from the next opening
+
+Revision ID: 0027
+Revises: 0026
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0027"
+down_revision = "0026"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("conversations") as batch:
+        batch.add_column(sa.Column("waits_from", sa.DateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("conversations") as batch:
+        batch.drop_column("waits_from")
