@@ -1,5 +1,7 @@
 """The customer's rights over their data, from the customer page.
 
+`GET /api/customers/{id}/export` (supervisors and admins who may open the record): a zip
+of everything held on the customer (hub.customer_export), on the audit log.
 `DELETE /api/customers/{id}` (admins): erase the customer (hub.erasure); the answer says
 how many conversations and messages were anonymised and files deleted. Erasing twice
 answers the same. Each erasure is on the audit log, with counts and never a name.
@@ -11,18 +13,39 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.audit import record
-from agent_console.auth import ADMINS, requires
+from agent_console.auth import ADMINS, SUPERVISORS, requires
 from agent_console.keys import DIRECTORY
 from agent_console.responses import error
+from agent_console.teams import may_read_customer
+from hub.customer_export import customer_archive
 from hub.erasure import Erasure, ErasureError
-from hub.keys import ERASER
+from hub.keys import ATTACHMENTS, ERASER, SESSIONS
 from hub.models import Agent
 
-__all__ = ["erase_customer", "setup"]
+__all__ = ["erase_customer", "export_customer", "setup"]
 
 
 def setup(app: web.Application) -> None:
     app.router.add_delete("/api/customers/{customer_id:\\d+}", erase_customer)
+    app.router.add_get("/api/customers/{customer_id:\\d+}/export", export_customer)
+
+
+@requires(SUPERVISORS, "Only a supervisor or admin may export a customer's data.")
+async def export_customer(request: web.Request, viewer: Agent) -> web.Response:
+    customer_id = int(request.match_info["customer_id"])
+    async with request.app[SESSIONS]() as session, session.begin():
+        if not await may_read_customer(session, viewer, customer_id):
+            raise error(404, "No such customer for you.")
+        archive = await customer_archive(session, request.app[ATTACHMENTS], customer_id)
+        record(session, request, viewer, "customer.exported", f"customer {customer_id}")
+    return web.Response(
+        body=archive,
+        content_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="customer-{customer_id}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @requires(ADMINS, "Only an admin may erase a customer.")

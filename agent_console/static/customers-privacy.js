@@ -1,4 +1,6 @@
-// Switchboard customers page, the customer's data: admins erase them (DELETE /api/customers/{id}) after a warning that names the customer and a typed
+// Switchboard customers page, the customer's data: supervisors and admins download
+// everything held on the customer (GET /api/customers/{id}/export, a zip); admins erase
+// them (DELETE /api/customers/{id}) after a warning that names the customer and a typed
 // confirmation. It listens for switchboard:record (detail: the record as shown).
 "use strict";
 
@@ -9,9 +11,11 @@
 
   function render(shown) {
     record = shown;
-    show($("privacy"), role === "admin");
-    if (role !== "admin") return;
-    show($("erase-form"), !record.erased_at);
+    const allowed = role === "supervisor" || role === "admin";
+    show($("privacy"), allowed);
+    if (!allowed) return;
+    $("privacy-export").href = `/api/customers/${record.id}/export`;
+    show($("erase-form"), role === "admin" && !record.erased_at);
     $("erase-warning").textContent = `Erase ${record.shown_as}? Their name, addresses, ` +
       "every message text and attachment go for good; only counts stay.";
     $("erase-form").elements.confirm.value = "";

@@ -1,10 +1,14 @@
-"""An admin erases a customer on request: nothing the hub holds finds or names them any
-more, their files are gone, a new contact from their address is someone new, and the
-reports count what they counted before."""
+"""A customer's rights over their data. An admin erases a customer on request: nothing
+the hub holds finds or names them any more, their files are gone, a new contact from
+their address is someone new, and the reports count what they counted before. A
+supervisor downloads everything held on a customer as one archive."""
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
+import zipfile
 from typing import Any
 
 from sqlalchemy import func, select
@@ -164,3 +168,45 @@ async def test_erasing_ends_what_the_customer_still_waits_for(hub: Hub) -> None:
         conversation = await session.get(Conversation, waiting)
         assert conversation is not None and conversation.status == "abandoned"
         assert conversation.anonymised_at is not None
+
+
+async def test_an_export_holds_what_was_stored_with_the_attachment_bytes(hub: Hub) -> None:
+    await hub.add_agent("sue", role="supervisor")
+    await hub.add_agent("nora")
+    ref = await hub.app[ATTACHMENTS].put(PNG)
+    photo = Attachment("screen 1.png", "image/png", len(PNG), ref)
+    mailed = await contact(
+        hub, "email", EMAIL, "The screen cracked", subject="Broken", attachments=(photo,)
+    )
+    async with hub.sessions() as session:
+        greta = (await session.get(Conversation, mailed)).customer_id  # type: ignore[union-attr]
+    sue, nora = await hub.login("sue"), await hub.login("nora")
+    try:
+        status, _ = await sue.post(f"/api/customers/{greta}/notes", {"text": "Prefers mornings"})
+        assert status == 201
+        async with nora.http.get(f"api/customers/{greta}/export") as response:
+            assert response.status == 403
+        async with sue.http.get(f"api/customers/{greta}/export") as response:
+            assert response.status == 200
+            assert response.content_type == "application/zip"
+            body = await response.read()
+    finally:
+        await sue.close()
+        await nora.close()
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        document = json.loads(archive.read("customer.json"))
+        (message,) = document["conversations"][0]["messages"]
+        (attachment,) = message["attachments"]
+        assert archive.read(attachment["file"]) == PNG
+    assert document["customer"]["name"] == "Greta Garbo"
+    assert [(a["channel"], a["address"]) for a in document["addresses"]] == [("email", EMAIL)]
+    assert (message["subject"], message["text"], message["sender"]) == (
+        "Broken",
+        "The screen cracked",
+        EMAIL,
+    )
+    assert attachment["name"] == "screen 1.png" and attachment["size"] == len(PNG)
+    assert "Prefers mornings" in [e["summary"] for e in document["timeline"]]
+    async with hub.sessions() as session:
+        actions = list(await session.scalars(select(AuditEntry.action)))
+    assert "customer.exported" in actions
