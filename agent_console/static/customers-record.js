@@ -24,6 +24,8 @@
     "reply.sent": "Reply sent",
     "note.added": "Private note",
     "conversation.closed": "Closed",
+    "survey.asked": "Asked for a rating",
+    "survey.answered": "Satisfaction rating",
     "customer.merged": "Merged",
     "customer.unmerged": "Merge undone",
     "customer.erased": "Erased on request",

@@ -18,6 +18,8 @@ from hub.keys import BUS, SURVEYS
 from hub.models import Conversation, Message, Survey, TimelineEvent
 from hub.settings import Settings
 from tests.channels.test_sms import CUSTOMER, Webhook, accept_next_offer, sms_form
+from tests.channels.test_whatsapp import CUSTOMER as WHATSAPP_CUSTOMER
+from tests.channels.test_whatsapp import WhatsApp
 from tests.channels.twilio_side import MessagesApi as FakeTwilio
 from tests.channels.twilio_side import with_twilio
 from tests.conftest import start_hub
@@ -34,7 +36,7 @@ async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
 @pytest.fixture
 async def hub(settings_for: Settings, twilio: tuple[FakeTwilio, str]) -> AsyncIterator[Hub]:
     settings = dataclasses.replace(
-        with_twilio(settings_for, twilio[1]), smtp_port=0, survey_channels="sms,email,chat"
+        with_twilio(settings_for, twilio[1]), smtp_port=0, survey_channels="sms,whatsapp,email,chat"
     )
     async with start_hub(settings, clean=True) as running:
         yield running
@@ -133,6 +135,31 @@ async def test_anything_but_a_rating_is_a_contact_as_today_and_the_question_laps
     [survey] = await surveys(hub)
     assert survey.rating is None
     assert not await timeline(hub, "survey.answered")
+
+
+async def test_whatsapp_asks_the_same_way_from_the_whatsapp_sender(
+    hub: Hub, alice: AgentClient, twilio: tuple[FakeTwilio, str]
+) -> None:
+    await WhatsApp(hub).message("Can I pay my bill in two parts?")
+    conversation_id = await accept_next_offer(alice)
+    status, _ = await alice.post(f"/api/conversations/{conversation_id}/close")
+    assert status == 200
+
+    [asked] = await eventually(lambda: _requests_to(twilio[0], f"whatsapp:{WHATSAPP_CUSTOMER}"))
+    assert "1 (poor) to 5 (great)" in asked["form"]["Body"][0]
+    assert asked["form"]["From"][0].startswith("whatsapp:+")
+    assert await WhatsApp(hub).message("2 the first agent did not know") == (
+        200,
+        "application/xml",
+        _empty_twiml(),
+    )
+    [survey] = await surveys(hub)
+    assert (survey.channel, survey.rating) == ("whatsapp", 2)
+    assert len(await conversations(hub)) == 1
+
+
+async def _requests_to(fake: FakeTwilio, to: str) -> list[dict[str, Any]]:
+    return [r for r in fake.requests if r["form"]["To"] == [to]]
 
 
 async def test_a_number_that_sent_stop_is_never_asked(
