@@ -28,6 +28,7 @@ import agent_console.me
 import agent_console.offers
 import agent_console.outreach
 import agent_console.pages
+import agent_console.past
 import agent_console.phone_menu
 import agent_console.privacy
 import agent_console.schedules
@@ -106,6 +107,7 @@ from routing.identity.directory import CustomerDirectory
 from routing.limits import QueueLimits
 from routing.matching import RoutingPolicy
 from routing.outreach import Outreach
+from routing.reopening import PastConversations
 from routing.rules import RoutingRules
 
 log = logging.getLogger(__name__)
@@ -182,6 +184,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.customers.setup(app)
     agent_console.privacy.setup(app)
     agent_console.outreach.setup(app)
+    agent_console.past.setup(app)
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
     insights.web.setup(app, REDIS)
@@ -299,6 +302,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[agent_console.outreach.OUTREACH] = Outreach(
         sessions, queue, bus, app[CHANNELS], app[CONVERSATIONS]
     )
+    app[agent_console.past.PAST] = PastConversations(sessions, queue, bus, app[CHANNELS])
     limits = QueueLimits(sessions, queue, bus, app[CONVERSATIONS])
     router = MeasuredRouter(
         metrics,

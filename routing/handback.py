@@ -60,7 +60,7 @@ class Handback:
             )
             requeued: list[tuple[str, WaitingContact]] = []
             for conversation in conversations:
-                requeued.append((conversation.channel, await _requeue(session, conversation, why)))
+                requeued.append((conversation.channel, await requeue(session, conversation, why)))
         await self._bus.publish(AgentState(agent_id=agent_id, status="offline", why=why))
         withdrawn = 0
         for offer_id in pending:
@@ -103,7 +103,7 @@ class Handback:
                 if target
                 else f"queue {to_skill or 'general'}"
             )
-            waiting = await _requeue(
+            waiting = await requeue(
                 session, conversation, f"transferred to {where}", declined=(from_agent_id,)
             )
             capacity = (
@@ -124,9 +124,18 @@ class Handback:
         return "queued"
 
 
-async def _requeue(
-    session: AsyncSession, conversation: Conversation, why: str, declined: tuple[int, ...] = ()
+async def requeue(
+    session: AsyncSession,
+    conversation: Conversation,
+    why: str,
+    declined: tuple[int, ...] = (),
+    *,
+    kind: str = "conversation.requeued",
+    by: int | None = None,
 ) -> WaitingContact:
+    """Put the conversation back in line (in the session; the caller pushes the returned
+    contact to the live queue after commit), on the timeline as `kind` by `by` (None:
+    the agent who held it)."""
     inbox = await session.get(Inbox, conversation.inbox_id)
     previous = conversation.agent_id
     conversation.status = "queued"
@@ -153,8 +162,8 @@ async def _requeue(
         session,
         customer_id=conversation.customer_id,
         conversation_id=conversation.id,
-        agent_id=previous,
-        kind="conversation.requeued",
+        agent_id=previous if by is None else by,
+        kind=kind,
         summary=f"Back in the queue: {why}",
     )
     return waiting_contact(entry)

@@ -143,9 +143,17 @@
     }
   }
 
+  const PAST = ["closed", "abandoned"];
+  let pastId = null;
+
   async function openConversation(id) {
     try {
       const conversation = await get(`/api/conversations/${id}`);
+      pastId = id;
+      // Read only here: a past one can be reopened (back on the queue) or taken over,
+      // one still waiting taken over; the hub decides whether this viewer may.
+      show($("past-reopen"), PAST.includes(conversation.status));
+      show($("past-take-over"), PAST.includes(conversation.status) || conversation.status === "queued");
       $("past-title").textContent = `${conversation.subject || `Conversation ${id}`} · ${conversation.channel} · ${conversation.status}`;
       $("past-messages").replaceChildren(...conversation.messages.map((m) =>
         h("li", { class: `message ${m.direction}`, dataset: { direction: m.direction } },
@@ -154,6 +162,17 @@
       show($("past"), true);
     } catch (error) {
       toast(error.status === 404 ? "That conversation is not one you may open." : error.message, "error");
+    }
+  }
+
+  async function act(action, done) {
+    try {
+      await post(`/api/conversations/${pastId}/${action}`, {});
+      toast(done);
+      // Reopened, it is nobody's until routing offers it: an agent may no longer open it.
+      await open(customerId, action === "take-over" ? pastId : undefined);
+    } catch (error) {
+      toast(error.message, "error");
     }
   }
 
@@ -201,6 +220,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     document.addEventListener("switchboard:customer", (e) => open(e.detail.id, e.detail.conversationId));
     $("older-events").addEventListener("click", older);
+    $("past-reopen").addEventListener("click", () => act("reopen", "Reopened: it is back in the queue."));
+    $("past-take-over").addEventListener("click", () => act("take-over", "It is yours now: answer it from the console."));
     $("edit-form").addEventListener("submit", save);
     $("note-form").addEventListener("submit", addNote);
   });
