@@ -78,6 +78,7 @@ from hub.keys import (
     QUEUE,
     RATE_LIMITS,
     REMOTE_ATTACHMENTS,
+    RETENTION,
     SESSIONS,
     SETTINGS,
     SIGNER,
@@ -95,6 +96,7 @@ from hub.proxies import forwarded_for
 from hub.queue import ContactQueue, MemoryQueue, RedisQueue
 from hub.rate_limits import MemoryRateLimits, RedisRateLimits
 from hub.recovery import Reconciler
+from hub.retention import Retention, parse_retention
 from hub.sessions import AgentSessions
 from hub.settings import Settings
 from hub.surveys import Surveys
@@ -320,6 +322,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[OFFERS] = offers
     app[ROUTER] = router
     reconciler = Reconciler(sessions, queue, settings.reconcile_interval, metrics)
+    app[RETENTION] = retention = Retention(
+        sessions,
+        queue,
+        app[ATTACHMENTS],
+        parse_retention(settings.retention),
+        settings.retention_interval,
+    )
     # "Online" for web chat: an agent seen within a few rounds of presence updates (sooner
     # than the grace period after which their work moves) whom routing could offer it to.
     within = min(settings.presence_grace, 3 * settings.presence_interval)
@@ -338,6 +347,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             asyncio.create_task(directory.run()),
             asyncio.create_task(_console_presence(app)),
         ]
+        if retention.days:
+            tasks.append(
+                asyncio.create_task(
+                    keep_running("retention", retention.run_once, settings.retention_interval)
+                )
+            )
         yield
         await app[KNOWLEDGE].close()
         await surveys.close()

@@ -19,6 +19,7 @@ from hub.metrics import Metrics
 from hub.presence import PresenceBoard
 from hub.queue import ContactQueue
 from hub.rate_limits import RateLimits
+from hub.retention import Retention
 from hub.sessions import AgentSessions
 from hub.settings import Settings
 from hub.surveys import Surveys
@@ -33,6 +34,8 @@ INTAKE = web.AppKey("intake", Intake)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 # Erases customers on request (hub.erasure).
 ERASER = web.AppKey("eraser", Eraser)
+# Anonymises conversations older than each channel keeps them (hub.retention).
+RETENTION = web.AppKey("retention", Retention)
 # Satisfaction surveys: asked after a conversation closes, answered on its channel.
 SURVEYS = web.AppKey("surveys", Surveys)
 AFTER_HOURS = web.AppKey("after_hours", AfterHours)

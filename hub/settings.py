@@ -112,6 +112,10 @@ class Settings:
     voc_report_from: str = "switchboard@localhost"
     voc_webhook: str | None = None  # insights: rising-topic alerts by POST
     voc_interval: float = 3600.0  # insights: seconds between voice-of-customer rounds
+    # Days each channel keeps closed conversations before they are anonymised
+    # ("sms=30,email=365"; a channel not named keeps them), checked every interval seconds.
+    retention: str = ""
+    retention_interval: float = 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
