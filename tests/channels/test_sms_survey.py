@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from hub.keys import BUS, SURVEYS
-from hub.models import Conversation, Message, Survey, TimelineEvent
+from hub.keys import BUS, SETTINGS, SURVEYS
+from hub.models import Conversation, Message, Survey, TimelineEvent, utcnow
 from hub.settings import Settings
 from tests.channels.test_sms import CUSTOMER, Webhook, accept_next_offer, sms_form
 from tests.channels.test_whatsapp import CUSTOMER as WHATSAPP_CUSTOMER
@@ -160,6 +160,27 @@ async def test_whatsapp_asks_the_same_way_from_the_whatsapp_sender(
 
 async def _requests_to(fake: FakeTwilio, to: str) -> list[dict[str, Any]]:
     return [r for r in fake.requests if r["form"]["To"] == [to]]
+
+
+async def test_two_hub_processes_asking_at_once_send_one_question(
+    hub: Hub, alice: AgentClient, twilio: tuple[FakeTwilio, str]
+) -> None:
+    await Webhook(hub).text("Is the branch open on Sunday?")
+    conversation_id = await accept_next_offer(alice)
+    # Closed without the close event, so that nothing has asked yet: the two processes race.
+    async with hub.sessions() as session, session.begin():
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(status="closed", closed_at=utcnow())
+        )
+    async with start_hub(hub.app[SETTINGS]) as other:
+        asked = await asyncio.gather(
+            hub.app[SURVEYS].ask(conversation_id), other.app[SURVEYS].ask(conversation_id)
+        )
+    assert asked.count(None) == 1
+    assert [a for a in asked if a is not None] == [s.id for s in await surveys(hub)]
+    assert len(await questions(twilio[0])) == 1
 
 
 async def test_a_number_that_sent_stop_is_never_asked(
