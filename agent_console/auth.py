@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from agent_console.responses import error, forbidden_page, page
 from hub import audit
-from hub.auth import COOKIE_NAME, check_password
+from hub.auth import COOKIE_NAME, LOGIN_PATH, check_password
 from hub.events import SessionsEnded
 from hub.inputs import read_form
 from hub.keys import AGENT_SESSIONS, BUS, RATE_LIMITS, SESSIONS, SETTINGS
@@ -42,6 +42,8 @@ from hub.sessions import SignedIn
 
 __all__ = [
     "ADMINS",
+    "ANYONE",
+    "CONSOLE",
     "SUPERVISORS",
     "current_agent",
     "page_for",
@@ -52,7 +54,11 @@ __all__ = [
 
 ADMINS = ("admin",)
 SUPERVISORS = ("supervisor", "admin")
-LOGIN = "/console/login"
+# Everyone who works in the console: an analyst reads reports and nothing else
+# (insights.web), so a route open to "any signed-in agent" is still closed to them.
+CONSOLE = ("agent", "supervisor", "admin")
+ANYONE = (*CONSOLE, "analyst")
+LOGIN = LOGIN_PATH
 R = TypeVar("R", bound=web.StreamResponse)
 AgentHandler = Callable[[web.Request, Agent], Awaitable[R]]
 Handler = Callable[[web.Request], Awaitable[R]]
@@ -79,8 +85,10 @@ async def signed_in_session(request: web.Request) -> SignedIn | None:
 def requires(
     roles: tuple[str, ...] | None = None, refusal: str | None = None
 ) -> Callable[[AgentHandler[R]], Handler[R]]:
-    """An API route for signed-in agents (of `roles`, if given): 401 for strangers, 403
-    with `refusal` (or the roles needed) for others, as JSON."""
+    """An API route for signed-in agents (of `roles`; if not given, of the console's
+    roles): 401 for strangers, 403 with `refusal` (or the roles needed) for others, as
+    JSON."""
+    allowed = CONSOLE if roles is None else roles
 
     def decorate(handler: AgentHandler[R]) -> Handler[R]:
         @functools.wraps(handler)
@@ -88,8 +96,8 @@ def requires(
             agent = await current_agent(request)
             if agent is None:
                 raise error(401, "Log in first.")
-            if roles is not None and agent.role not in roles:
-                raise error(403, refusal or f"This needs the role {' or '.join(roles)}.")
+            if agent.role not in allowed:
+                raise error(403, refusal or f"This needs the role {' or '.join(allowed)}.")
             return await handler(request, agent)
 
         return guarded
@@ -100,8 +108,10 @@ def requires(
 def page_for(
     roles: tuple[str, ...] | None, title: str = "", reason: str = ""
 ) -> Callable[[AgentHandler[R]], Handler[R | web.Response]]:
-    """A page for signed-in agents (of `roles`, if given): strangers go to the sign-in,
-    others get a 403 page saying `reason`, with the way back to the console."""
+    """A page for signed-in agents (of `roles`; if not given, of the console's roles):
+    strangers go to the sign-in, others get a 403 page saying `reason`, with the way back
+    to the console."""
+    allowed = CONSOLE if roles is None else roles
 
     def decorate(handler: AgentHandler[R]) -> Handler[R | web.Response]:
         @functools.wraps(handler)
@@ -109,7 +119,7 @@ def page_for(
             agent = await current_agent(request)
             if agent is None:
                 raise web.HTTPSeeOther(LOGIN)
-            if roles is not None and agent.role not in roles:
+            if agent.role not in allowed:
                 return forbidden_page(request, title, reason)
             return await handler(request, agent)
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSMsgType, web
 
-from agent_console.auth import SUPERVISORS, signed_in_session
+from agent_console.auth import CONSOLE, SUPERVISORS, signed_in_session
 from agent_console.me import agent_json
 from hub.bus import Event
 from hub.events import AgentUpdated, Audience, SessionsEnded, heard_by
@@ -41,6 +41,8 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     if signed_in is None:  # a socket is not a page to redirect, nor an API to answer in JSON
         raise web.HTTPUnauthorized(text="Log in first.")
     agent = signed_in.agent
+    if agent.role not in CONSOLE:  # an analyst reads reports, not the floor's events
+        raise web.HTTPForbidden(text="The console's live events are for its agents.")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
     await ws.prepare(request)
     sockets = request.app[AGENT_SOCKETS]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agent_console.auth import page_for
+from agent_console.auth import ANYONE, page_for
 from agent_console.responses import STATIC, STATIC_ROUTE, page
+from hub.auth import REPORTS_PATH
 from hub.models import Agent
 
 
@@ -20,6 +21,8 @@ async def home(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/console")
 
 
-@page_for(None)
+@page_for(ANYONE)
 async def console_page(request: web.Request, agent: Agent) -> web.Response:
+    if agent.role == "analyst":  # they read reports, and have no console to work in
+        raise web.HTTPSeeOther(REPORTS_PATH)
     return page(request, "console.html")

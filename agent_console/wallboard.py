@@ -89,7 +89,9 @@ async def agents(request: web.Request, supervisor: Agent) -> web.Response:
         everyone = [
             a
             for a in await session.scalars(
-                select(Agent).order_by(Agent.display_name, Agent.username)
+                select(Agent)
+                .where(Agent.role != "analyst")  # they read reports; they take no work
+                .order_by(Agent.display_name, Agent.username)
             )
             if team is None or a.id in team
         ]

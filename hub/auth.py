@@ -15,6 +15,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 COOKIE_NAME = "switchboard_session"
+LOGIN_PATH = "/console/login"  # where a stranger is sent to sign in
+REPORTS_PATH = "/console/reports"  # the voice-of-customer report, where analysts land
 _hasher = PasswordHasher()
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from hub.demo import DemoLogin
     from hub.settings import Settings
 
-ROLES = ("agent", "supervisor", "admin")
+ROLES = ("agent", "supervisor", "admin", "analyst")
 DESCRIPTION = (
     "Switchboard, the contact-center hub. Every command works on one database:"
     " SWITCHBOARD_DATABASE_URL, by default switchboard.db in the current folder"

@@ -1,4 +1,5 @@
-"""`GET /api/reports/voc`: the report's data as JSON or CSV, for supervisors and admins.
+"""`GET /api/reports/voc`: the report's data as JSON or CSV, and `/console/reports`, the
+report as a page, for supervisors, admins and analysts (who read reports and nothing else).
 
 When an alert email or webhook is configured, the hub also runs the VoC rounds.
 """
@@ -18,18 +19,19 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from hub import audit
-from hub.auth import COOKIE_NAME
+from hub.auth import COOKIE_NAME, LOGIN_PATH, REPORTS_PATH
 from hub.keys import AGENT_SESSIONS, SESSIONS, SETTINGS
 from hub.models import Agent
 
 __all__ = ["REPORT_ROLES", "setup"]
 
-REPORT_ROLES = frozenset({"supervisor", "admin"})
+REPORT_ROLES = frozenset({"supervisor", "admin", "analyst"})
 
 
 def setup(app: web.Application, redis: web.AppKey[Redis] | None = None) -> None:
     """The report API; and, when an email or webhook is configured, the hub's VoC rounds."""
     app.router.add_get("/api/reports/voc", voc_report)
+    app.router.add_get(REPORTS_PATH, report_page)
     settings = app[SETTINGS]
     if settings.voc_webhook or (settings.voc_report_to and settings.smtp_relay_host):
         app.cleanup_ctx.append(_rounds(redis))
@@ -67,19 +69,35 @@ def _rounds(
     return rounds
 
 
+async def report_page(request: web.Request) -> web.Response:
+    """The report as a page (query: since, topics): strangers sign in first; a role that
+    reads no reports is told so."""
+    signed_in = await request.app[AGENT_SESSIONS].signed_in(request.cookies.get(COOKIE_NAME))
+    if signed_in is None:
+        raise web.HTTPSeeOther(LOGIN_PATH)
+    if signed_in.agent.role not in REPORT_ROLES:
+        raise _error(403, "Reports are for supervisors, admins and analysts.")
+    return await _answer(request, signed_in.agent, "html")
+
+
 async def voc_report(request: web.Request) -> web.Response:
-    """Query: since (30d), format (json | csv), table (for csv), topics (12)."""
+    """Query: since (30d), format (json | csv | html), table (for csv), topics (12)."""
     reporter = await _require_reporter(request)
+    return await _answer(request, reporter, request.query.get("format", "json"))
+
+
+async def _answer(request: web.Request, reporter: Agent, output: str) -> web.Response:
     # Imported on first use: the hub starts without loading scikit-learn.
     from insights.contacts import history_start, load_contacts
     from insights.export import TABLES, report_csv
+    from insights.page import CSP, render_html
     from insights.report import VocOptions, build_report
     from insights.window import parse_since, start_of_day
 
     query = request.query
-    output, table = query.get("format", "json"), query.get("table", "topics")
-    if output not in ("json", "csv") or table not in TABLES:
-        raise _error(400, f"format is json or csv; table is one of {', '.join(TABLES)}.")
+    table = query.get("table", "topics")
+    if output not in ("json", "csv", "html") or table not in TABLES:
+        raise _error(400, f"format is json, csv or html; table is one of {', '.join(TABLES)}.")
     now = datetime.now(UTC)
     try:
         topics = int(query.get("topics", "12"))
@@ -114,6 +132,17 @@ async def voc_report(request: web.Request) -> web.Response:
             charset="utf-8",
             headers={"Content-Disposition": f'attachment; filename="voc-{table}.csv"'},
         )
+    if output == "html":
+        return web.Response(
+            text=render_html(report),
+            content_type="text/html",
+            charset="utf-8",
+            headers={
+                "Cache-Control": "no-store",
+                "Content-Security-Policy": f"{CSP}; frame-ancestors 'none'",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
     return web.json_response(report.as_json(), headers={"Cache-Control": "no-store"})
 
 
@@ -124,13 +153,13 @@ async def _require_reporter(request: web.Request) -> Agent:
         raise _error(401, "Log in first.")
     agent = signed_in.agent
     if agent.role not in REPORT_ROLES:
-        raise _error(403, "Reports are for supervisors and admins.")
+        raise _error(403, "Reports are for supervisors, admins and analysts.")
     return agent
 
 
 async def _team_of(request: web.Request, reporter: Agent) -> set[int] | None:
-    """The console's team rule: a supervisor with a team reads only what their team
-    handled (and what still waits); admins and supervisors without a team read all."""
+    """The console's team rule: a supervisor or analyst with a team reads only what their
+    team handled (and what still waits); admins, and the others without a team, read all."""
     if reporter.role == "admin" or not reporter.team:
         return None
     async with request.app[SESSIONS]() as session:

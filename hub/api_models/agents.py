@@ -20,7 +20,7 @@ __all__ = [
     "SignatureIn",
 ]
 
-Role = Literal["agent", "supervisor", "admin"]
+Role = Literal["agent", "supervisor", "admin", "analyst"]
 MAX_CAPACITY = 50
 MAX_SIGNATURE = 2000
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
