@@ -15,7 +15,9 @@ agent is `online` for the widget's inbox. The visitor sends `details` (name, ema
 answered with `details`, and `seen` with the newest agent message they have seen; the hub
 sends `read` with the newest of their messages the agent has seen. A visitor who leaves an
 email while nobody is online gets their replies by email (`by_email` in `ack`, `details`).
-The hub sends `presence` when the inbox's agents come online or all go away. `typing`
+The hub sends `presence` when the inbox's agents come online or all go away. Out of the
+inbox's business hours, `welcome` has `closed` (`opens`: the next opening) and `online`
+is false whoever is signed in, so the chat goes on by email as when nobody is online. `typing`
 frames both ways carry `on` (false when the typist stopped); a receiver drops a typing
 notice 30 s after the last one anyway. Once an agent closes the chat, a visitor still there
 may get `survey` and answer `rating` (see `_rating`).
@@ -35,6 +37,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +58,13 @@ from hub.events import (
     CustomerTyping,
     MessageStatus,
 )
+from hub.hours import is_open, next_opening
 from hub.keys import BUS, CONVERSATIONS, COULD_TAKE, INTAKE, RATE_LIMITS, SESSIONS, SETTINGS
 from hub.listeners import Listeners, following
 from hub.loops import Backoff, stop_if_cancelled
-from hub.models import Conversation, CustomerAddress, Inbox, Message
+from hub.models import Conversation, CustomerAddress, Inbox, Message, utcnow
 from hub.outages import RETRY_AFTER, is_outage
+from hub.schedules import hours_of
 from hub.sockets import Peer, SocketGroups
 
 CHANNEL = "chat"
@@ -146,6 +151,13 @@ class Visit:
     by_email: int | None = None  # the conversation known to go on by email
     left: bool = False
     site: str = ""  # where the widget is embedded (the socket's Origin), e.g. shop.example
+    # The team behind the inbox was closed at the hello: until when (None: no opening).
+    closed: bool = False
+    opens_at: datetime | None = None
+
+    def is_closed(self) -> bool:
+        """Still closed: nobody answers the chat now, whoever is signed in."""
+        return self.closed and (self.opens_at is None or utcnow() < self.opens_at)
 
 
 class Departures:
@@ -337,7 +349,8 @@ async def _hello(
         visit.inbox = await _known_inbox(request, _text_field(data, "inbox", 100))
         visit.details = await _visitors.details(request.app[SESSIONS], visitor)
         visit.wrote = any(m["from"] == "customer" for m in transcript)
-        online = await request.app[COULD_TAKE](CHANNEL, visit.inbox)
+        visit.closed, visit.opens_at = await _hours(request, visit.inbox)
+        online = not visit.is_closed() and await request.app[COULD_TAKE](CHANNEL, visit.inbox)
         _chat_presence.watch(request.app, peer, visit.inbox, online)
         await ws.send_json(
             {
@@ -349,6 +362,7 @@ async def _hello(
                 "details": _details_json(visit.details),
                 "online": online,
                 "offline_email": await _visitors.can_email(request.app[SESSIONS]),
+                "closed": _closed_json(visit),
             }
         )
     except BaseException:
@@ -483,6 +497,23 @@ async def _give_details(
     )
 
 
+async def _hours(request: web.Request, inbox: str) -> tuple[bool, datetime | None]:
+    """Whether the chat inbox's team is closed now, and when it opens next."""
+    async with request.app[SESSIONS]() as session:
+        schedule = await hours_of(session, channel=CHANNEL, inbox=inbox)
+    now = utcnow()
+    if schedule is None or is_open(schedule, now):
+        return False, None
+    return True, next_opening(schedule, now)
+
+
+def _closed_json(visit: Visit) -> dict[str, str | None] | None:
+    """For the widget: closed, and when it opens (ISO 8601, UTC), or None when open."""
+    if not visit.is_closed():
+        return None
+    return {"opens": None if visit.opens_at is None else visit.opens_at.isoformat()}
+
+
 async def _email_if_offline(request: web.Request, visit: Visit, conversation_id: int) -> bool:
     """With nobody online, the conversation goes on by email if the visitor left one;
     whether its replies go by email. Costs nothing for visitors who left no email."""
@@ -493,7 +524,7 @@ async def _email_if_offline(request: web.Request, visit: Visit, conversation_id:
         return True
     sessions = request.app[SESSIONS]
     if await _visitors.replies_by_email(sessions, conversation_id) or (
-        not await request.app[COULD_TAKE](CHANNEL, visit.inbox)
+        (visit.is_closed() or not await request.app[COULD_TAKE](CHANNEL, visit.inbox))
         and await _visitors.reply_by_email(sessions, conversation_id, email)
     ):
         visit.by_email = conversation_id

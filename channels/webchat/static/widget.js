@@ -270,6 +270,7 @@
   let details = null; // what this visitor told us: {name, email}
   let wrote = false; // the visitor has written before: no pre-chat questions then
   let online = true; // an agent is online to answer
+  let closed = null; // out of business hours: { opens: ISO time or null }, else null
   let canEmail = false; // the hub can answer by email
   let byEmail = false; // this conversation goes on by email
   let readUpTo = 0; // the newest of the visitor's messages the agent has seen
@@ -322,7 +323,7 @@
     else if (frame.type === "ack") acknowledge(frame);
     else if (frame.type === "message" && frame.from === "agent") agentMessage(frame);
     else if (frame.type === "typing" && frame.from === "agent") agentTyping(frame.on !== false);
-    else if (frame.type === "presence") { online = frame.online; showAway(); showPresence(); }
+    else if (frame.type === "presence") { online = frame.online && !stillClosed(); showAway(); showPresence(); }
     else if (frame.type === "details") detailsTaken(frame);
     else if (frame.type === "read") { readUpTo = Math.max(readUpTo, frame.message_id); showReceipts(); }
     else if (frame.type === "left") left();
@@ -345,6 +346,7 @@
     details = frame.details || null;
     online = frame.online !== false;
     canEmail = Boolean(frame.offline_email);
+    closed = frame.closed || null;
     seenSent = 0;
     wrote = false; // a new session (the hub forgot the old token) starts over
     readUpTo = 0;
@@ -395,7 +397,21 @@
   }
 
   function showPresence() {
-    if (ready) setStatus(online ? "We're online" : "We're offline");
+    if (ready) setStatus(online ? "We're online" : stillClosed() ? "We're closed" : "We're offline");
+  }
+
+  /** Out of business hours until the opening the hub named. */
+  function stillClosed() {
+    return Boolean(closed) && (!closed.opens || Date.now() < Date.parse(closed.opens));
+  }
+
+  /** "We're closed right now and open again Monday 09:00.", in the visitor's own time. */
+  function closedText() {
+    if (!closed.opens) return "We're closed right now.";
+    const opens = new Date(closed.opens).toLocaleString([], {
+      weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
+    });
+    return `We're closed right now and open again ${opens}.`;
   }
 
   /** Honest about nobody being online, and how the answer will come: one message for
@@ -416,6 +432,9 @@
       awayForm.hidden = !prechat.hidden;
     } else if (!online) {
       awayText.textContent = "No one is online right now. Write your message; we'll answer here as soon as we can.";
+    }
+    if (stillClosed() && !byEmail) {
+      awayText.textContent = awayText.textContent.replace("No one is online right now.", closedText());
     }
   }
 
@@ -464,7 +483,7 @@
     item.node.dataset.messageId = String(frame.message_id);
     mark(item.node, "sent");
     wrote = true;
-    if (frame.online !== undefined) online = frame.online;
+    if (frame.online !== undefined) online = frame.online && !stillClosed();
     byEmail = byEmail || Boolean(frame.by_email);
     showReceipts();
     showAway();
