@@ -36,6 +36,7 @@ import agent_console.supervisor
 import agent_console.surveys
 import agent_console.transfers
 import agent_console.wallboard
+import agent_console.webhooks
 import channels.email
 import channels.sms
 import channels.twilio
@@ -100,6 +101,7 @@ from hub.retention import Retention, parse_retention
 from hub.sessions import AgentSessions
 from hub.settings import Settings
 from hub.surveys import Surveys
+from hub.webhooks import Deliverer, DeliveryPolicy
 from knowledge.articles import Articles
 from knowledge.embeddings import load_encoder
 from knowledge.search import Knowledge
@@ -182,6 +184,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.schedules.setup(app)
     agent_console.audit.setup(app)
     agent_console.phone_menu.setup(app)
+    agent_console.webhooks.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
     agent_console.privacy.setup(app)
@@ -346,6 +349,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             asyncio.create_task(reconciler.run()),
             asyncio.create_task(directory.run()),
             asyncio.create_task(_console_presence(app)),
+            asyncio.create_task(_webhook_deliverer(app).run()),
         ]
         if retention.days:
             tasks.append(
@@ -399,6 +403,18 @@ def _wake_router(app: web.Application, _: BusMessage) -> None:
 for _waker in CATALOGUE.values():
     if _waker.wakes_router:
         CHANGES.on(_waker)(_wake_router)
+
+
+def _webhook_deliverer(app: web.Application) -> Deliverer:
+    settings = app[SETTINGS]
+    policy = DeliveryPolicy(
+        interval=settings.webhook_interval,
+        timeout=settings.webhook_timeout,
+        lease=settings.webhook_lease,
+        first_retry=settings.webhook_first_retry,
+        give_up=settings.webhook_give_up,
+    )
+    return Deliverer(app[SESSIONS], policy, app[METRICS])
 
 
 async def _console_presence(app: web.Application) -> None:

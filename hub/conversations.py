@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import crm
+from hub import crm, outbox
 from hub.bus import EventBus
 from hub.channel_traits import ChannelRegistry, ChannelTraits
 from hub.contacts import ChannelAdapter, OutboundMessage
@@ -129,20 +129,20 @@ class Conversations:
                 channel=outbound.channel,
                 **({"reason": delivery.detail[:500]} if failed else {}),
             )
-        if failed:
-            log.warning(
-                "reply %d on %s not delivered: %s", message.id, outbound.channel, delivery.detail
-            )
-        self._metrics.inc("switchboard_replies_total", channel=outbound.channel)
-        await self._bus.publish(
-            MessageSent(
+            sent = MessageSent(
                 conversation_id=conversation.id,
                 message_id=message.id,
                 agent_id=agent_id,
                 channel=outbound.channel,
                 delivery_status=delivery.status,
             )
-        )
+            await outbox.add(session, sent, conversation.customer_id)
+        if failed:
+            log.warning(
+                "reply %d on %s not delivered: %s", message.id, outbound.channel, delivery.detail
+            )
+        self._metrics.inc("switchboard_replies_total", channel=outbound.channel)
+        await self._bus.publish(sent)
         return Sent(message.id, delivery.status)
 
     async def note(self, agent_id: int, conversation_id: int, text: str) -> int:
@@ -223,10 +223,10 @@ class Conversations:
                 disposition=conversation.disposition,
             )
             channel = conversation.channel
+            closed = ConversationClosed(conversation_id=conversation_id, agent_id=agent_id)
+            await outbox.add(session, closed, conversation.customer_id)
         await self._queue.release(agent_id, channel)
-        await self._bus.publish(
-            ConversationClosed(conversation_id=conversation_id, agent_id=agent_id)
-        )
+        await self._bus.publish(closed)
 
     async def notify(
         self,
@@ -284,7 +284,7 @@ class Conversations:
         when an agent already answered or the conversation had ended.
         """
         try:
-            withdrawn, channel = await self._end_unanswered(conversation_id, reason)
+            withdrawn, channel, abandoned = await self._end_unanswered(conversation_id, reason)
         except _Answered:
             return False
         await self._queue.remove(conversation_id)
@@ -298,13 +298,7 @@ class Conversations:
                 )
             )
         self._metrics.inc("switchboard_conversations_abandoned_total", channel=channel)
-        await self._bus.publish(
-            ConversationAbandoned(
-                conversation_id=conversation_id,
-                channel=channel,
-                reason=reason,
-            )
-        )
+        await self._bus.publish(abandoned)
         return True
 
     async def abandon_answered(self, conversation_id: int, reason: str) -> bool:
@@ -325,11 +319,13 @@ class Conversations:
                 return False
             agent_id, customer_id, channel = row
             _record_abandoned(session, customer_id, conversation_id, reason, agent_id)
+            closed = ConversationClosed(
+                conversation_id=conversation_id, agent_id=agent_id, why=reason
+            )
+            await outbox.add(session, closed, customer_id)
         if agent_id is not None:
             await self._queue.release(agent_id, channel)
-        await self._bus.publish(
-            ConversationClosed(conversation_id=conversation_id, agent_id=agent_id, why=reason)
-        )
+        await self._bus.publish(closed)
         return True
 
     async def abandon_waiting(self, channel: str, address: str, reason: str) -> int:
@@ -376,8 +372,9 @@ class Conversations:
 
     async def _end_unanswered(
         self, conversation_id: int, reason: str
-    ) -> tuple[list[tuple[int, int]], str]:
-        """Mark an unanswered conversation abandoned; the offers withdrawn, and its channel."""
+    ) -> tuple[list[tuple[int, int]], str, ConversationAbandoned]:
+        """Mark an unanswered conversation abandoned; the offers withdrawn, its channel and
+        the event saying so (written to the webhook outbox with the change)."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
             # Offers first, in the same order as OfferBook.accept, so the two never deadlock
@@ -406,7 +403,11 @@ class Conversations:
                 delete(QueueEntry).where(QueueEntry.conversation_id == conversation_id)
             )
             _record_abandoned(session, conversation.customer_id, conversation_id, reason)
-            return [(o, a) for o, a in withdrawn], conversation.channel
+            abandoned = ConversationAbandoned(
+                conversation_id=conversation_id, channel=conversation.channel, reason=reason
+            )
+            await outbox.add(session, abandoned, conversation.customer_id)
+            return [(o, a) for o, a in withdrawn], conversation.channel, abandoned
 
     async def _deliver(self, outbound: OutboundMessage) -> _Delivery:
         adapter = self._adapters.get(outbound.channel)

@@ -31,6 +31,7 @@ __all__ = [
     "DOMAIN_EVENTS",
     "ROUTER_WAKERS",
     "TRANSPORT_MESSAGES",
+    "WEBHOOK_EVENTS",
     "AgentState",
     "AgentUpdated",
     "Audience",
@@ -102,6 +103,9 @@ class BusMessage:
     name: ClassVar[str]
     audience: ClassVar[Audience]
     wakes_router: ClassVar[bool] = False
+    # Also written to the outbox for webhook subscribers, in the transaction that makes
+    # it true (hub.outbox); its name is then an event type admins may subscribe to.
+    webhook: ClassVar[bool] = False
     ts: str = field(default_factory=_now, kw_only=True)
 
     def wire(self) -> dict[str, Any]:
@@ -139,6 +143,7 @@ class ContactQueued(DomainEvent):
 
     name = "contact.queued"
     audience = SUPERVISORS | HUB
+    webhook = True
     wakes_router = True
     conversation_id: int
     channel: str
@@ -152,6 +157,7 @@ class MessageReceived(DomainEvent):
 
     name = "message.received"
     audience = AGENT | SUPERVISORS
+    webhook = True
     message_id: int
     agent_id: int | None
     conversation_id: int
@@ -165,6 +171,7 @@ class MessageSent(DomainEvent):
 
     name = "message.sent"
     audience = AGENT
+    webhook = True
     conversation_id: int
     message_id: int
     agent_id: int
@@ -178,6 +185,7 @@ class MessageStatus(DomainEvent):
 
     name = "message.status"
     audience = AGENT
+    webhook = True
     conversation_id: int
     message_id: int
     agent_id: int | None
@@ -218,6 +226,7 @@ class ConversationAssigned(DomainEvent):
 
     name = "conversation.assigned"
     audience = AGENT | SUPERVISORS | HUB
+    webhook = True
     conversation_id: int
     agent_id: int
     offer_id: int | None = _optional()  # None for one the agent started
@@ -242,6 +251,7 @@ class ConversationClosed(DomainEvent):
 
     name = "conversation.closed"
     audience = AGENT | SUPERVISORS | HUB
+    webhook = True
     wakes_router = True
     conversation_id: int
     agent_id: int | None
@@ -280,6 +290,7 @@ class ConversationAbandoned(DomainEvent):
 
     name = "conversation.abandoned"
     audience = SUPERVISORS | HUB
+    webhook = True
     conversation_id: int
     channel: str
     reason: str
@@ -291,6 +302,7 @@ class ConversationRejected(DomainEvent):
 
     name = "conversation.rejected"
     audience = HUB
+    webhook = True
     conversation_id: int
     channel: str
     queue: str
@@ -302,6 +314,7 @@ class ConversationReassigned(DomainEvent):
 
     name = "conversation.reassigned"
     audience = AGENT | SUPERVISORS
+    webhook = True
     conversation_id: int
     agent_id: int
     by: int
@@ -485,6 +498,8 @@ TRANSPORT_MESSAGES: tuple[type[TransportMessage], ...] = (
 )
 CATALOGUE: dict[str, type[BusMessage]] = {m.name: m for m in DOMAIN_EVENTS + TRANSPORT_MESSAGES}
 ROUTER_WAKERS = frozenset(name for name, m in CATALOGUE.items() if m.wakes_router)
+# The event types a webhook may subscribe to, in catalogue order.
+WEBHOOK_EVENTS: tuple[str, ...] = tuple(name for name, m in CATALOGUE.items() if m.webhook)
 
 
 def heard_by(audience: Audience) -> frozenset[str]:

@@ -15,12 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from hub import crm
+from hub import crm, outbox
 from hub.bus import EventBus
 from hub.channel_traits import ChannelRegistry, ChannelTraits
 from hub.contacts import InboundContact
 from hub.db import Sessions
-from hub.events import ContactQueued, MessageReceived
+from hub.events import ContactQueued, DomainEvent, MessageReceived
 from hub.hours import Schedule, is_open, next_opening
 from hub.identity import CustomerResolver, Identity, add_address, link_known, note_possible
 from hub.metrics import Metrics
@@ -92,7 +92,9 @@ class Intake:
                 # Duplicates are rare, so the first pass does not look for one: the
                 # message's unique (channel, external_id) refuses a copy and rolls
                 # back everything the pass wrote, and the next pass finds the original.
-                accepted, waiting = await self._store(contact, traits, seen_before=attempt > 0)
+                accepted, waiting, events = await self._store(
+                    contact, traits, seen_before=attempt > 0
+                )
                 break
             except IntegrityError:
                 # A copy of this contact (or a new customer's first two messages,
@@ -105,7 +107,7 @@ class Intake:
             await self._queue_if_stranded(accepted.conversation_id)
             return accepted
         self._metrics.inc("switchboard_contacts_accepted_total", channel=contact.channel)
-        await self._announce(accepted, waiting, contact)
+        await self._announce(waiting, events)
         return accepted
 
     async def _queue_if_stranded(self, conversation_id: int) -> None:
@@ -129,7 +131,7 @@ class Intake:
 
     async def _store(
         self, contact: InboundContact, traits: ChannelTraits, *, seen_before: bool
-    ) -> tuple[Accepted, WaitingContact | None]:
+    ) -> tuple[Accepted, WaitingContact | None, list[DomainEvent]]:
         # The hot path: every chat line, SMS and mail passes here, so rows the intake
         # only writes (message, queue entry, timeline lines) go out as plain INSERTs
         # rather than through the ORM's unit of work, and lookups are single queries.
@@ -138,7 +140,8 @@ class Intake:
                 stored = (await session.execute(_STORED, _key(contact))).first()
                 if stored is not None:
                     message_id, conversation_id, customer_id = stored
-                    return Accepted(message_id, conversation_id, customer_id, duplicate=True), None
+                    duplicate = Accepted(message_id, conversation_id, customer_id, duplicate=True)
+                    return duplicate, None, []
             inbox = self._inboxes.get((contact.channel, contact.inbox))
             if inbox is None:
                 inbox, created = await _inbox(session, contact)
@@ -175,17 +178,33 @@ class Intake:
                 channel=contact.channel,
             )
             waiting = None
+            events: list[DomainEvent] = []
             if is_new:
                 assert isinstance(conversation, Conversation)
                 conversation.waits_from = await self._opening(session, contact, conversation)
                 waiting = await _enqueue(session, conversation)
-            return Accepted(
+                events.append(
+                    ContactQueued(conversation.id, contact.channel, customer_id=customer.id)
+                )
+            events.append(
+                MessageReceived(
+                    message_id=message_id,
+                    agent_id=conversation.agent_id,
+                    conversation_id=conversation.id,
+                    customer_id=customer.id,
+                    channel=contact.channel,
+                )
+            )
+            for event in events:  # for webhooks, committed with the contact
+                await outbox.add(session, event, customer.id)
+            accepted = Accepted(
                 message_id,
                 conversation.id,
                 customer.id,
                 queued=waiting is not None,
                 agent_id=conversation.agent_id,
-            ), waiting
+            )
+            return accepted, waiting, events
 
     async def _opening(
         self, session: AsyncSession, contact: InboundContact, conversation: Conversation
@@ -203,24 +222,11 @@ class Intake:
             return None
         return next_opening(schedule, contact.received_at)
 
-    async def _announce(
-        self, accepted: Accepted, waiting: WaitingContact | None, contact: InboundContact
-    ) -> None:
-        conversation_id, customer_id = accepted.conversation_id, accepted.customer_id
+    async def _announce(self, waiting: WaitingContact | None, events: list[DomainEvent]) -> None:
         if waiting is not None:
             await self._queue.push(waiting)
-            await self._bus.publish(
-                ContactQueued(conversation_id, contact.channel, customer_id=customer_id)
-            )
-        await self._bus.publish(
-            MessageReceived(
-                message_id=accepted.message_id,
-                agent_id=accepted.agent_id,
-                conversation_id=conversation_id,
-                customer_id=customer_id,
-                channel=contact.channel,
-            )
-        )
+        for event in events:
+            await self._bus.publish(event)
 
 
 @dataclass(frozen=True)

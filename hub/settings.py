@@ -116,6 +116,15 @@ class Settings:
     # ("sms=30,email=365"; a channel not named keeps them), checked every interval seconds.
     retention: str = ""
     retention_interval: float = 3600.0
+    # Outbound webhooks: seconds between looks for due deliveries, each POST's timeout,
+    # how long a hub process holds a delivery it is making (another takes it over after
+    # a crash), the first pause after a failed attempt (doubling up to an hour), and
+    # how long failures are retried before the delivery is marked failed.
+    webhook_interval: float = 1.0
+    webhook_timeout: float = 10.0
+    webhook_lease: float = 60.0
+    webhook_first_retry: float = 5.0
+    webhook_give_up: float = 24 * 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import crm
+from hub import crm, outbox
 from hub.bus import EventBus
 from hub.db import Sessions
 from hub.events import (
@@ -161,14 +161,12 @@ class OfferBook:
                 kind="conversation.assigned",
                 summary=f"Taken by {agent.display_name or agent.username}",
             )
-        self._metrics.inc("switchboard_offers_accepted_total")
-        await self._bus.publish(
-            ConversationAssigned(
-                conversation_id=conversation.id,
-                agent_id=agent_id,
-                offer_id=offer_id,
+            assigned = ConversationAssigned(
+                conversation_id=conversation.id, agent_id=agent_id, offer_id=offer_id
             )
-        )
+            await outbox.add(session, assigned, conversation.customer_id)
+        self._metrics.inc("switchboard_offers_accepted_total")
+        await self._bus.publish(assigned)
         return conversation.id
 
     async def reject(self, offer_id: int, agent_id: int) -> bool:

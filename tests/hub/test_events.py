@@ -53,9 +53,13 @@ def module_mappings(tree: ast.Module) -> dict[str, list[str]]:
 
 
 def published_classes(path: Path, tree: ast.Module) -> list[str]:
-    """The catalogue classes a module hands to `.publish(...)`; fails on anything else."""
+    """The catalogue classes a module hands to `.publish(...)`; fails on anything else.
+
+    A module that publishes an event it made earlier (one also written to the webhook
+    outbox in the same transaction) is taken to publish every catalogue class it makes."""
     mappings = module_mappings(tree)
     classes: list[str] = []
+    made_earlier = False
     for node in ast.walk(tree):
         if not (
             isinstance(node, ast.Call)
@@ -65,6 +69,9 @@ def published_classes(path: Path, tree: ast.Module) -> list[str]:
         ):
             continue
         made = node.args[0]
+        if isinstance(made, ast.Name):
+            made_earlier = True
+            continue
         assert isinstance(made, ast.Call), f"{path}:{node.lineno} publishes no constructed event"
         if isinstance(made.func, ast.Name):
             classes.append(made.func.id)
@@ -72,6 +79,14 @@ def published_classes(path: Path, tree: ast.Module) -> list[str]:
             classes.extend(mappings[made.func.value.id])
         else:
             raise AssertionError(f"{path}:{node.lineno} publishes something unreadable")
+    if made_earlier:
+        classes.extend(
+            node.func.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in BY_CLASS
+        )
     return classes
 
 
