@@ -284,7 +284,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[DIRECTORY] = directory = CustomerDirectory(sessions, settings.identity_region)
     await directory.load()
     app[INTAKE] = MeasuredIntake(
-        metrics, sessions, queue, bus, metrics, app[CHANNELS], rules, directory.resolver
+        metrics,
+        sessions,
+        queue,
+        bus,
+        metrics,
+        app[CHANNELS],
+        rules,
+        directory.resolver,
+        mask_cards=settings.mask_card_numbers,
     )
     signed = frozenset(c.strip() for c in settings.signed_channels.split(",") if c.strip())
     app[CONVERSATIONS] = Conversations(

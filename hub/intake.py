@@ -6,6 +6,7 @@ Whatever happens after the commit can be redone from the database.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from hub import crm, outbox
 from hub.bus import EventBus
+from hub.card_numbers import mask_cards
 from hub.channel_traits import ChannelRegistry, ChannelTraits
 from hub.contacts import InboundContact
 from hub.db import Sessions
@@ -65,8 +67,10 @@ class Intake:
         channels: ChannelRegistry,
         rules: RequirementRules | None = None,
         resolver: CustomerResolver | None = None,
+        mask_cards: bool = False,
     ) -> None:
         self._sessions = sessions
+        self._mask_cards = mask_cards
         self._channels = channels
         self._queue = queue
         self._bus = bus
@@ -87,6 +91,8 @@ class Intake:
     async def accept(self, contact: InboundContact) -> Accepted:
         """Store a contact exactly once, thread it, queue it; committed when this returns."""
         traits = self._channels[contact.channel]  # an unregistered channel stops here
+        if self._mask_cards:
+            contact = masked(contact)
         for attempt in range(3):
             try:
                 # Duplicates are rare, so the first pass does not look for one: the
@@ -612,4 +618,15 @@ def waiting_contact(entry: QueueEntry) -> WaitingContact:
         entered_at=entry.entered_at.timestamp() if entry.entered_at else None,
         reasons=tuple(entry.rules or ()),
         declined_at=entry.declined_at.timestamp() if entry.declined_at else None,
+    )
+
+
+def masked(contact: InboundContact) -> InboundContact:
+    """The contact with card numbers masked in everything of it that is stored."""
+    return dataclasses.replace(
+        contact,
+        text=mask_cards(contact.text),
+        subject=mask_cards(contact.subject),
+        full_text=None if contact.full_text is None else mask_cards(contact.full_text),
+        raw=None if contact.raw is None else mask_cards(contact.raw),
     )

@@ -115,6 +115,9 @@ class Settings:
     # Days each channel keeps closed conversations before they are anonymised
     # ("sms=30,email=365"; a channel not named keeps them), checked every interval seconds.
     retention: str = ""
+    # Card numbers (Luhn-valid, 13-19 digits) in what customers write are masked to their
+    # last four digits before the message is stored.
+    mask_card_numbers: bool = False
     retention_interval: float = 3600.0
     # Outbound webhooks: seconds between looks for due deliveries, each POST's timeout,
     # how long a hub process holds a delivery it is making (another takes it over after

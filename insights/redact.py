@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
+from hub.card_numbers import CARD, luhn_valid
+
 __all__ = ["luhn_valid", "redact"]
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# 13 to 19 digits, optionally grouped by spaces or dashes, as card numbers are written.
-CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 # International (+44 20 7946 0958), North American ((415) 555-0100, 415.555.0100)
 # and national trunk-prefixed (020 7946 0958, 07700 900123) numbers. Bare short numbers
 # such as amounts, years or order numbers do not match: a phone needs a plus sign,
@@ -21,17 +21,6 @@ PHONE = re.compile(
     r"|0\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4}"
     r")(?!\w)"
 )
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum every payment card number satisfies."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
 
 
 def redact(text: str) -> str:
