@@ -23,6 +23,7 @@ import agent_console.canned
 import agent_console.channels
 import agent_console.conversations
 import agent_console.customers
+import agent_console.duplicates
 import agent_console.live
 import agent_console.me
 import agent_console.offers
@@ -187,6 +188,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.webhooks.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
+    agent_console.duplicates.setup(app)
     agent_console.privacy.setup(app)
     agent_console.outreach.setup(app)
     agent_console.past.setup(app)

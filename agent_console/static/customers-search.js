@@ -111,6 +111,7 @@
       const attributes = await get("/api/customer-attributes");
       $("attribute-filter").append(...attributes.map((a) => h("option", { value: a.key }, a.label)));
       const me = await get("/api/me");
+      show($("duplicates-link"), me.role === "supervisor" || me.role === "admin");
       $("agent-name").textContent = me.display_name;
       $("agent-avatar").textContent = initials(me.display_name);
     } catch (error) {
