@@ -1,4 +1,5 @@
-"""Customer satisfaction for supervisors: CSAT per agent, queue or channel over a period.
+"""Customer satisfaction in the console: CSAT figures for supervisors, and which channels
+ask for ratings, for admins (`GET`/`PUT /api/admin/surveys`; supervisors read it).
 
 CSAT is the share of 4 and 5 among the ratings customers gave (1-5); each row also has
 how many answered and their mean. Counted in the database (one GROUP BY), over the
@@ -15,10 +16,14 @@ from pydantic import BaseModel, field_validator, model_validator
 from sqlalchemy import SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.audit import record
+from agent_console.auth import ADMINS, requires
+from agent_console.responses import json_body
 from agent_console.supervisor import supervisors_only
 from agent_console.teams import team_of
-from hub.keys import SESSIONS
+from hub.keys import CHANNELS, SESSIONS, SURVEYS
 from hub.models import Agent, Conversation, Survey, utcnow
+from hub.surveys import ASKABLE
 
 __all__ = ["csat_figures", "setup"]
 
@@ -54,8 +59,44 @@ class CsatQuery(BaseModel):
         return self
 
 
+class SurveyChoices(BaseModel):
+    """Channel name to on (true) or off (false); channels left out keep their setting."""
+
+    channels: dict[Literal["chat", "email", "sms", "whatsapp"], bool]
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/supervisor/csat", csat)
+    app.router.add_get("/api/admin/surveys", survey_channels)
+    app.router.add_put("/api/admin/surveys", choose_survey_channels)
+
+
+@supervisors_only
+async def survey_channels(request: web.Request, agent: Agent) -> web.Response:
+    return web.json_response(await _survey_channels(request))
+
+
+@requires(ADMINS)
+async def choose_survey_channels(request: web.Request, agent: Agent) -> web.Response:
+    chosen = SurveyChoices.model_validate(await json_body(request)).channels
+    choices: dict[str, bool] = {str(channel): on for channel, on in chosen.items()}
+    async with request.app[SESSIONS]() as session, session.begin():
+        await request.app[SURVEYS].turn(session, choices)
+        record(session, request, agent, "surveys.changed", "surveys", {**choices})
+    return web.json_response(await _survey_channels(request))
+
+
+async def _survey_channels(request: web.Request) -> dict[str, Any]:
+    registry = request.app[CHANNELS]
+    async with request.app[SESSIONS]() as session:
+        on = await request.app[SURVEYS].turned_on(session)
+    return {
+        "channels": [
+            {"channel": c, "label": registry[c].label, "enabled": c in on}
+            for c in ASKABLE
+            if c in registry
+        ]
+    }
 
 
 @supervisors_only

@@ -703,3 +703,14 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(String(500), default="")
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SurveyChannel(Base):
+    """Whether customers on a channel are asked for a rating: an admin's choice, which
+    overrides SWITCHBOARD_SURVEY_CHANNELS for that channel."""
+
+    __tablename__ = "survey_channels"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

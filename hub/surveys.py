@@ -37,6 +37,7 @@ from hub.models import (
     Inbox,
     Message,
     Survey,
+    SurveyChannel,
     utcnow,
 )
 from hub.settings import Settings
@@ -132,12 +133,33 @@ class Surveys:
                 f"SWITCHBOARD_SURVEY_CHANNELS: no survey on {', '.join(sorted(unknown))}"
                 f" (choose from {', '.join(ASKABLE)})"
             )
-        self.enabled = frozenset(wanted)
+        self.defaults = frozenset(wanted)
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def tokens(self) -> SurveyTokens:
         return self._tokens
+
+    async def turned_on(self, session: AsyncSession) -> frozenset[str]:
+        """The channels surveys go out on: the admin's choice for a channel, else the
+        setting's (SWITCHBOARD_SURVEY_CHANNELS)."""
+        chosen = dict(
+            (await session.execute(select(SurveyChannel.channel, SurveyChannel.enabled)))
+            .tuples()
+            .all()
+        )
+        return frozenset(c for c in ASKABLE if chosen.get(c, c in self.defaults))
+
+    async def turn(self, session: AsyncSession, choices: Mapping[str, bool]) -> None:
+        """Record an admin's choice per channel, in the caller's transaction."""
+        for channel, enabled in choices.items():
+            if channel not in ASKABLE:
+                raise ValueError(f"no survey on {channel}")
+            stored = await session.get(SurveyChannel, channel)
+            if stored is None:
+                session.add(SurveyChannel(channel=channel, enabled=enabled))
+            else:
+                stored.enabled, stored.updated_at = enabled, utcnow()
 
     def ask_soon(self, conversation_id: int) -> None:
         """Ask in the background, so a slow mail relay holds up no other listener."""
@@ -182,7 +204,7 @@ class Surveys:
         if conversation is None or conversation.status != ConversationStatus.CLOSED:
             return None
         channel = conversation.reply_channel or conversation.channel
-        if channel not in self.enabled:
+        if channel not in await self.turned_on(session):
             return None
         address = conversation.reply_address or await _last_sender(session, conversation, channel)
         if address is None or await _opted_out(session, channel, address):
