@@ -11,7 +11,9 @@ outcome and ratings), so every report still adds up; everything else goes:
   conversation's subject, summary and reply address; every timeline summary and the
   personal parts of its data; survey comments and call numbers; the chat visitor records;
 - merge undo records (what a merge copied between the two) and "possibly the same as"
-  links that name them.
+  links that name them;
+- what webhook subscribers were or are to be sent about them (the outbox keeps only the
+  event type and the customer's id), and `customer.erased` goes out to them.
 
 Customers merged into the one erased are the same person: they are erased with it. A
 conversation still waiting or in an agent's hands is ended first (its queue entry and
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import crm
+from hub import crm, outbox
 from hub.anonymise import anonymise_conversations, delete_unreferenced, scrub_timeline
 from hub.attachments import AttachmentStore
 from hub.bus import EventBus
@@ -46,6 +48,7 @@ from hub.models import (
     CustomerLink,
     CustomerMerge,
     Message,
+    OutboxEvent,
     QueueEntry,
     TimelineEvent,
     utcnow,
@@ -193,8 +196,12 @@ async def erase_rows(session: AsyncSession, ids: tuple[int, ...]) -> tuple[Erasu
         customer.labels = []
         customer.language = None
         customer.erased_at = customer.erased_at or now
+    await _scrub_outbox(session, ids)
     if first_time:
         crm.record(session, customer_id=ids[0], kind="customer.erased", summary="Erased on request")
+        await outbox.add(
+            session, CustomerErased(customer_id=ids[0], customer_ids=list(ids)), ids[0]
+        )
     await session.flush()
     done = Erasure(ids, len(conversation_ids), messages or 0, 0, first_time)
     return done, refs
@@ -229,3 +236,16 @@ async def _scrub_merges(session: AsyncSession, ids: tuple[int, ...]) -> None:
     )
     for merge in merges:
         merge.moved = {"rows": merge.moved.get("rows", {}), "filled": {}}
+
+
+async def _scrub_outbox(session: AsyncSession, ids: tuple[int, ...]) -> None:
+    """Webhook events about them keep their type, time and customer id, nothing else: a
+    delivery still pending sends only that."""
+    events = await session.scalars(select(OutboxEvent).where(OutboxEvent.customer_id.in_(ids)))
+    for event in events:
+        if event.event_type != CustomerErased.name:
+            event.payload = {
+                "type": event.event_type,
+                "timestamp": event.payload.get("timestamp"),
+                "data": {"customer_id": event.customer_id, "erased": True},
+            }

@@ -276,10 +276,12 @@ class CsatReceived(DomainEvent):
 @dataclass(frozen=True)
 class CustomerErased(DomainEvent):
     """A customer was erased on request (with those merged into them, `customer_ids`):
-    every hub process forgets them in its identity index."""
+    every hub process forgets them in its identity index, and webhook subscribers hear it
+    (to erase the customer in their systems too)."""
 
     name = "customer.erased"
     audience = HUB
+    webhook = True
     customer_id: int
     customer_ids: list[int]
 

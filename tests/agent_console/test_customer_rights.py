@@ -5,6 +5,7 @@ supervisor downloads everything held on a customer as one archive."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import uuid
@@ -22,11 +23,15 @@ from hub.models import (
     Customer,
     CustomerMerge,
     Message,
+    OutboxEvent,
     TimelineEvent,
     utcnow,
 )
+from hub.settings import Settings
 from routing.identity.merge import merge_customers
-from tests.support import AgentClient, Hub
+from tests.conftest import start_hub
+from tests.hub.webhook_receiver import Receiver
+from tests.support import AgentClient, Hub, eventually
 
 PNG = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 4
 EMAIL, PHONE = "greta.garbo@example.com", "+14155550123"
@@ -210,3 +215,38 @@ async def test_an_export_holds_what_was_stored_with_the_attachment_bytes(hub: Hu
     async with hub.sessions() as session:
         actions = list(await session.scalars(select(AuditEntry.action)))
     assert "customer.exported" in actions
+
+
+async def test_webhook_subscribers_hear_of_an_erasure_and_get_nothing_more_of_them(
+    settings_for: Settings,
+) -> None:
+    quick = dataclasses.replace(settings_for, webhook_interval=0.05, webhook_first_retry=0.05)
+    async with Receiver() as receiver, start_hub(quick, clean=True) as hub:
+        await hub.add_agent("ada", role="admin")
+        ada = await hub.login("ada")
+        try:
+            body = {"url": receiver.url, "event_types": ["contact.queued", "customer.erased"]}
+            status, created = await ada.post("/api/admin/webhooks", body)
+            assert status == 201, created
+            receiver.secret = created["secret"]
+            waiting = await contact(hub, "sms", PHONE, "Anyone there?")
+            async with hub.sessions() as session:
+                conversation = await session.get(Conversation, waiting)
+                assert conversation is not None
+                customer_id = conversation.customer_id
+            status, _ = await delete(ada, f"/api/customers/{customer_id}")
+            assert status == 200
+            await eventually(lambda: _heard(receiver, "customer.erased"))
+        finally:
+            await ada.close()
+        async with hub.sessions() as session:
+            kept = [e.payload for e in await session.scalars(select(OutboxEvent))]
+    assert receiver.forged == 0
+    erased = next(r for r in receiver.received if r.type == "customer.erased")
+    assert erased.data["customer_id"] == customer_id
+    assert erased.data["customer_ids"] == [customer_id]
+    assert PHONE not in json.dumps(kept) and "Anyone" not in json.dumps(kept)
+
+
+async def _heard(receiver: Receiver, kind: str) -> bool | None:
+    return True if any(r.type == kind for r in receiver.received) else None
