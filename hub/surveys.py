@@ -56,8 +56,17 @@ EMAIL_QUESTION = (
     "Rate your conversation from 1 (poor) to 5 (great), with a comment if you like:\n{url}\n\n"
     "This message was sent automatically. To receive no more of these questions: {stop}\n"
 )
-# A text that is only a rating: one digit 1-5, then optionally a separator and a comment.
-RATING_REPLY = re.compile(r"\s*([1-5])(?:[\s.,:;!)/-]+(.*?))?\s*", re.DOTALL)
+# A text that is only a rating: one digit 1-5 (or "4/5"), then optionally a separator and
+# a comment.
+RATING_REPLY = re.compile(r"\s*([1-5])(?:\s*/\s*5)?(?:[\s.,:;!)/-]+(.*?))?\s*", re.DOTALL)
+# "5 days late" is a complaint that starts with a number, not a 5 with a comment: a number
+# followed by a quantity is left to be a contact, which an agent reads. No library tells a
+# count from a score in a one-line text, so this short list of units decides.
+QUANTITY = re.compile(
+    r"(?:%|x\b|(?:days?|hours?|hrs?|minutes?|mins?|weeks?|months?|years?|times|items?"
+    r"|pieces?|parcels?|orders?|euros?|dollars?|pounds?|calls?|emails?)\b)",
+    re.IGNORECASE,
+)
 log = logging.getLogger(__name__)
 
 
@@ -74,7 +83,10 @@ def read_rating(text: str) -> tuple[int, str] | None:
     match = RATING_REPLY.fullmatch(text)
     if match is None:
         return None
-    return int(match.group(1)), (match.group(2) or "").strip()[:MAX_COMMENT]
+    comment = (match.group(2) or "").strip()
+    if QUANTITY.match(comment) and not re.match(r"\s*[1-5]\s*[.,:;!)/-]", text):
+        return None  # "5 days late", "2 hours on hold": a count, not a score
+    return int(match.group(1)), comment[:MAX_COMMENT]
 
 
 class SurveyTokens:
