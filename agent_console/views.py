@@ -9,7 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.channel_traits import ChannelRegistry
 from hub.customer_label import customer_label
-from hub.models import Call, Conversation, Customer, CustomerAddress, Message, TimelineEvent
+from hub.models import (
+    Call,
+    Conversation,
+    Customer,
+    CustomerAddress,
+    Message,
+    TimelineEvent,
+    WrapUpCode,
+)
 from hub.reply_channels import reply_channels
 
 
@@ -35,6 +43,13 @@ async def conversation_view(
         "status": conversation.status,
         "subject": conversation.subject,
         "agent_id": conversation.agent_id,
+        # The outcome it was closed with, and that code's label (retired codes too).
+        "disposition": conversation.disposition,
+        "disposition_label": await session.scalar(
+            select(WrapUpCode.label).where(WrapUpCode.code == conversation.disposition)
+        )
+        if conversation.disposition
+        else None,
         "customer": {
             "id": customer.id,
             "name": customer_label(

@@ -38,6 +38,7 @@ import agent_console.surveys
 import agent_console.transfers
 import agent_console.wallboard
 import agent_console.webhooks
+import agent_console.wrap_up
 import channels.email
 import channels.sms
 import channels.twilio
@@ -192,6 +193,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.privacy.setup(app)
     agent_console.outreach.setup(app)
     agent_console.past.setup(app)
+    agent_console.wrap_up.setup(app)
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
     insights.web.setup(app, REDIS)

@@ -35,6 +35,7 @@ from hub.models import (
     Message,
     Offer,
     QueueEntry,
+    WrapUpCode,
     utcnow,
 )
 from hub.queue import ContactQueue
@@ -209,9 +210,10 @@ class Conversations:
         """Wrap up: record the outcome on the customer's record and free the agent's capacity."""
         async with self._sessions() as session, session.begin():
             conversation, _agent = await _owned(session, agent_id, conversation_id)
+            outcome = await _wrap_up_code(session, disposition.strip() or "resolved")
             conversation.status = "closed"
             conversation.closed_at = utcnow()
-            conversation.disposition = disposition[:64] or "resolved"
+            conversation.disposition = outcome.code
             conversation.summary = summary[:2000]
             crm.record(
                 session,
@@ -219,7 +221,7 @@ class Conversations:
                 conversation_id=conversation.id,
                 agent_id=agent_id,
                 kind="conversation.closed",
-                summary=summary or conversation.disposition,
+                summary=summary or outcome.label,
                 disposition=conversation.disposition,
             )
             channel = conversation.channel
@@ -429,6 +431,19 @@ class _Delivery:
     status: str
     provider_id: str | None
     detail: str = ""  # what the provider answered, or why sending failed
+
+
+async def _wrap_up_code(session: AsyncSession, code: str) -> WrapUpCode:
+    """The admin-defined outcome `code` names; refused when unknown or retired."""
+    found = await session.scalar(select(WrapUpCode).where(WrapUpCode.code == code[:64]))
+    if found is None or found.retired_at is not None:
+        in_use = await session.scalars(
+            select(WrapUpCode.code).where(WrapUpCode.retired_at.is_(None)).order_by(WrapUpCode.id)
+        )
+        raise ConversationError(
+            f"{code} is not a wrap-up code in use; choose one of: {', '.join(in_use)}.", 400
+        )
+    return found
 
 
 def no_copies(traits: ChannelTraits) -> str:

@@ -525,6 +525,20 @@ class KnowledgeGap(Base):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class WrapUpCode(Base):
+    """An outcome agents close a conversation with, defined by admins. A retired code is
+    offered no more, yet still names the outcome of conversations closed with it."""
+
+    __tablename__ = "wrap_up_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What conversations store as their disposition: never changes once created.
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    retired_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CannedResponse(Base):
     """A prepared reply agents insert by shortcut; placeholders like {customer.name} get filled."""
 

@@ -37,7 +37,14 @@ TABLES = (
     " article_feedback, knowledge_gaps, canned_responses, chat_visitors, routing_queues,"
     " customer_merges, customer_links, business_hours, queue_hours, phone_menus, audit_log,"
     " customer_attributes, webhook_attempts, webhook_deliveries, outbox_events,"
-    " webhook_subscriptions, surveys, survey_channels"
+    " webhook_subscriptions, surveys, survey_channels, wrap_up_codes"
+)
+# What a new database holds (migration 0031), put back after emptying it.
+FIRST_WRAP_UP_CODES = (
+    "INSERT INTO wrap_up_codes (code, label, created_at) VALUES"
+    " ('resolved', 'Resolved', now()), ('follow-up', 'Needs follow-up', now()),"
+    " ('escalated', 'Escalated', now()), ('no-response', 'No response from customer', now()),"
+    " ('spam', 'Spam or abuse', now())"
 )
 
 
@@ -148,6 +155,7 @@ async def empty_database(url: str) -> None:
     await upgrade(engine)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await conn.execute(text(FIRST_WRAP_UP_CODES))
     await engine.dispose()
 
 

@@ -1,16 +1,33 @@
-// Switchboard console, wrap-up: the outcome and summary that close a conversation.
+// Switchboard console, wrap-up: the outcome and summary that close a conversation. The
+// outcomes are the wrap-up codes admins define (GET /api/wrap-up-codes; retired ones
+// are not offered), read each time the form opens.
 "use strict";
 
 (() => {
-  const { $, show, post } = window.SwitchboardPage;
+  const { $, h, show, get, post } = window.SwitchboardPage;
   const app = window.SwitchboardConsole;
   const { state, customerName } = app;
+
+  async function loadCodes() {
+    const select = $("disposition");
+    const chosen = select.value;
+    try {
+      const codes = (await get("/api/wrap-up-codes")).filter((c) => !c.retired);
+      select.replaceChildren(...codes.map((c) => h("option", { value: c.code }, c.label)));
+      if (codes.some((c) => c.code === chosen)) select.value = chosen;
+    } catch (error) {
+      $("wrapup-error").textContent = error.message;
+    }
+  }
 
   function setWrapup(open) {
     show($("wrapup"), open);
     $("wrapup-toggle").setAttribute("aria-expanded", String(open));
     $("wrapup-error").textContent = "";
-    if (open) $("disposition").focus();
+    if (open) {
+      $("disposition").focus();
+      loadCodes();
+    }
   }
 
   async function submitWrapup(event) {
