@@ -41,8 +41,8 @@ async def link_known(
     if identity.customer_id is None:
         return None
     customer = await session.get(Customer, identity.customer_id)
-    if customer is None or customer.merged_into_id is not None:
-        return None  # the index was behind: merged or gone meanwhile
+    if customer is None or customer.merged_into_id is not None or customer.erased_at is not None:
+        return None  # the index was behind: merged, erased or gone meanwhile
     await add_address(
         session,
         customer,

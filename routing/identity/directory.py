@@ -2,8 +2,9 @@
 
 Each hub process holds its own index: it loads every customer once, then every few
 seconds adds the customers and addresses created since (by any hub process) and drops
-customers merged away. Now and then it reloads everything and learns the match
-weights again, so the model follows the data.
+customers merged away or erased (the `customer.erased` event drops those at once; the
+look catches one a process missed, say while Redis was away). Now and then it reloads
+everything and learns the match weights again, so the model follows the data.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Sessions
 from hub.loops import Backoff, stop_if_cancelled
-from hub.models import Customer, CustomerAddress, CustomerMerge
+from hub.models import Customer, CustomerAddress, CustomerMerge, TimelineEvent
 from routing.identity.addresses import address_key
 from routing.identity.customers import (
     MIN_CUSTOMERS_TO_LEARN,
@@ -28,6 +29,10 @@ from routing.identity.customers import (
 from routing.identity.index import CustomerIndex, IndexResolver
 
 __all__ = ["CustomerDirectory"]
+
+# Erasures are found by their timeline event, looking this many events back before the
+# newest seen last time: one committed late, after newer events, is still found.
+ERASED_OVERLAP = 1000
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ class CustomerDirectory:
         self._reload_interval = reload_interval
         self.resolver = IndexResolver(CustomerIndex(), region)
         self._seen = (0, 0, 0)  # the newest customer, address and merge id in the index
+        self._events_seen = 0  # the newest timeline event when the index last looked
         # How many customers the index held when learning last found too little to learn
         # from: learning is worth another try (it costs a CPU-heavy pass) only once the
         # index has grown by a tenth since.
@@ -57,9 +63,11 @@ class CustomerDirectory:
         """Build the index from every stored customer; how many it holds."""
         async with self._sessions() as session:
             seen = await _newest(session)
+            events_seen = await session.scalar(select(func.max(TimelineEvent.id))) or 0
             index = await load_index(session, self._region)
         self._unlearnable_at = 0 if await _learn(index) else len(index)
         self.resolver.index, self._seen = index, seen
+        self._events_seen = events_seen
         return len(index)
 
     async def refresh(self) -> int:
@@ -87,10 +95,21 @@ class CustomerDirectory:
                     )
                 )
             )
+            events_seen = await session.scalar(select(func.max(TimelineEvent.id))) or 0
+            erased = list(
+                await session.scalars(
+                    select(TimelineEvent.customer_id).where(
+                        TimelineEvent.id > self._events_seen - ERASED_OVERLAP,
+                        TimelineEvent.kind == "customer.erased",
+                    )
+                )
+            )
         own: dict[int, list[CustomerAddress]] = defaultdict(list)
         for address in addresses:
             own[address.customer_id].append(address)
         for customer in customers:
+            if customer.erased_at is not None:
+                continue
             mine = own.pop(customer.id, [])
             index.add(
                 customer.id,
@@ -101,13 +120,13 @@ class CustomerDirectory:
             if index.profile(customer_id) is not None:
                 keys = [address_key(a.channel, a.address, self._region) for a in extra]
                 index.add_keys(customer_id, [k for k in keys if k])
-        for customer_id in merged:
+        for customer_id in [*merged, *erased]:
             index.remove(customer_id)
         if index.model is None and len(index) >= max(
             MIN_CUSTOMERS_TO_LEARN, self._unlearnable_at * 11 // 10 + 1
         ):
             self._unlearnable_at = 0 if await _learn(index) else len(index)
-        self._seen = seen
+        self._seen, self._events_seen = seen, events_seen
         return len(customers) + len(merged)
 
     async def run(self) -> None:

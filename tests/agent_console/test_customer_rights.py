@@ -28,6 +28,7 @@ from hub.models import (
     utcnow,
 )
 from hub.settings import Settings
+from routing.identity.directory import CustomerDirectory
 from routing.identity.merge import merge_customers
 from tests.conftest import start_hub
 from tests.hub.webhook_receiver import Receiver
@@ -250,3 +251,23 @@ async def test_webhook_subscribers_hear_of_an_erasure_and_get_nothing_more_of_th
 
 async def _heard(receiver: Receiver, kind: str) -> bool | None:
     return True if any(r.type == kind for r in receiver.received) else None
+
+
+async def test_a_hub_process_that_missed_the_erasure_forgets_the_customer_too(hub: Hub) -> None:
+    await hub.add_agent("ada", role="admin")
+    mailed = await contact(hub, "email", EMAIL, "Hello")
+    async with hub.sessions() as session:
+        greta = (await session.get(Conversation, mailed)).customer_id  # type: ignore[union-attr]
+    elsewhere = CustomerDirectory(hub.sessions)  # another process's index, deaf to the bus
+    await elsewhere.load()
+    assert elsewhere.resolver.resolve("email", EMAIL, "").customer_id == greta
+    ada = await hub.login("ada")
+    try:
+        status, _ = await delete(ada, f"/api/customers/{greta}")
+        assert status == 200
+    finally:
+        await ada.close()
+    assert elsewhere.resolver.resolve("email", EMAIL, "").customer_id == greta
+    await elsewhere.refresh()
+    assert elsewhere.resolver.resolve("email", EMAIL, "").customer_id is None
+    assert elsewhere.resolver.resolve("email", EMAIL, "Greta Garbo").customer_id is None
