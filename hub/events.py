@@ -185,7 +185,6 @@ class MessageStatus(DomainEvent):
 
     name = "message.status"
     audience = AGENT
-    webhook = True
     conversation_id: int
     message_id: int
     agent_id: int | None
@@ -264,6 +263,7 @@ class CsatReceived(DomainEvent):
 
     name = "csat.received"
     audience = HUB
+    webhook = True
     survey_id: int
     conversation_id: int
     customer_id: int
@@ -316,7 +316,6 @@ class ConversationReassigned(DomainEvent):
 
     name = "conversation.reassigned"
     audience = AGENT | SUPERVISORS
-    webhook = True
     conversation_id: int
     agent_id: int
     by: int

@@ -25,7 +25,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import crm
+from hub import crm, outbox
 from hub.bus import EventBus
 from hub.contacts import ChannelAdapter, InboundContact, OutboundMessage
 from hub.db import Sessions
@@ -338,20 +338,18 @@ class Surveys:
                 comment=comment,
                 channel=survey.channel,
             )
-            survey_id, customer_id, channel = survey.id, survey.customer_id, survey.channel
-            agent_id = conversation.agent_id
-        await self._bus.publish(
-            CsatReceived(
-                survey_id=survey_id,
+            received = CsatReceived(
+                survey_id=survey.id,
                 conversation_id=conversation_id,
-                customer_id=customer_id,
-                agent_id=agent_id,
-                channel=channel,
+                customer_id=survey.customer_id,
+                agent_id=conversation.agent_id,
+                channel=survey.channel,
                 rating=rating,
                 comment=comment,
             )
-        )
-        return survey_id
+            await outbox.add(session, received, survey.customer_id)
+        await self._bus.publish(received)
+        return received.survey_id
 
     async def answer_by_message(self, contact: InboundContact) -> bool:
         """Whether this text message is the rating a "reply 1-5" question waits for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import crm
+from hub import crm, outbox
 from hub.bus import EventBus
 from hub.channel_traits import ChannelRegistry
 from hub.db import Sessions
@@ -58,19 +58,22 @@ class Handback:
                     )
                 )
             )
-            requeued: list[tuple[str, WaitingContact]] = []
+            requeued: list[tuple[str, WaitingContact, ContactQueued]] = []
             for conversation in conversations:
-                requeued.append((conversation.channel, await requeue(session, conversation, why)))
+                waiting = await requeue(session, conversation, why)
+                queued = ContactQueued(
+                    conversation_id=conversation.id, channel=conversation.channel
+                )
+                await outbox.add(session, queued, conversation.customer_id)
+                requeued.append((conversation.channel, waiting, queued))
         await self._bus.publish(AgentState(agent_id=agent_id, status="offline", why=why))
         withdrawn = 0
         for offer_id in pending:
             withdrawn += await self._offers.withdraw(offer_id)
-        for channel, waiting in requeued:
+        for channel, waiting, queued in requeued:
             await self._queue.release(agent_id, channel)
             await self._queue.push(waiting)
-            await self._bus.publish(
-                ContactQueued(conversation_id=waiting.conversation_id, channel=channel)
-            )
+            await self._bus.publish(queued)
         return withdrawn + len(requeued)
 
     async def transfer(

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import crm
+from hub import crm, outbox
 from hub.bus import EventBus
 from hub.conversations import Conversations
 from hub.db import Sessions
@@ -151,26 +151,24 @@ class QueueLimits:
                 _overflow(session, entry, conversation, target, event)
                 counts[_bucket(target, contact.channel, limits)] += 1
                 moved = waiting_contact(entry)
+                requeued = ContactQueued(
+                    conversation_id=contact.conversation_id, channel=contact.channel, queue=target
+                )
+                await outbox.add(session, requeued, conversation.customer_id)
             elif why == "full":
                 await _reject(session, conversation, event)
-        log.info("queue limit %s", json.dumps(event))
-        if moved is not None:
-            await self._queue.push(moved)
-            await self._bus.publish(
-                ContactQueued(
-                    conversation_id=contact.conversation_id,
-                    channel=contact.channel,
-                    queue=target,
-                )
-            )
-        elif why == "full":
-            await self._bus.publish(
-                ConversationRejected(
+                rejected = ConversationRejected(
                     conversation_id=contact.conversation_id,
                     channel=contact.channel,
                     queue=limit.name,
                 )
-            )
+                await outbox.add(session, rejected, conversation.customer_id)
+        log.info("queue limit %s", json.dumps(event))
+        if moved is not None:
+            await self._queue.push(moved)
+            await self._bus.publish(requeued)
+        elif why == "full":
+            await self._bus.publish(rejected)
             await self._conversations.notify(contact.conversation_id, QUEUE_FULL)
         else:
             reason = (

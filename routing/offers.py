@@ -237,6 +237,8 @@ class OfferBook:
             waiting = waiting_contact(entry)
             channel = conversation.channel
             set_away = status == "expired" and await _missed(session, offer.agent_id, max_missed)
+            requeued = ContactQueued(conversation_id=conversation.id, channel=channel)
+            await outbox.add(session, requeued, conversation.customer_id)
         await self._queue.release(offer.agent_id, channel)
         await self._queue.push(waiting)
         self._metrics.inc(f"switchboard_offers_{status}_total")
@@ -247,7 +249,7 @@ class OfferBook:
                 agent_id=offer.agent_id,
             )
         )
-        await self._bus.publish(ContactQueued(conversation_id=conversation.id, channel=channel))
+        await self._bus.publish(requeued)
         if set_away:
             await self._bus.publish(
                 AgentState(agent_id=offer.agent_id, status="away", why="missed offers")

@@ -3,6 +3,7 @@ one story each."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import aiohttp
@@ -10,8 +11,13 @@ from playwright.async_api import Browser, Dialog, expect
 from sqlalchemy import select
 
 from hub.auth import verify_password
+from hub.contacts import InboundContact
+from hub.keys import INTAKE
 from hub.models import Agent, AgentSkill, RoutingQueue
+from hub.settings import Settings
 from tests.agent_console.test_console_browser import XSS_TEXT, AgentTab, browser, sign_in
+from tests.conftest import start_hub
+from tests.hub.webhook_receiver import Receiver
 from tests.support import Hub
 
 __all__ = ["browser"]  # the fixture, shared with the console's browser tests
@@ -179,4 +185,48 @@ async def test_an_admin_reads_who_tried_to_sign_in_in_the_audit_log(
     await expect(lines.first).to_contain_text("ada")
     csv_link = page.get_by_role("link", name="Download CSV")
     await expect(csv_link).to_have_attribute("href", re.compile(r"action=login\.succeeded"))
+    assert await page.evaluate("window.__pwned") is None
+
+
+async def test_an_admin_subscribes_a_webhook_and_sends_a_delivery_again(
+    settings_for: Settings, browser: Browser
+) -> None:
+    fast = dataclasses.replace(settings_for, webhook_interval=0.1)
+    async with Receiver() as receiver, start_hub(fast, clean=True) as hub:
+        await hub.add_agent("ada", role="admin")
+        admin = await sign_in(browser, hub, "ada")
+        page = admin.page
+        await page.goto(hub.url + "/console/admin#webhooks-section")
+        await page.get_by_role("button", name="Add webhook").click()
+        await page.locator("#webhook-url").fill(receiver.url)
+        await page.locator("#webhook-description").fill(XSS_TEXT)
+        await page.get_by_label("message.received").check()
+        await page.get_by_role("button", name="Save webhook").click()
+        secret = page.locator("#webhook-secret-value")
+        await expect(secret).to_have_text(re.compile(r"^whsec_"))
+        receiver.secret = await secret.inner_text()
+        webhook = page.locator("#webhooks tr")
+        await expect(webhook).to_contain_text(XSS_TEXT)
+        await expect(webhook).to_contain_text("message.received")
+
+        await hub.app[INTAKE].accept(
+            InboundContact(channel="chat", inbox="web", external_id="v1:1", sender="v1", text="hi")
+        )
+        await webhook.get_by_role("button", name="Deliveries").click()
+        delivery = page.locator("#webhook-deliveries tr")
+        for _ in range(50):  # made within a few rounds; the log is read when asked
+            if receiver.delivered():
+                break
+            await page.wait_for_timeout(100)
+        await webhook.get_by_role("button", name="Deliveries").click()
+        await expect(delivery).to_contain_text("delivered")
+        await expect(delivery).to_contain_text("200")
+        await delivery.get_by_role("button", name="Send again").click()
+        await expect(page.locator("#toast")).to_contain_text("sent again")
+        for _ in range(50):
+            if len(receiver.delivered()) == 2:
+                break
+            await page.wait_for_timeout(100)
+    assert [r.type for r in receiver.delivered()] == ["message.received"] * 2
+    assert receiver.forged == 0
     assert await page.evaluate("window.__pwned") is None

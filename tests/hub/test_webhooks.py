@@ -252,3 +252,24 @@ async def test_nothing_is_written_without_a_subscriber_and_only_admins_subscribe
     finally:
         await ada.close()
         await sam.close()
+
+
+async def test_a_declined_offer_puts_the_contact_back_and_says_so(settings_for: Settings) -> None:
+    async with Receiver() as receiver, start_hub(quick(settings_for), clean=True) as hub:
+        await hub.add_agent("ada", role="admin")
+        await hub.add_agent("alice", status="available")
+        ada, alice = await hub.login("ada"), await hub.login("alice")
+        try:
+            await subscribe(ada, receiver, "contact.queued")
+            accepted = await hub.app[INTAKE].accept(chat("v1", 1))
+            offers = await eventually(lambda: alice.get("/api/offers"))
+            status, _ = await alice.post(f"/api/offers/{offers[0]['offer_id']}/reject")
+            assert status == 200
+            await until(lambda: len(receiver.delivered()) == 2)
+        finally:
+            await ada.close()
+            await alice.close()
+    assert [r.data["conversation_id"] for r in receiver.delivered()] == [
+        accepted.conversation_id
+    ] * 2
+    assert all(r.data["customer_id"] == accepted.customer_id for r in receiver.delivered())
