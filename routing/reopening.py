@@ -133,6 +133,9 @@ class PastConversations:
             raise ConversationError("It is waiting in the queue already.")
         if conversation.status not in PAST_STATUSES:
             raise ConversationError(f"It is {conversation.status}: only a past one is {what}.")
+        if conversation.anonymised_at is not None:
+            # Erased or past its channel's retention: nothing is left to answer, or whom to.
+            raise ConversationError(f"It was anonymised: it cannot be {what}.")
         traits = self._channels[conversation.channel]
         if traits.exclusive:
             raise ConversationError(

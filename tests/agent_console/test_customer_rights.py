@@ -174,6 +174,14 @@ async def test_erasing_ends_what_the_customer_still_waits_for(hub: Hub) -> None:
         conversation = await session.get(Conversation, waiting)
         assert conversation is not None and conversation.status == "abandoned"
         assert conversation.anonymised_at is not None
+    ada = await hub.login("ada")
+    try:
+        for action in ("reopen", "take-over"):
+            status, refused = await ada.post(f"/api/conversations/{waiting}/{action}")
+            assert status == 409 and "anonymised" in refused["error"], (action, refused)
+    finally:
+        await ada.close()
+    assert not await hub.app[QUEUE].contains(waiting)
 
 
 async def test_an_export_holds_what_was_stored_with_the_attachment_bytes(hub: Hub) -> None:
