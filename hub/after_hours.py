@@ -11,8 +11,6 @@ one of them send it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime
 
@@ -22,6 +20,7 @@ from hub.channel_traits import ChannelRegistry
 from hub.conversations import Conversations
 from hub.db import Sessions
 from hub.hours import Schedule, is_open, next_opening
+from hub.loops import Background
 from hub.models import (
     WAITING_STATUSES,
     Conversation,
@@ -64,28 +63,21 @@ class AfterHours:
         self._sessions = sessions
         self._conversations = conversations
         self._channels = channels
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._jobs = Background()
 
     def acknowledge_soon(self, conversation_id: int, channel: str) -> None:
         """Acknowledge in the background, so a slow relay holds up no other listener."""
-        task = asyncio.create_task(self._logged(conversation_id, channel))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._jobs.start(
+            self._acknowledged(conversation_id, channel),
+            f"acknowledging conversation {conversation_id} out of hours failed",
+        )
 
     async def close(self) -> None:
         """Stop acknowledgements still being sent (the message row says whether one went)."""
-        tasks, self._tasks = list(self._tasks), set()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._jobs.close()
 
-    async def _logged(self, conversation_id: int, channel: str) -> None:
-        try:
-            await self.contact_queued(conversation_id, channel)
-        except Exception:  # an acknowledgement that failed must not end the listener
-            log.exception("acknowledging conversation %d out of hours failed", conversation_id)
+    async def _acknowledged(self, conversation_id: int, channel: str) -> None:
+        await self.contact_queued(conversation_id, channel)
 
     async def contact_queued(self, conversation_id: int, channel: str) -> str | None:
         """Send the acknowledgement if the conversation waits while its team is closed and

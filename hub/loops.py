@@ -9,6 +9,7 @@ and carries on; the first success after failures is logged as a recovery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -82,3 +83,33 @@ async def keep_running(
             continue
         backoff.succeeded()
         await asyncio.sleep(interval)
+
+
+class Background:
+    """One-off jobs started beside the caller (a listener must not wait on a slow mail
+    relay): each job's failure is logged, never raised into the caller, and `close`
+    cancels what still runs when the hub stops."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, job: Awaitable[None], failure: str) -> None:
+        """Run `job`; if it fails, log `failure` with the error."""
+        task = asyncio.create_task(self._logged(job, failure))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        tasks, self._tasks = list(self._tasks), set()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @staticmethod
+    async def _logged(job: Awaitable[None], failure: str) -> None:
+        try:
+            await job
+        except Exception:  # one failed job must not end the listener that started it
+            log.exception(failure)

@@ -10,9 +10,7 @@ any comment land on the customer's timeline and are announced as `CsatReceived`.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -30,6 +28,7 @@ from hub.bus import EventBus
 from hub.contacts import ChannelAdapter, InboundContact, OutboundMessage
 from hub.db import Sessions
 from hub.events import ChatSurvey, CsatReceived
+from hub.loops import Background
 from hub.models import (
     Conversation,
     ConversationStatus,
@@ -146,7 +145,7 @@ class Surveys:
                 f" (choose from {', '.join(ASKABLE)})"
             )
         self.defaults = frozenset(wanted)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._jobs = Background()
 
     @property
     def tokens(self) -> SurveyTokens:
@@ -175,24 +174,17 @@ class Surveys:
 
     def ask_soon(self, conversation_id: int) -> None:
         """Ask in the background, so a slow mail relay holds up no other listener."""
-        task = asyncio.create_task(self._ask_logged(conversation_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._jobs.start(
+            self._asked(conversation_id),
+            f"asking conversation {conversation_id} for a rating failed",
+        )
 
     async def close(self) -> None:
         """Stop questions still being sent (the survey row says whether one went)."""
-        tasks, self._tasks = list(self._tasks), set()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._jobs.close()
 
-    async def _ask_logged(self, conversation_id: int) -> None:
-        try:
-            await self.ask(conversation_id)
-        except Exception:  # a survey that could not be asked must not end the listener
-            log.exception("asking conversation %d for a rating failed", conversation_id)
+    async def _asked(self, conversation_id: int) -> None:
+        await self.ask(conversation_id)
 
     async def ask(self, conversation_id: int) -> int | None:
         """Ask the customer of a closed conversation for a rating, once; the survey's id,
