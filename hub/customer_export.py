@@ -1,10 +1,10 @@
 """Everything the hub holds on a customer, as one archive: the answer to an access request.
 
 A zip holding `customer.json` (profile with custom attributes, addresses with consent,
-conversations with every message and note, the timeline, satisfaction surveys, merges,
-and the customers merged into this one) and, under `attachments/`, the content of every
-attachment the hub stores itself. Content a provider keeps (a recording at Twilio) is
-listed in the document but not fetched.
+conversations with every message and note, the timeline, satisfaction surveys, calls,
+what they gave the chat widget, merges, and the customers merged into this one) and,
+under `attachments/`, the content of every attachment the hub stores itself. Content a
+provider keeps (a recording at Twilio) is listed in the document but not fetched.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.attachments import REF_PREFIX, AttachmentStore
 from hub.models import (
+    Call,
+    ChatVisitor,
     Conversation,
     Customer,
     CustomerAddress,
@@ -83,6 +85,8 @@ async def customer_document(
         "conversations": conversations,
         "timeline": await _timeline(session, ids),
         "surveys": await _surveys(session, ids),
+        "calls": await _calls(session, ids),
+        "chat_visitors": await _visitors(session, ids),
         "merges": await _merges(session, ids),
         "merged_customers": [await _profile(session, m) for m in merged],
     }
@@ -199,6 +203,46 @@ async def _surveys(session: AsyncSession, ids: list[int]) -> list[dict[str, Any]
         }
         for s in rows
     ]
+
+
+async def _calls(session: AsyncSession, ids: list[int]) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(Call)
+        .join(Conversation, Conversation.id == Call.conversation_id)
+        .where(Conversation.customer_id.in_(ids))
+        .order_by(Call.id)
+    )
+    return [
+        {
+            "conversation_id": c.conversation_id,
+            "kind": c.kind,
+            "number": c.number,
+            "status": c.status,
+            "duration": c.duration,
+            "at": c.created_at,
+        }
+        for c in rows
+    ]
+
+
+async def _visitors(session: AsyncSession, ids: list[int]) -> list[dict[str, Any]]:
+    """What the customer typed into the chat widget as a visitor (name, email)."""
+    addresses = list(
+        await session.execute(
+            select(CustomerAddress.channel, CustomerAddress.address).where(
+                CustomerAddress.customer_id.in_(ids),
+                CustomerAddress.channel.in_(("chat", "email")),
+            )
+        )
+    )
+    tokens = [a for channel, a in addresses if channel == "chat"]
+    emails = [a for channel, a in addresses if channel == "email"]
+    rows = await session.scalars(
+        select(ChatVisitor)
+        .where(or_(ChatVisitor.visitor.in_(tokens), ChatVisitor.email.in_(emails)))
+        .order_by(ChatVisitor.created_at)
+    )
+    return [{"name": v.name, "email": v.email, "since": v.created_at} for v in rows]
 
 
 async def _merges(session: AsyncSession, ids: list[int]) -> list[dict[str, Any]]:

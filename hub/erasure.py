@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm, outbox
@@ -57,6 +57,7 @@ from hub.models import (
 __all__ = ["Erasure", "ErasureError", "Eraser", "placeholder"]
 
 REASON = "customer erased"
+ERASED_EVENT = "customer.erased"  # the timeline's line that says so, kept by a new erasure
 
 
 class ErasureError(ValueError):
@@ -175,7 +176,10 @@ async def erase_rows(session: AsyncSession, ids: tuple[int, ...]) -> tuple[Erasu
             .where(Conversation.id.in_(conversation_ids), Conversation.anonymised_at.is_(None))
             .values(anonymised_at=now)
         )
-    await scrub_timeline(session, TimelineEvent.customer_id.in_(ids))
+    await scrub_timeline(
+        session,
+        and_(TimelineEvent.customer_id.in_(ids), TimelineEvent.kind != ERASED_EVENT),
+    )
     await _forget_addresses(session, ids)
     await session.execute(
         delete(CustomerAttributeValue).where(CustomerAttributeValue.customer_id.in_(ids))
@@ -198,7 +202,7 @@ async def erase_rows(session: AsyncSession, ids: tuple[int, ...]) -> tuple[Erasu
         customer.erased_at = customer.erased_at or now
     await _scrub_outbox(session, ids)
     if first_time:
-        crm.record(session, customer_id=ids[0], kind="customer.erased", summary="Erased on request")
+        crm.record(session, customer_id=ids[0], kind=ERASED_EVENT, summary="Erased on request")
         await outbox.add(
             session, CustomerErased(customer_id=ids[0], customer_ids=list(ids)), ids[0]
         )

@@ -19,6 +19,7 @@ from hub.contacts import Attachment, InboundContact
 from hub.keys import ATTACHMENTS, INTAKE, QUEUE
 from hub.models import (
     AuditEntry,
+    ChatVisitor,
     Conversation,
     Customer,
     CustomerMerge,
@@ -131,6 +132,9 @@ async def test_an_erased_customer_is_found_by_nothing_and_still_counted(hub: Hub
 
         again_status, again = await delete(ada, f"/api/customers/{greta}")
         assert again_status == 200 and again["customer_ids"] == [greta, other]
+        page = await ada.get(f"/api/customers/{greta}")
+        summaries = [e["summary"] for e in page["timeline"]["events"]]
+        assert summaries.count("Erased on request") == 1
     finally:
         await ada.close()
         await sue.close()
@@ -194,6 +198,8 @@ async def test_an_export_holds_what_was_stored_with_the_attachment_bytes(hub: Hu
     )
     async with hub.sessions() as session:
         greta = (await session.get(Conversation, mailed)).customer_id  # type: ignore[union-attr]
+    async with hub.sessions() as session, session.begin():  # what the chat widget keeps
+        session.add(ChatVisitor(visitor=uuid.uuid4().hex, name="Greta G.", email=EMAIL))
     sue, nora = await hub.login("sue"), await hub.login("nora")
     try:
         status, _ = await sue.post(f"/api/customers/{greta}/notes", {"text": "Prefers mornings"})
@@ -221,6 +227,8 @@ async def test_an_export_holds_what_was_stored_with_the_attachment_bytes(hub: Hu
     )
     assert attachment["name"] == "screen 1.png" and attachment["size"] == len(PNG)
     assert "Prefers mornings" in [e["summary"] for e in document["timeline"]]
+    assert document["calls"] == []
+    assert [(v["name"], v["email"]) for v in document["chat_visitors"]] == [("Greta G.", EMAIL)]
     async with hub.sessions() as session:
         actions = list(await session.scalars(select(AuditEntry.action)))
     assert "customer.exported" in actions
