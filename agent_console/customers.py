@@ -26,9 +26,10 @@ from agent_console.customer_search import search_customers
 from agent_console.responses import error, page
 from agent_console.teams import may_read_customer, may_see_customer
 from agent_console.views import timeline_view
-from hub import crm
+from hub import crm, outbox
 from hub.customer_label import customer_label
-from hub.keys import SESSIONS
+from hub.events import CustomerMerged
+from hub.keys import BUS, SESSIONS
 from hub.models import (
     Agent,
     Conversation,
@@ -143,7 +144,12 @@ async def merge_link(request: web.Request, agent: Agent) -> web.Response:
         link.merge_id = merge.id
         change = {"survivor_id": link.other_id, "merged_id": link.customer_id}
         record(session, request, agent, "customer.merged", f"merge {merge.id}", change)
+        merged = CustomerMerged(
+            customer_id=link.other_id, merged_id=link.customer_id, merge_id=merge.id
+        )
+        await outbox.add(session, merged, link.other_id)  # for webhooks, with the merge
         body = {"merge_id": merge.id, "survivor_id": link.other_id, "merged_id": link.customer_id}
+    await request.app[BUS].publish(merged)
     return web.json_response(body)
 
 

@@ -49,7 +49,9 @@ __all__ = [
     "ConversationRejected",
     "ConversationSeen",
     "CsatReceived",
+    "CustomerCreated",
     "CustomerErased",
+    "CustomerMerged",
     "CustomerTyping",
     "DomainEvent",
     "MessageReceived",
@@ -274,6 +276,29 @@ class CsatReceived(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CustomerCreated(DomainEvent):
+    """A first contact from someone the hub did not know made a new customer."""
+
+    name = "customer.created"
+    audience = HUB
+    webhook = True
+    customer_id: int
+    channel: str
+
+
+@dataclass(frozen=True)
+class CustomerMerged(DomainEvent):
+    """Two records were one person: `merged_id` now lives on in `customer_id`."""
+
+    name = "customer.merged"
+    audience = HUB
+    webhook = True
+    customer_id: int
+    merged_id: int
+    merge_id: int
+
+
+@dataclass(frozen=True)
 class CustomerErased(DomainEvent):
     """A customer was erased on request (with those merged into them, `customer_ids`):
     every hub process forgets them in its identity index, and webhook subscribers hear it
@@ -479,6 +504,8 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     ConversationClosed,
     ConversationAbandoned,
     CsatReceived,
+    CustomerCreated,
+    CustomerMerged,
     CustomerErased,
     ConversationRejected,
     ConversationReassigned,

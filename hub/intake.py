@@ -22,7 +22,7 @@ from hub.card_numbers import mask_cards
 from hub.channel_traits import ChannelRegistry, ChannelTraits
 from hub.contacts import InboundContact
 from hub.db import Sessions
-from hub.events import ContactQueued, DomainEvent, MessageReceived
+from hub.events import ContactQueued, CustomerCreated, DomainEvent, MessageReceived
 from hub.hours import Schedule, is_open, next_opening
 from hub.identity import CustomerResolver, Identity, add_address, link_known, note_possible
 from hub.metrics import Metrics
@@ -185,6 +185,8 @@ class Intake:
             )
             waiting = None
             events: list[DomainEvent] = []
+            if customer.created:
+                events.append(CustomerCreated(customer_id=customer.id, channel=contact.channel))
             if is_new:
                 assert isinstance(conversation, Conversation)
                 conversation.waits_from = await self._opening(session, contact, conversation)
@@ -252,6 +254,7 @@ class _Customer:
     id: int
     segment: str
     open_conversation: int | None = None
+    created: bool = False  # new with this contact
 
 
 @dataclass(frozen=True)
@@ -402,7 +405,7 @@ async def _customer(
     await add_address(
         session, customer, contact, "customer.created", f"First contact on {contact.channel}"
     )
-    return _Customer(customer.id, customer.segment)
+    return _Customer(customer.id, customer.segment, created=True)
 
 
 async def _conversation(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from hub.contacts import InboundContact
 from hub.events import WEBHOOK_EVENTS
 from hub.keys import INTAKE
-from hub.models import OutboxEvent, WebhookDelivery
+from hub.models import CustomerLink, OutboxEvent, WebhookDelivery
 from hub.settings import Settings
 from tests.conftest import start_hub
 from tests.hub.webhook_receiver import Receiver
@@ -273,3 +273,34 @@ async def test_a_declined_offer_puts_the_contact_back_and_says_so(settings_for: 
         accepted.conversation_id
     ] * 2
     assert all(r.data["customer_id"] == accepted.customer_id for r in receiver.delivered())
+
+
+async def test_new_customers_and_merges_reach_the_subscriber(settings_for: Settings) -> None:
+    async with Receiver() as receiver, start_hub(quick(settings_for), clean=True) as hub:
+        await hub.add_agent("ada", role="admin")
+        ada = await hub.login("ada")
+        try:
+            await subscribe(ada, receiver, "customer.created", "customer.merged")
+            first = await hub.app[INTAKE].accept(chat("v1", 1))
+            await hub.app[INTAKE].accept(chat("v1", 2))  # known now: nothing new
+            second = await hub.app[INTAKE].accept(chat("v2", 1))
+            async with hub.sessions() as session, session.begin():
+                link = CustomerLink(
+                    customer_id=second.customer_id, other_id=first.customer_id, probability=0.9
+                )
+                session.add(link)
+            status, merged = await ada.post(f"/api/customer-links/{link.id}/merge")
+            assert status == 200, merged
+            await until(lambda: len(receiver.delivered()) == 3)
+        finally:
+            await ada.close()
+    seen = [(r.type, r.data["customer_id"]) for r in receiver.delivered()]
+    assert sorted(seen) == sorted(
+        [
+            ("customer.created", first.customer_id),
+            ("customer.created", second.customer_id),
+            ("customer.merged", first.customer_id),
+        ]
+    )
+    (merge,) = [r.data for r in receiver.delivered() if r.type == "customer.merged"]
+    assert (merge["merged_id"], merge["merge_id"]) == (second.customer_id, merged["merge_id"])
