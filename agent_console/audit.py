@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from agent_console.auth import ADMINS, requires
 from agent_console.cursors import CursorError, read_cursor, write_cursor
 from agent_console.responses import error
 from hub import audit
+from hub.api_models.audit import AuditLine, AuditPage, AuditQuery
 from hub.keys import SESSIONS
 from hub.models import Agent, AuditEntry
 
@@ -84,36 +85,6 @@ async def record_done(
     committed itself (a transfer, an article), recorded once they succeeded."""
     async with request.app[SESSIONS]() as session, session.begin():
         record(session, request, actor, action, target, change)
-
-
-class AuditQuery(BaseModel):
-    """Which lines to show: by whom (username), which action (exact, or a prefix such as
-    `agent` for `agent.created`, `agent.updated`...), between which UTC days."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    actor: str | None = Field(None, max_length=200)
-    action: str | None = Field(None, max_length=64)
-    since: date | None = None
-    until: date | None = None
-    cursor: str | None = Field(None, max_length=200)
-    limit: int = Field(50, ge=1, le=500)
-
-
-class AuditLine(BaseModel):
-    id: int
-    at: datetime
-    actor_id: int | None
-    actor: str
-    action: str
-    target: str
-    change: dict[str, Any]
-    address: str
-
-
-class AuditPage(BaseModel):
-    entries: list[AuditLine]
-    next_cursor: str | None  # the next (older) page, if there is one
 
 
 @requires(ADMINS, refusal="The audit log is for admins.")
