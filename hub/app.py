@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 import agent_console.admin
+import agent_console.api_v1
 import agent_console.articles
 import agent_console.attachments
 import agent_console.attributes
@@ -35,6 +36,7 @@ import agent_console.privacy
 import agent_console.schedules
 import agent_console.supervisor
 import agent_console.surveys
+import agent_console.tokens
 import agent_console.transfers
 import agent_console.wallboard
 import agent_console.webhooks
@@ -49,6 +51,7 @@ import hub.survey_page
 import insights.web
 from agent_console.keys import ARTICLES, DIRECTORY, KNOWLEDGE, OFFERS, ROUTER
 from hub.after_hours import AfterHours
+from hub.api_tokens import ApiTokens
 from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus, MemoryBus, RedisBus
@@ -69,6 +72,7 @@ from hub.http_errors import error_middleware
 from hub.keys import (
     AFTER_HOURS,
     AGENT_SESSIONS,
+    API_TOKENS,
     ATTACHMENTS,
     BUS,
     CHANNELS,
@@ -187,6 +191,8 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.audit.setup(app)
     agent_console.phone_menu.setup(app)
     agent_console.webhooks.setup(app)
+    agent_console.tokens.setup(app)
+    agent_console.api_v1.setup(app)
     agent_console.transfers.setup(app)
     agent_console.customers.setup(app)
     agent_console.duplicates.setup(app)
@@ -227,6 +233,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await upgrade(engine)
     app[SESSIONS] = session_factory(engine)
     app[AGENT_SESSIONS] = AgentSessions(app[SESSIONS], app[SIGNER])
+    app[API_TOKENS] = ApiTokens(app[SESSIONS])
     yield
     await engine.dispose()
 

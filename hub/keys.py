@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from hub.after_hours import AfterHours
+from hub.api_tokens import ApiTokens
 from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus
@@ -51,3 +52,5 @@ ATTACHMENTS = web.AppKey("attachments", AttachmentStore)
 REMOTE_ATTACHMENTS = web.AppKey("remote_attachments", list[RemoteAttachments])
 # Per-client counters (chat floods, login attempts), shared by hub processes on Redis.
 RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
+# The tokens integrations use on /api/v1.
+API_TOKENS = web.AppKey("api_tokens", ApiTokens)

@@ -375,6 +375,26 @@ class AgentSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiToken(Base):
+    """A key an integration (a CRM, an order system) uses on /api/v1, with what it may do.
+
+    Only a SHA-256 of the token is kept (see hub.api_tokens), so the table alone opens
+    nothing; `prefix` is the token's start, shown on the admin page to tell tokens apart.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
 class AgentSkill(Base):
     __tablename__ = "agent_skills"
 

@@ -7,7 +7,9 @@ the same host, cannot act with an agent's cookie. Allowed: the hub's public URL 
 origin the browser reached the hub at (its Host); the chat socket also takes the sites
 the widget is embedded on (SWITCHBOARD_CHAT_ORIGINS). A request naming no origin at all
 is not a browser's cross-site request (API clients, Twilio) and goes on. Twilio's
-webhooks are signed and checked on their own.
+webhooks are signed and checked on their own, and /api/v1 takes no cookies at all (only
+`Authorization: Bearer`, which a page elsewhere cannot make a browser send), so
+neither is checked here.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SOCKETS = ("/console/ws", "/chat/ws")
 SIGNED = "/webhooks/"
+BEARER_ONLY = "/api/v1/"
 CHAT_SOCKET = "/chat/ws"
 
 
@@ -49,7 +52,7 @@ async def origin_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 
 def _guarded(request: web.Request) -> bool:
-    if request.path.startswith(SIGNED):
+    if request.path.startswith((SIGNED, BEARER_ONLY)):
         return False
     return request.method in UNSAFE or request.path in SOCKETS
 

@@ -77,6 +77,8 @@ class Settings:
     cookie_secure: bool | None = None  # unset: Secure whenever public_url is https
     # GET /metrics: with a token, only `Authorization: Bearer <token>`; without, loopback only.
     metrics_token: str = ""
+    # Requests per minute each API token may make on /api/v1 (0: no limit); past it, 429.
+    api_requests_per_minute: int = 600
     migrate_on_start: bool = True
     routing_strategy: str = "longest_idle"
     # Requirements from what customers write and who they are (docs/routing.md).

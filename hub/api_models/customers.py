@@ -215,7 +215,8 @@ Details = dict[
 
 class CustomerUpsert(BaseModel):
     """A customer as the integration's system holds it (PUT by external id): the name,
-    segment, language, labels and details given replace the hub's; addresses are added."""
+    segment, language, labels and details given replace the hub's; addresses are added
+    and the attributes given are set."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -225,6 +226,8 @@ class CustomerUpsert(BaseModel):
     labels: Labels = []
     details: Details = Field(default_factory=dict, max_length=50)
     addresses: list[AddressIn] = Field(default_factory=list, max_length=20)
+    # Custom attributes by key (an admin defines them); those left out stay as they are.
+    attributes: dict[str, Any] | None = Field(None, max_length=100)
 
 
 class CustomerIn(CustomerUpsert):

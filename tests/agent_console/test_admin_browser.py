@@ -230,3 +230,42 @@ async def test_an_admin_subscribes_a_webhook_and_sends_a_delivery_again(
     assert [r.type for r in receiver.delivered()] == ["message.received"] * 2
     assert receiver.forged == 0
     assert await page.evaluate("window.__pwned") is None
+
+
+async def test_an_admin_gives_an_integration_a_token_sees_it_used_and_revokes_it(
+    hub: Hub, browser: Browser
+) -> None:
+    admin = await open_admin(hub, browser)
+    page = admin.page
+
+    await page.get_by_role("button", name="Create token").click()
+    form = page.locator("#token-form")
+    await form.get_by_label("Name").fill(f"CRM {XSS_TEXT}")
+    await form.get_by_label("Read customers").check()
+    await form.get_by_role("button", name="Create token").click()
+    shown = page.get_by_label("Token", exact=True)
+    await expect(shown).to_have_value(re.compile(r"^sb_\S{40,}$"))
+    token = await shown.input_value()
+    row = page.locator("#tokens tr").first
+    await expect(row).to_contain_text(f"CRM {XSS_TEXT}")
+    await expect(row).to_contain_text("customers:read")
+    await expect(row.locator(".last-used")).to_have_text("never")
+    await page.get_by_role("button", name="Done").click()
+    await expect(shown).to_be_hidden()
+
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as crm:
+        async with crm.get(hub.url + "/api/v1/customers") as response:
+            assert response.status == 200
+        await page.reload()
+        await expect(row.locator(".last-used")).not_to_have_text("never")
+
+        async def accept(dialog: Dialog) -> None:
+            await dialog.accept()
+
+        page.once("dialog", accept)
+        await page.get_by_role("button", name=f"Revoke CRM {XSS_TEXT}").click()
+        await expect(row).to_contain_text("revoked")
+        async with crm.get(hub.url + "/api/v1/customers") as response:
+            assert response.status == 401
+    assert await page.evaluate("window.__pwned") is None
+    assert admin.problems == []
