@@ -35,7 +35,7 @@ from hub.models import (
     utcnow,
 )
 
-__all__ = ["change_customer", "edit_conversation", "edit_customer"]
+__all__ = ["change_customer", "edit_conversation", "edit_customer", "label_conversation"]
 
 
 @requires()
@@ -95,21 +95,28 @@ async def edit_conversation(request: web.Request, viewer: Agent) -> web.Response
     async with request.app[SESSIONS]() as session, session.begin():
         conversation = await session.get(Conversation, seen.id)
         assert conversation is not None
-        before = list(conversation.labels)
-        if change.labels != before:
-            conversation.labels = change.labels
-            crm.record(
-                session,
-                customer_id=conversation.customer_id,
-                conversation_id=conversation.id,
-                agent_id=viewer.id,
-                kind="conversation.labelled",
-                summary=f"Labels: {_shown(before)} → {_shown(change.labels)}",
-                before=before,
-                after=change.labels,
-            )
+        label_conversation(session, conversation, change.labels, viewer.id)
         body = {"id": conversation.id, "labels": conversation.labels}
     return web.json_response(body)
+
+
+def label_conversation(
+    session: AsyncSession, conversation: Conversation, labels: list[str], agent_id: int
+) -> None:
+    """Give the conversation these labels, on the timeline when they changed."""
+    before = list(conversation.labels)
+    if labels != before:
+        conversation.labels = labels
+        crm.record(
+            session,
+            customer_id=conversation.customer_id,
+            conversation_id=conversation.id,
+            agent_id=agent_id,
+            kind="conversation.labelled",
+            summary=f"Labels: {_shown(before)} → {_shown(labels)}",
+            before=before,
+            after=labels,
+        )
 
 
 async def _set_attributes(

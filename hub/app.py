@@ -26,6 +26,7 @@ import agent_console.conversations
 import agent_console.customers
 import agent_console.duplicates
 import agent_console.live
+import agent_console.macros
 import agent_console.me
 import agent_console.offers
 import agent_console.outreach
@@ -200,6 +201,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.outreach.setup(app)
     agent_console.past.setup(app)
     agent_console.wrap_up.setup(app)
+    agent_console.macros.setup(app)
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
     insights.web.setup(app, REDIS)

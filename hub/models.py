@@ -559,6 +559,21 @@ class WrapUpCode(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Macro(Base):
+    """A canned reply plus actions an agent applies to a conversation in one go, defined by
+    admins: `actions` is a list like [{"type": "label", "label": "refund"}, {"type":
+    "close", "code": "resolved"}] (hub.api_models.macros)."""
+
+    __tablename__ = "macros"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    reply: Mapped[str] = mapped_column(Text, default="")
+    actions: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CannedResponse(Base):
     """A prepared reply agents insert by shortcut; placeholders like {customer.name} get filled."""
 
