@@ -18,7 +18,7 @@ from agent_console.customer_page import customer_record
 from agent_console.customer_search import find_customers
 from agent_console.keys import DIRECTORY
 from agent_console.responses import error, json_body
-from hub import crm
+from hub import crm, outbox
 from hub.api_models.customers import (
     AddressIn,
     CustomerChange,
@@ -27,6 +27,7 @@ from hub.api_models.customers import (
     SearchParams,
 )
 from hub.api_tokens import TokenHolder
+from hub.events import CustomerCreated
 from hub.inputs import BadInput
 from hub.keys import SESSIONS
 from hub.models import Customer, CustomerAddress
@@ -178,6 +179,8 @@ async def _create(
         kind="customer.created",
         summary=f"Created by {token.name}",
     )
+    # Webhook subscribers hear of it as of a customer a first contact made.
+    await outbox.add(session, CustomerCreated(customer_id=customer.id, channel="api"), customer.id)
     await _add_addresses(session, customer, given.addresses, region)
     if given.attributes:
         wanted = CustomerChange.model_validate({"attributes": given.attributes})

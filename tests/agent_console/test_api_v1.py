@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from hub.models import Conversation, Customer, Inbox, TimelineEvent
+from hub.models import Conversation, Customer, Inbox, OutboxEvent, TimelineEvent
 from tests.agent_console.api_client import ALL_SCOPES, ApiClient, issue_token
 from tests.support import ChatCustomer, Hub, eventually
 
@@ -72,6 +72,32 @@ async def test_a_crm_creates_finds_and_changes_customers(hub: Hub) -> None:
 
 async def _found(api: ApiClient, q: str) -> list[dict[str, object]] | None:
     return (await api.get("/api/v1/customers", q=q))["customers"] or None
+
+
+async def test_webhook_subscribers_hear_of_customers_an_integration_creates(hub: Hub) -> None:
+    api = await integration(hub)
+    ada = await hub.login("tokenadmin")
+    try:
+        status, subscribed = await ada.post(
+            "/api/admin/webhooks",
+            {"url": "http://127.0.0.1:9/hook", "event_types": ["customer.created"]},
+        )
+        assert status == 201, subscribed
+        status, ann = await api.call("POST", "/api/v1/customers", {"name": "Ann"})
+        assert status == 201
+        status, bo = await api.call("PUT", "/api/v1/customers/by-external-id/b-1", {"name": "Bo"})
+        assert status == 201
+        async with hub.sessions() as session:
+            events = (
+                await session.execute(select(OutboxEvent.event_type, OutboxEvent.customer_id))
+            ).all()
+        assert sorted(events) == [
+            ("customer.created", ann["id"]),
+            ("customer.created", bo["id"]),
+        ]
+    finally:
+        await api.close()
+        await ada.close()
 
 
 async def test_a_bad_body_or_query_is_refused_naming_the_field(hub: Hub) -> None:
