@@ -41,14 +41,16 @@ async def test_an_admin_adds_and_deactivates_an_agent_that_only_admins_can_reach
 
     # A new agent, with a name that is markup: shown as text, never run.
     await page.get_by_role("button", name="Add agent").click()
-    await page.get_by_label("Username").fill("carol")
-    await page.get_by_label("Full name").fill(XSS_TEXT)
-    await page.get_by_label("Password").fill("a long enough secret")
-    await page.get_by_label("Team").fill("Payments")
-    await page.get_by_label("Skills").fill("billing:11")
-    await page.get_by_label("Languages").fill("en, es")
-    await page.get_by_label("Chat").fill("2")
-    await page.get_by_label("WhatsApp").fill("4")  # every channel the hub runs has a field
+    # Scoped to the form: other sections have labels that contain "Chat" too.
+    form = page.locator("#agent-form")
+    await form.get_by_label("Username").fill("carol")
+    await form.get_by_label("Full name").fill(XSS_TEXT)
+    await form.get_by_label("Password").fill("a long enough secret")
+    await form.get_by_label("Team").fill("Payments")
+    await form.get_by_label("Skills").fill("billing:11")
+    await form.get_by_label("Languages").fill("en, es")
+    await form.get_by_label("Chat", exact=True).fill("2")
+    await form.get_by_label("WhatsApp", exact=True).fill("4")  # each channel has a field
     await page.get_by_role("button", name="Save agent").click()
     await expect(page.locator("#agent-error")).to_contain_text(
         "skills.billing: Input should be less than or equal to 10"
@@ -179,7 +181,7 @@ async def test_an_admin_reads_who_tried_to_sign_in_in_the_audit_log(
     await expect(lines).to_have_count(2)  # the wrong password, then ada signing in
     await expect(lines.nth(1)).to_contain_text(XSS_TEXT)
     await expect(lines.nth(1)).to_contain_text("127.0.0.1")
-    await page.get_by_label("Action").fill("login.succeeded")
+    await page.locator("#audit-section").get_by_label("Action", exact=True).fill("login.succeeded")
     await page.get_by_role("button", name="Show").click()
     await expect(lines).to_have_count(1)
     await expect(lines.first).to_contain_text("ada")
