@@ -110,6 +110,20 @@ async def console_and_widget(browser: Browser, url: str) -> None:
     await shoot(board, "wallboard")
 
 
+async def settings_pages(browser: Browser, url: str) -> None:
+    """The admin's settings page (agents to surveys) and the customers page, as the demo
+    seeds them."""
+    admin = await sign_in(browser, url, "ada")
+    await admin.goto(url + "/console/admin")
+    await expect(admin.locator("#agents tr").first).to_be_visible()
+    await expect(admin.locator("#hours-section")).to_be_visible()
+    await shoot(admin, "admin", full_page=True)
+    await admin.goto(url + "/console/customers")
+    await admin.get_by_role("searchbox").first.fill("Jane")
+    await admin.wait_for_timeout(1000)
+    await shoot(admin, "customers")
+
+
 async def voc_report(browser: Browser, folder: Path) -> None:
     """The report's browser test month: a month of contacts with a surge at its end."""
     now = datetime.now(UTC)
@@ -131,6 +145,7 @@ async def main() -> None:
                     executable_path=CHROMIUM, args=CHROMIUM_ARGS
                 )
                 await console_and_widget(browser, url)
+                await settings_pages(browser, url)
                 await voc_report(browser, folder)
                 await browser.close()
         finally:
