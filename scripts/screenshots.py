@@ -119,8 +119,10 @@ async def settings_pages(browser: Browser, url: str) -> None:
     await expect(admin.locator("#hours-section")).to_be_visible()
     await shoot(admin, "admin", full_page=True)
     await admin.goto(url + "/console/customers")
-    await admin.get_by_role("searchbox").first.fill("Jane")
-    await admin.wait_for_timeout(1000)
+    await admin.locator("#customer-q").fill("Jane")
+    await admin.locator("#customer-q").press("Enter")
+    await admin.locator("#results .result").first.click()
+    await expect(admin.locator("#record-conversations li").first).to_be_visible()
     await shoot(admin, "customers")
 
 
