@@ -1,6 +1,7 @@
 // Switchboard console, wrap-up: the outcome and summary that close a conversation. The
 // outcomes are the wrap-up codes admins define (GET /api/wrap-up-codes; retired ones
-// are not offered), read each time the form opens.
+// are not offered), read as the console starts and again each time the form opens; a
+// close clicked while they are still on their way waits for them.
 "use strict";
 
 (() => {
@@ -8,16 +9,21 @@
   const app = window.SwitchboardConsole;
   const { state, customerName } = app;
 
-  async function loadCodes() {
-    const select = $("disposition");
-    const chosen = select.value;
-    try {
-      const codes = (await get("/api/wrap-up-codes")).filter((c) => !c.retired);
-      select.replaceChildren(...codes.map((c) => h("option", { value: c.code }, c.label)));
-      if (codes.some((c) => c.code === chosen)) select.value = chosen;
-    } catch (error) {
-      $("wrapup-error").textContent = error.message;
-    }
+  let loading = Promise.resolve();
+
+  function loadCodes() {
+    loading = (async () => {
+      const select = $("disposition");
+      try {
+        const codes = (await get("/api/wrap-up-codes")).filter((c) => !c.retired);
+        const chosen = select.value;
+        select.replaceChildren(...codes.map((c) => h("option", { value: c.code }, c.label)));
+        if (codes.some((c) => c.code === chosen)) select.value = chosen;
+      } catch (error) {
+        $("wrapup-error").textContent = error.message;
+      }
+    })();
+    return loading;
   }
 
   function setWrapup(open) {
@@ -32,8 +38,13 @@
 
   async function submitWrapup(event) {
     event.preventDefault();
+    await loading;
     const id = state.openId;
     if (id === null) return;
+    if (!$("disposition").value) {
+      $("wrapup-error").textContent = "There are no wrap-up codes yet: an admin adds them on the settings page.";
+      return;
+    }
     const name = customerName(state.open);
     app.holdOpen(); // once closed, the customer may no longer be this agent's to read
     try {
@@ -60,6 +71,7 @@
   }
 
   app.ready(() => {
+    loadCodes();
     $("wrapup-toggle").addEventListener("click", () => setWrapup($("wrapup").hidden));
     $("wrapup-cancel").addEventListener("click", closeWithKeyboard);
     $("wrapup").addEventListener("submit", submitWrapup);
