@@ -72,19 +72,25 @@ def canned_json(canned: CannedResponse) -> dict[str, Any]:
     }
 
 
+async def query_placeholders(request: web.Request, agent: Agent) -> dict[str, str] | None:
+    """The placeholder values of the conversation named by ?conversation_id=N (one the
+    agent may see), or None when the query names none."""
+    wanted = request.query.get("conversation_id", "")
+    if not wanted:
+        return None
+    if not wanted.isdigit():
+        raise error(400, "conversation_id must be a number.")
+    conversation = await visible_conversation(request, agent, int(wanted))
+    async with request.app[SESSIONS]() as session:
+        customer = await session.get(Customer, conversation.customer_id)
+    assert customer is not None
+    return placeholder_values(agent, conversation, customer)
+
+
 @requires()
 async def list_canned(request: web.Request, agent: Agent) -> web.Response:
     """Every canned response; with ?conversation_id=N each also has `text`, filled for it."""
-    values: dict[str, str] | None = None
-    wanted = request.query.get("conversation_id", "")
-    if wanted:
-        if not wanted.isdigit():
-            raise error(400, "conversation_id must be a number.")
-        conversation = await visible_conversation(request, agent, int(wanted))
-        async with request.app[SESSIONS]() as session:
-            customer = await session.get(Customer, conversation.customer_id)
-        assert customer is not None
-        values = placeholder_values(agent, conversation, customer)
+    values = await query_placeholders(request, agent)
     async with request.app[SESSIONS]() as session:
         rows = await session.scalars(select(CannedResponse).order_by(CannedResponse.shortcut))
         result = []

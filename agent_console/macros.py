@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from agent_console.access import visible_conversation
 from agent_console.audit import record
 from agent_console.auth import ADMINS, requires
-from agent_console.canned import fill, placeholder_values
+from agent_console.canned import fill, placeholder_values, query_placeholders
 from agent_console.customer_edit import change_customer, label_conversation
 from agent_console.responses import error, json_body
 from agent_console.transfers import HANDBACK
@@ -55,16 +55,7 @@ def macro_out(macro: Macro) -> MacroOut:
 
 @requires()
 async def list_macros(request: web.Request, agent: Agent) -> web.Response:
-    values: dict[str, str] | None = None
-    wanted = request.query.get("conversation_id", "")
-    if wanted:
-        if not wanted.isdigit():
-            raise error(400, "conversation_id must be a number.")
-        conversation = await visible_conversation(request, agent, int(wanted))
-        async with request.app[SESSIONS]() as session:
-            customer = await session.get(Customer, conversation.customer_id)
-        assert customer is not None
-        values = placeholder_values(agent, conversation, customer)
+    values = await query_placeholders(request, agent)
     async with request.app[SESSIONS]() as session:
         rows = await session.scalars(select(Macro).order_by(Macro.name))
         body = []
