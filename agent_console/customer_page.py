@@ -267,6 +267,7 @@ def _event(event: TimelineEvent, authors: dict[int, str]) -> Event:
     return Event(
         id=event.id,
         kind=event.kind,
+        label=crm.label(event.kind),
         summary=event.summary,
         conversation_id=event.conversation_id,
         agent_id=event.agent_id,

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import crm
 from hub.channel_traits import ChannelRegistry
 from hub.customer_label import customer_label
 from hub.models import (
@@ -105,6 +106,7 @@ def timeline_view(events: list[TimelineEvent]) -> list[dict[str, Any]]:
         {
             "id": e.id,
             "kind": e.kind,
+            "label": crm.label(e.kind),
             "summary": e.summary,
             "conversation_id": e.conversation_id,
             "agent_id": e.agent_id,

@@ -6,35 +6,6 @@
   const { $, h, show, reconcile, get } = window.SwitchboardPage;
   const app = window.SwitchboardConsole;
   const { state, dateTime } = app;
-  const TIMELINE_LABELS = {
-    "customer.created": "New customer",
-    "contact.received": "Message received",
-    "conversation.queued": "Queued",
-    "offer.created": "Offered",
-    "offer.accepted": "Offer accepted",
-    "conversation.assigned": "Assigned",
-    "conversation.started": "Conversation started",
-    "reply.sent": "Reply sent",
-    "reply.failed": "Reply not delivered",
-    "note.added": "Private note",
-    "conversation.closed": "Closed",
-    "offer.rejected": "Offer rejected",
-    "offer.expired": "Offer expired",
-    "call.status": "Call",
-    "call.queue_left": "Left the queue",
-    "call.connected": "Call put through",
-    "call.missed": "Call missed",
-    "call.failed": "Call not put through",
-    "callback.placed": "Calling back",
-    "call.dial_ended": "Agent's line",
-    "call.ended": "Call had ended",
-    "offer.withdrawn": "Offer withdrawn",
-    "conversation.abandoned": "Abandoned",
-    "chat.details": "Details given in chat",
-    "conversation.by_email": "Continues by email",
-    "conversation.overflowed": "Overflowed",
-    "conversation.rejected": "Queue full",
-  };
 
   function renderCustomer(customer) {
     show($("customer-empty"), !customer);
@@ -68,7 +39,7 @@
       const channel = event.data && event.data.channel;
       return h("li", { class: "timeline-event", dataset: { kind: event.kind } },
         h("div", { class: "timeline-head" },
-          h("span", { class: "timeline-kind" }, TIMELINE_LABELS[event.kind] || event.kind),
+          h("span", { class: "timeline-kind" }, event.label || event.kind),
           channel ? h("span", { class: "badge channel" }, channel) : null,
           h("time", { datetime: event.at }, dateTime(event.at))),
         event.summary ? h("p", { class: "timeline-summary" }, event.summary) : null,

@@ -11,25 +11,6 @@
   let olderCursor = null;
   let sequence = 0;
 
-  const KINDS = {
-    "customer.note": "Note",
-    "customer.updated": "Record changed",
-    "customer.attribute": "Attribute changed",
-    "conversation.reopened": "Reopened",
-    "conversation.taken_over": "Taken over",
-    "conversation.labelled": "Conversation labels",
-    "customer.created": "New customer",
-    "contact.received": "Message received",
-    "conversation.started": "Conversation started",
-    "reply.sent": "Reply sent",
-    "note.added": "Private note",
-    "conversation.closed": "Closed",
-    "survey.asked": "Asked for a rating",
-    "survey.answered": "Satisfaction rating",
-    "customer.merged": "Merged",
-    "customer.unmerged": "Merge undone",
-    "customer.erased": "Erased on request",
-  };
 
   function when(iso) {
     return iso ? new Date(iso).toLocaleString() : "";
@@ -38,7 +19,7 @@
   function event(e) {
     return h("li", { class: "timeline-event", dataset: { kind: e.kind } },
       h("div", { class: "timeline-head" },
-        h("span", { class: "timeline-kind" }, KINDS[e.kind] || e.kind),
+        h("span", { class: "timeline-kind" }, e.label || e.kind),
         e.agent_name ? h("span", { class: "badge" }, e.agent_name) : null,
         h("time", { datetime: e.at }, when(e.at))),
       e.summary ? h("p", { class: "timeline-summary" }, e.summary) : null);

@@ -125,6 +125,7 @@ class ConversationLine(BaseModel):
 class Event(BaseModel):
     id: int
     kind: str
+    label: str
     summary: str
     conversation_id: int | None
     agent_id: int | None

@@ -125,5 +125,6 @@ async def test_notes_go_on_the_record_signed_and_only_for_those_who_may_see_it(
             await client.close()
     notes = [(e["summary"], e["agent_name"]) for e in page["timeline"]["events"]]
     assert notes[:2] == [("Called back", "Nick"), ("Prefers email <after> 5pm", "Nora")]
+    assert {e["label"] for e in page["timeline"]["events"]} == {"Note"}
     async with hub.sessions() as session:
         assert len(await crm.timeline(session, customer)) == 2

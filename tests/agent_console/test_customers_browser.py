@@ -81,6 +81,7 @@ async def test_a_supervisor_finds_reads_corrects_and_annotates_a_customer(
     changed = page.locator("#record-timeline .timeline-event[data-kind='customer.updated']")
     await expect(changed).to_have_count(2)
     await expect(changed.first).to_contain_text("Sam")
+    await expect(changed.first.locator(".timeline-kind")).to_have_text("Record changed")
 
     # A note on the customer, markup and all, shown as typed.
     await page.get_by_label("Note on the customer").fill(f"Call before noon {XSS_TEXT}")
