@@ -45,10 +45,13 @@ __all__ = [
     "ANYONE",
     "CONSOLE",
     "SUPERVISORS",
+    "audit_login",
     "current_agent",
+    "login_form",
     "page_for",
     "requires",
     "setup",
+    "signed_in_response",
     "signed_in_session",
 ]
 
@@ -129,27 +132,44 @@ def page_for(
 
 
 async def login_page(request: web.Request) -> web.Response:
-    return page(request, "login.html", error="", username="")
+    return login_form(request)
+
+
+def login_form(
+    request: web.Request, status: int = 200, error: str = "", username: str = ""
+) -> web.Response:
+    """The sign-in page: the password form unless passwords are turned off, and the
+    single sign-on button when a provider is configured."""
+    settings = request.app[SETTINGS]
+    return page(
+        request,
+        "login.html",
+        status=status,
+        error=error,
+        username=username[:64],
+        sso_hidden="" if settings.oidc_issuer else "hidden",
+        sso_name=settings.oidc_name,
+        password_hidden="" if settings.password_login else "hidden",
+    )
 
 
 async def login(request: web.Request) -> web.Response:
     form = await read_form(request)
     username = form.get("username", "").strip()
     password = form.get("password", "")
+    if not request.app[SETTINGS].password_login:
+        await audit_login(request, "login.failed", None, username, {"why": "passwords are off"})
+        return login_form(request, 403, "Passwords are turned off here: use single sign-on.")
     guard = login_guard(request.app)
     address = request.remote or ""
     wait = await guard.wait(address, username)
     if wait:
         seconds = math.ceil(wait)
-        refused = page(
-            request,
-            "login.html",
-            status=429,
-            error=f"Too many wrong passwords: try again in {seconds} s.",
-            username=username[:64],
+        refused = login_form(
+            request, 429, f"Too many wrong passwords: try again in {seconds} s.", username
         )
         refused.headers["Retry-After"] = str(seconds)
-        await _audit_login(request, "login.refused", None, username, {"retry_after": seconds})
+        await audit_login(request, "login.refused", None, username, {"retry_after": seconds})
         return refused
     async with request.app[SESSIONS]() as session:
         agent = await session.scalar(select(Agent).where(Agent.username == username))
@@ -161,16 +181,15 @@ async def login(request: web.Request) -> web.Response:
         why = "unknown username" if agent is None else "wrong password"
         if agent is not None and not agent.active:
             why = "deactivated"
-        await _audit_login(request, "login.failed", agent, username, {"why": why})
-        return page(
-            request,
-            "login.html",
-            status=401,
-            error="Wrong username or password.",
-            username=username[:64],
-        )
+        await audit_login(request, "login.failed", agent, username, {"why": why})
+        return login_form(request, 401, "Wrong username or password.", username)
     await guard.succeeded(username)
-    await _audit_login(request, "login.succeeded", agent, username, {})
+    await audit_login(request, "login.succeeded", agent, username, {})
+    raise await signed_in_response(request, agent)
+
+
+async def signed_in_response(request: web.Request, agent: Agent) -> web.HTTPSeeOther:
+    """To the console, with the cookie of a new session for `agent`."""
     response = web.HTTPSeeOther("/console")
     settings = request.app[SETTINGS]
     response.set_cookie(
@@ -182,12 +201,13 @@ async def login(request: web.Request) -> web.Response:
         max_age=settings.session_max_age,
         path="/",
     )
-    raise response
+    return response
 
 
-async def _audit_login(
+async def audit_login(
     request: web.Request, action: str, agent: Agent | None, username: str, change: dict[str, object]
 ) -> None:
+    """One line for a sign-in or a refused one, with the client's address."""
     async with request.app[SESSIONS]() as session, session.begin():
         audit.append(
             session,

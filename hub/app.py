@@ -35,6 +35,7 @@ import agent_console.past
 import agent_console.phone_menu
 import agent_console.privacy
 import agent_console.schedules
+import agent_console.sso
 import agent_console.supervisor
 import agent_console.surveys
 import agent_console.tokens
@@ -177,6 +178,7 @@ def create_app(settings: Settings) -> web.Application:
     channels.email.setup(app)
     agent_console.pages.setup(app)
     agent_console.auth.setup(app)
+    agent_console.sso.setup(app)
     agent_console.live.setup(app)
     agent_console.me.setup(app)
     agent_console.offers.setup(app)

@@ -130,6 +130,21 @@ class Settings:
     webhook_lease: float = 60.0
     webhook_first_retry: float = 5.0
     webhook_give_up: float = 24 * 3600.0
+    # Single sign-on with an OpenID Connect provider (hub.oidc; README "Single sign-on"):
+    # unset issuer, none. Agents are matched by the username claim to an existing agent's
+    # username, and take the role their role claim maps to ("cc-admins=admin,cc-agents=agent")
+    # at every sign-in. The redirect URI defaults to this hub's /console/login/sso/callback.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_name: str = "single sign-on"  # the login page's "Sign in with <name>"
+    oidc_scopes: str = "openid email profile"
+    oidc_role_claim: str = "roles"
+    oidc_role_map: str = ""
+    oidc_username_claim: str = "email"
+    oidc_redirect_uri: str = ""
+    # False: the login page offers single sign-on only, and passwords are refused.
+    password_login: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
