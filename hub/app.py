@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -35,6 +36,7 @@ import agent_console.past
 import agent_console.phone_menu
 import agent_console.privacy
 import agent_console.schedules
+import agent_console.sla_policies
 import agent_console.sso
 import agent_console.supervisor
 import agent_console.surveys
@@ -66,8 +68,11 @@ from hub.events import (
     CATALOGUE,
     BusMessage,
     ContactQueued,
+    ConversationAssigned,
     ConversationClosed,
     CustomerErased,
+    MessageReceived,
+    MessageSent,
     QueueUpdated,
 )
 from hub.http_errors import error_middleware
@@ -91,6 +96,7 @@ from hub.keys import (
     SESSIONS,
     SETTINGS,
     SIGNER,
+    SLA_CLOCK,
     SURVEYS,
 )
 from hub.listeners import Listeners, following
@@ -108,6 +114,8 @@ from hub.recovery import Reconciler
 from hub.retention import Retention, parse_retention
 from hub.sessions import AgentSessions
 from hub.settings import Settings
+from hub.sla import SlaChecker, SlaClock
+from hub.sla_alerts import alert_for
 from hub.surveys import Surveys
 from hub.webhooks import Deliverer, DeliveryPolicy
 from knowledge.articles import Articles
@@ -204,6 +212,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.past.setup(app)
     agent_console.wrap_up.setup(app)
     agent_console.macros.setup(app)
+    agent_console.sla_policies.setup(app)
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
     insights.web.setup(app, REDIS)
@@ -316,6 +325,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[ERASER] = Eraser(sessions, app[CONVERSATIONS], app[ATTACHMENTS], bus)
     app[SURVEYS] = surveys = Surveys(sessions, bus, adapters, settings)
     app[AFTER_HOURS] = after_hours = AfterHours(sessions, app[CONVERSATIONS], app[CHANNELS])
+    app[SLA_CLOCK] = sla_clock = SlaClock(sessions)
     channels.voice.open_calls(app, app[channels.twilio.TWILIO])
     offers = MeasuredOfferBook(metrics, sessions, queue, bus, metrics, settings.offer_timeout)
     policy = RoutingPolicy(
@@ -373,6 +383,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             asyncio.create_task(directory.run()),
             asyncio.create_task(_console_presence(app)),
             asyncio.create_task(_webhook_deliverer(app).run()),
+            asyncio.create_task(_sla_checker(app)),
         ]
         if retention.days:
             tasks.append(
@@ -384,6 +395,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await app[KNOWLEDGE].close()
         await surveys.close()
         await after_hours.close()
+        await sla_clock.close()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -416,6 +428,28 @@ def _ask_for_rating(app: web.Application, event: ConversationClosed) -> None:
 def _acknowledge_closed(app: web.Application, event: ContactQueued) -> None:
     """A contact waits: out of its team's hours, the customer is told when to expect us."""
     app[AFTER_HOURS].acknowledge_soon(event.conversation_id, event.channel)
+
+
+# The conversation moved: its SLA due times are recomputed (by each hub process that
+# hears it; the result is the same whoever writes it).
+SLA_MOVERS = (ContactQueued, ConversationAssigned, ConversationClosed, MessageReceived, MessageSent)
+
+
+def _sla_moved(app: web.Application, event: BusMessage) -> None:
+    if isinstance(event, SLA_MOVERS):
+        app[SLA_CLOCK].refresh_soon(event.conversation_id)
+
+
+for _mover in SLA_MOVERS:
+    CHANGES.on(_mover)(_sla_moved)
+
+
+async def _sla_checker(app: web.Application) -> None:
+    """Mark SLA breaches as they happen, and alert once per breach."""
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        checker = SlaChecker(app[SESSIONS], app[BUS], alert_for(settings, http))
+        await keep_running("SLA checker", checker.run_once, settings.sla_interval)
 
 
 def _wake_router(app: web.Application, _: BusMessage) -> None:

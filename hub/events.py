@@ -64,6 +64,7 @@ __all__ = [
     "OfferWithdrawn",
     "QueueUpdated",
     "SessionsEnded",
+    "SlaBreached",
     "TransportMessage",
     "heard_by",
 ]
@@ -158,7 +159,7 @@ class MessageReceived(DomainEvent):
     """A customer wrote (or called) in a conversation; agent_id holds it, if anyone."""
 
     name = "message.received"
-    audience = AGENT | SUPERVISORS
+    audience = AGENT | SUPERVISORS | HUB  # the hub: SLA due times
     webhook = True
     message_id: int
     agent_id: int | None
@@ -172,7 +173,7 @@ class MessageSent(DomainEvent):
     """An agent's reply went out (or failed to) on a channel."""
 
     name = "message.sent"
-    audience = AGENT
+    audience = AGENT | HUB  # the hub: SLA due times
     webhook = True
     conversation_id: int
     message_id: int
@@ -219,6 +220,23 @@ class CallUpdated(DomainEvent):
 
 
 # --- conversations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaBreached(DomainEvent):
+    """A conversation passed a target of its SLA policy (`kind`: first_response,
+    next_response or resolution) unmet at `due`; marked once, by one hub process."""
+
+    name = "sla.breached"
+    audience = AGENT | SUPERVISORS
+    webhook = True
+    conversation_id: int
+    customer_id: int
+    agent_id: int | None
+    policy_id: int | None
+    kind: str
+    due: str
+    queue: str
 
 
 @dataclass(frozen=True)
@@ -509,6 +527,7 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     CustomerErased,
     ConversationRejected,
     ConversationReassigned,
+    SlaBreached,
     OfferCreated,
     OfferExpired,
     OfferRejected,

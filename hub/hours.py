@@ -9,6 +9,7 @@ that falls in the hour a spring change skips opens when the clocks jump past it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,8 @@ __all__ = [
     "Holiday",
     "Interval",
     "Schedule",
+    "add_business_seconds",
+    "business_seconds_between",
     "holidays_from_ics",
     "is_open",
     "next_opening",
@@ -121,6 +124,45 @@ def next_opening(schedule: Schedule, at: datetime) -> datetime | None:
             opening = _instant(datetime.combine(day, interval.opens), zone)
             if opening > at and is_open(schedule, opening):
                 return opening
+    return None
+
+
+def open_spans(schedule: Schedule, start: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """The open stretches of time ending after `start`, in order, as UTC (from, until)
+    pairs; the first may begin before `start`. Ends after SEARCH_DAYS local days."""
+    zone, closed = schedule.zone(), schedule.closed_days()
+    first = _local(schedule, start).date() - timedelta(days=1)
+    for offset in range(SEARCH_DAYS):
+        day = first + timedelta(days=offset)
+        if day in closed:
+            continue
+        for interval in schedule.weekly.get(WEEKDAYS[day.weekday()], []):
+            opens = _instant(datetime.combine(day, interval.opens), zone)
+            closes_day = day + timedelta(days=1) if interval.closes == MIDNIGHT else day
+            closes = _instant(datetime.combine(closes_day, interval.closes), zone)
+            if closes > start and closes > opens:
+                yield opens, closes
+
+
+def business_seconds_between(schedule: Schedule, start: datetime, end: datetime) -> float:
+    """How many seconds the team is open from `start` to `end` (0 when end <= start)."""
+    total = 0.0
+    for opens, closes in open_spans(schedule, start):
+        if opens >= end:
+            break
+        total += (min(closes, end) - max(opens, start)).total_seconds()
+    return total
+
+
+def add_business_seconds(schedule: Schedule, start: datetime, seconds: float) -> datetime | None:
+    """The instant, in UTC, by which the team has been open `seconds` since `start`;
+    None when the schedule never opens that long."""
+    remaining = timedelta(seconds=seconds)
+    for opens, closes in open_spans(schedule, start):
+        begin = max(opens, start)
+        if begin + remaining <= closes:
+            return (begin + remaining).astimezone(UTC)
+        remaining -= closes - begin
     return None
 
 

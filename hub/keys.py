@@ -23,6 +23,7 @@ from hub.rate_limits import RateLimits
 from hub.retention import Retention
 from hub.sessions import AgentSessions
 from hub.settings import Settings
+from hub.sla import SlaClock
 from hub.surveys import Surveys
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -40,6 +41,7 @@ RETENTION = web.AppKey("retention", Retention)
 # Satisfaction surveys: asked after a conversation closes, answered on its channel.
 SURVEYS = web.AppKey("surveys", Surveys)
 AFTER_HOURS = web.AppKey("after_hours", AfterHours)
+SLA_CLOCK = web.AppKey("sla_clock", SlaClock)
 SIGNER = web.AppKey("signer", SessionSigner)
 AGENT_SESSIONS = web.AppKey("agent_sessions", AgentSessions)
 # What each channel this hub runs is like (threading, capacity, replies, opt-out).

@@ -763,3 +763,54 @@ class SurveyChannel(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlaPolicy(Base):
+    """Service-level targets, in seconds, for the conversations its conditions match
+    (a null condition matches any): first response, next response, resolution. Counted
+    in the queue's business hours when `business_hours`; amber from `warn_at` of a target.
+    Which policy applies: hub.sla.choose_policy."""
+
+    __tablename__ = "sla_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[int | None] = mapped_column(Integer)
+    segment: Mapped[str | None] = mapped_column(String(32))
+    first_response: Mapped[int | None] = mapped_column(Integer)
+    next_response: Mapped[int | None] = mapped_column(Integer)
+    resolution: Mapped[int | None] = mapped_column(Integer)
+    business_hours: Mapped[bool] = mapped_column(Boolean, default=True)
+    warn_at: Mapped[float] = mapped_column(Float, default=0.75)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationSla(Base):
+    """A conversation's targets under its policy: when each is due (None: met, or no
+    target), when it turns amber (`*_warn`), and when it was found breached. A breach
+    is marked once per due instant; a new due (the customer wrote again, a reopen)
+    clears the mark."""
+
+    __tablename__ = "conversation_sla"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_response_due: Mapped[datetime | None] = mapped_column(index=True)
+    first_response_warn: Mapped[datetime | None] = mapped_column()
+    first_response_breached_at: Mapped[datetime | None] = mapped_column()
+    next_response_due: Mapped[datetime | None] = mapped_column(index=True)
+    next_response_warn: Mapped[datetime | None] = mapped_column()
+    next_response_breached_at: Mapped[datetime | None] = mapped_column()
+    resolution_due: Mapped[datetime | None] = mapped_column(index=True)
+    resolution_warn: Mapped[datetime | None] = mapped_column()
+    resolution_breached_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

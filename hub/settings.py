@@ -114,6 +114,12 @@ class Settings:
     voc_report_from: str = "switchboard@localhost"
     voc_webhook: str | None = None  # insights: rising-topic alerts by POST
     voc_interval: float = 3600.0  # insights: seconds between voice-of-customer rounds
+    # SLA policies: seconds between breach checks, and where one alert per breach goes
+    # (an email address through the SMTP relay, a URL that gets a JSON POST; None: nowhere).
+    sla_interval: float = 15.0
+    sla_alert_to: str | None = None
+    sla_alert_from: str = "switchboard@localhost"
+    sla_alert_webhook: str | None = None
     # Days each channel keeps closed conversations before they are anonymised
     # ("sms=30,email=365"; a channel not named keeps them), checked every interval seconds.
     retention: str = ""

@@ -129,6 +129,7 @@ def test_who_hears_what_is_what_the_console_and_router_always_heard() -> None:
         "message.status",
         "customer.typing",
         "agent.state",
+        "sla.breached",
     }
     assert heard_by(Audience.SUPERVISORS) == {
         "contact.queued",
@@ -142,6 +143,7 @@ def test_who_hears_what_is_what_the_console_and_router_always_heard() -> None:
         "message.received",
         "agent.state",
         "conversation.abandoned",
+        "sla.breached",
     }
     assert ROUTER_WAKERS == {
         "contact.queued",

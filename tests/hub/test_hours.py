@@ -7,7 +7,16 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import ValidationError
 
-from hub.hours import Holiday, Schedule, holidays_from_ics, is_open, next_opening
+from hub.hours import (
+    WEEKDAYS,
+    Holiday,
+    Schedule,
+    add_business_seconds,
+    business_seconds_between,
+    holidays_from_ics,
+    is_open,
+    next_opening,
+)
 
 WEEKDAYS_NINE_TO_FIVE = {
     day: [{"opens": "09:00", "closes": "17:00"}] for day in ("mon", "tue", "wed", "thu", "fri")
@@ -156,3 +165,45 @@ def test_holidays_come_from_an_icalendar_file() -> None:
 def test_a_file_that_is_not_icalendar_is_refused() -> None:
     with pytest.raises(ValueError, match="not an iCalendar file"):
         holidays_from_ics(b"Name,Date\nChristmas,2026-12-25\n")
+
+
+HOUR = 3600
+
+
+def test_business_time_runs_only_while_open_across_nights_and_weekends() -> None:
+    schedule = berlin()
+    # Friday 2026-01-16 16:00 Berlin (15:00 UTC): one hour left today, the rest on Monday.
+    friday = utc(2026, 1, 16, 15, 0)
+    assert add_business_seconds(schedule, friday, 2 * HOUR) == utc(2026, 1, 19, 9, 0)
+    assert business_seconds_between(schedule, friday, utc(2026, 1, 19, 9, 0)) == 2 * HOUR
+    # Started at night: the clock starts at the opening.
+    night = utc(2026, 1, 13, 2, 0)
+    assert add_business_seconds(schedule, night, 30 * 60) == utc(2026, 1, 13, 8, 30)
+    # Tuesday 08:00 to Wednesday 09:00 UTC: all of Tuesday (8 h) and Wednesday's first hour.
+    assert business_seconds_between(schedule, utc(2026, 1, 13, 8), utc(2026, 1, 14, 9)) == 9 * HOUR
+    assert business_seconds_between(schedule, utc(2026, 1, 14, 9), utc(2026, 1, 13, 8)) == 0
+
+
+def test_business_time_skips_holidays() -> None:
+    schedule = berlin(holidays=[{"day": "2026-01-19", "name": "Closed Monday"}])
+    friday = utc(2026, 1, 16, 15, 0)
+    assert add_business_seconds(schedule, friday, 2 * HOUR) == utc(2026, 1, 20, 9, 0)
+    assert business_seconds_between(schedule, friday, utc(2026, 1, 21, 8, 0)) == 9 * HOUR
+
+
+def test_business_time_over_the_spring_change_counts_the_hours_that_exist() -> None:
+    always = berlin(weekly={day: [{"opens": "00:00", "closes": "00:00"}] for day in WEEKDAYS})
+    # Saturday noon to Sunday noon in Berlin, 2026-03-28/29: the clocks skip an hour.
+    start, end = utc(2026, 3, 28, 11, 0), utc(2026, 3, 29, 10, 0)
+    assert business_seconds_between(always, start, end) == 23 * HOUR
+    assert add_business_seconds(always, start, 23 * HOUR) == end
+    # Nine to five on the autumn Monday after the change is still eight hours, from 08:00 UTC.
+    schedule = berlin()
+    monday = utc(2026, 10, 26, 0, 0)
+    assert add_business_seconds(schedule, monday, 8 * HOUR) == utc(2026, 10, 26, 16, 0)
+
+
+def test_a_schedule_that_never_opens_never_reaches_a_target() -> None:
+    never = berlin(weekly={})
+    assert add_business_seconds(never, utc(2026, 1, 13, 8), 60) is None
+    assert business_seconds_between(never, utc(2026, 1, 13), utc(2026, 2, 13)) == 0
