@@ -58,6 +58,7 @@ LABELS = {
     "call.dial_ended": "Agent's line",
     "call.ended": "Call had ended",
     "callback.placed": "Calling back",
+    "sla.breached": "SLA target missed",
 }
 
 
