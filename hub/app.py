@@ -93,6 +93,7 @@ from hub.keys import (
     RATE_LIMITS,
     REMOTE_ATTACHMENTS,
     RETENTION,
+    SENDERS,
     SESSIONS,
     SETTINGS,
     SIGNER,
@@ -303,7 +304,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         ),
         channels.voice.VoiceAdapter(),
     ]
-    adapters = {adapter.name: adapter for adapter in senders}
+    app[SENDERS] = adapters = {adapter.name: adapter for adapter in senders}
     rules = RoutingRules.parse(settings.routing_keywords, settings.routing_segments)
     app[DIRECTORY] = directory = CustomerDirectory(sessions, settings.identity_region)
     await directory.load()

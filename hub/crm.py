@@ -22,6 +22,7 @@ LABELS = {
     "customer.erased": "Erased on request",
     "contact.received": "Message received",
     "chat.details": "Details given in chat",
+    "chat.transcript_emailed": "Chat emailed to the customer",
     "conversation.started": "Conversation started",
     "conversation.queued": "Queued",
     "conversation.requeued": "Back in the queue",

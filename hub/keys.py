@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -12,6 +12,7 @@ from hub.attachments import AttachmentStore, RemoteAttachments
 from hub.auth import SessionSigner
 from hub.bus import EventBus
 from hub.channel_traits import ChannelRegistry
+from hub.contacts import ChannelAdapter
 from hub.conversations import Conversations
 from hub.db import Sessions
 from hub.erasure import Eraser
@@ -46,6 +47,8 @@ SIGNER = web.AppKey("signer", SessionSigner)
 AGENT_SESSIONS = web.AppKey("agent_sessions", AgentSessions)
 # What each channel this hub runs is like (threading, capacity, replies, opt-out).
 CHANNELS = web.AppKey("channels", ChannelRegistry)
+# What sends on each channel, by its name (email, sms, ...).
+SENDERS = web.AppKey("senders", Mapping[str, ChannelAdapter])
 # Whether an agent here now could take a contact that reached (channel, inbox): routing's
 # answer, which web chat gives its visitors as "online".
 COULD_TAKE: web.AppKey[Callable[[str, str], Awaitable[bool]]] = web.AppKey("could_take")

@@ -20,7 +20,8 @@ inbox's business hours, `welcome` has `closed` (`opens`: the next opening) and `
 is false whoever is signed in, so the chat goes on by email as when nobody is online. `typing`
 frames both ways carry `on` (false when the typist stopped); a receiver drops a typing
 notice 30 s after the last one anyway. Once an agent closes the chat, a visitor still there
-may get `survey` and answer `rating` (see `_rating`).
+may get `survey` and answer `rating` (see `_rating`). At any time the visitor may ask for
+a copy of the chat by email with `transcript`, answered `transcript_sent` (see `_emailed`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import select
 
-from channels.webchat import _chat_presence, _rating, _visitors
+from channels.webchat import _chat_presence, _emailed, _rating, _visitors
 from hub.bus import EventBus
 from hub.channel_traits import ChannelTraits
 from hub.contacts import Delivery, InboundContact, OutboundMessage
@@ -397,6 +398,14 @@ async def _handle(
             await _rating.rate(request, ws, visit.visitor, data)
         except _rating.RatingRefused as exc:
             raise ChatError(exc.code, exc.detail) from None
+        return
+    if kind == "transcript":
+        given = visit.details.email if visit.details is not None else None
+        try:
+            sent_to = await _emailed.email_transcript(request, visit.visitor, given, data)
+        except _emailed.TranscriptRefused as exc:
+            raise ChatError(exc.code, exc.detail, exc.retry_after) from None
+        await ws.send_json({"type": "transcript_sent", "email": sent_to})
         return
     if kind != "message":
         raise ChatError("unknown_type", f"Frames of type {kind!r} are not understood.")

@@ -81,6 +81,12 @@
     .prechat .send, .away .send { padding: 9px 16px; }
     .panel .form-error { color: #8a1c1c; font-size: 12px; min-height: 1em; margin: 0; }
     .away .form-error:empty { display: none; }
+    .copy { font-size: 13px; padding: 10px 14px; background: #fff; border-top: 1px solid #dde2ec; }
+    .copy p { margin: 0 0 6px; }
+    .copy form { border: 0; padding: 0; }
+    .copy input { flex: 1; min-width: 0; }
+    .copy .send { padding: 9px 16px; }
+    .copy .form-error:empty { display: none; }
     .rating { align-self: stretch; background: #fff; border: 1px solid #dde2ec; border-radius: 12px;
       padding: 10px 12px; display: flex; flex-direction: column; gap: 8px; }
     .rating p { margin: 0; }
@@ -136,8 +142,10 @@
   heading.append(el("h2", "", title), status);
   const closeButton = el("button", "close", "\u00d7", { type: "button", "aria-label": "Close chat" });
   const endButton = el("button", "end", "End chat", { type: "button", hidden: "" });
+  const copyButton = el("button", "end", "Email a copy", {
+    type: "button", hidden: "", "aria-expanded": "false" });
   const header = el("header");
-  header.append(heading, endButton, closeButton);
+  header.append(heading, copyButton, endButton, closeButton);
   const greeting = el("p", "greeting", "Hi! Send us a message and a member of our team will reply here.");
   const log = el("div", "log", "", { role: "log", "aria-live": "polite" });
   log.append(greeting);
@@ -175,11 +183,21 @@
   const confirmEnd = el("button", "send", "End chat anyway", { type: "button" });
   const keepChatting = el("button", "secondary", "Keep chatting", { type: "button" });
   ending.append(endingText, confirmEnd, keepChatting);
+  // A copy of the chat by email, when the visitor asks for one.
+  const copy = el("div", "copy", "", { hidden: "" });
+  const copyForm = el("form", "", "", { "aria-label": "Email a copy of this chat", novalidate: "" });
+  const copyEmail = el("input", "", "", {
+    type: "email", name: "email", autocomplete: "email", maxlength: "320",
+    "aria-label": "Email for the copy", placeholder: "you@example.com" });
+  const copyError = el("p", "form-error", "", { role: "alert" });
+  copyForm.append(copyEmail, el("button", "send", "Send copy", { type: "submit" }));
+  copy.append(el("p", "", "Send a copy of this chat to:"), copyForm, copyError);
+  let copyAsked = false;
   const ended = el("div", "ended", "", { hidden: "" });
   const endedText = el("p", "", "Chat ended", { role: "status" });
   const newChat = el("button", "send", "Start a new chat", { type: "button" });
   ended.append(endedText, newChat);
-  panel.append(header, log, prechat, away, typing, notice, ending, ended, form);
+  panel.append(header, log, prechat, away, typing, notice, copy, ending, ended, form);
   root.append(el("style", "", CSS), launcher, panel);
 
   /** The greeting promises an answer here: only before the first message, and not
@@ -192,6 +210,7 @@
 
   function scrollDown() {
     endButton.hidden = !showGreeting() || leaving || !ended.hidden;
+    copyButton.hidden = endButton.hidden;
     log.scrollTop = log.scrollHeight;
   }
 
@@ -329,6 +348,7 @@
     else if (frame.type === "left") left();
     else if (frame.type === "survey") showSurvey(frame);
     else if (frame.type === "rated") surveyDone(frame);
+    else if (frame.type === "transcript_sent") copySent(frame);
     else if (frame.type === "error") failure(frame);
   }
 
@@ -511,6 +531,13 @@
       store.set("token", null);
       return;
     }
+    const copyErrors = { invalid_email: 1, email_required: 1, no_chat: 1, transcript_unavailable: 1,
+      rate_limited: 1 };
+    if (copyAsked && frame.code in copyErrors) {
+      copyAsked = false;
+      copyError.textContent = frame.detail;
+      return;
+    }
     const formError = { invalid_email: 1, name_required: 1, email_required: 1, empty_details: 1 };
     if (frame.code in formError) {
       (prechat.hidden ? awayError : prechatError).textContent = frame.detail;
@@ -561,6 +588,41 @@
     if (card) card.replaceChildren(el("p", "", `Thank you for your rating (${frame.rating} of 5).`));
   }
 
+  // --- a copy by email -----------------------------------------------------------------------
+  function toggleCopy() {
+    copy.hidden = !copy.hidden;
+    copyButton.setAttribute("aria-expanded", String(!copy.hidden));
+    if (copy.hidden) return;
+    copyError.textContent = "";
+    if (!copyEmail.value && details && details.email) copyEmail.value = details.email;
+    copyEmail.focus();
+  }
+
+  function askForCopy() {
+    const email = copyEmail.value.trim();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/.test(email)) {
+      copyError.textContent = "Please enter a valid email address.";
+      return;
+    }
+    if (!ready) {
+      copyError.textContent = "Still connecting\u2026 please try again in a moment.";
+      if (!socket) connect();
+      return;
+    }
+    copyError.textContent = "";
+    copyAsked = true;
+    send({ type: "transcript", email });
+  }
+
+  function copySent(frame) {
+    copyAsked = false;
+    copy.hidden = true;
+    copyButton.setAttribute("aria-expanded", "false");
+    log.append(el("p", "greeting", `A copy of this chat is on its way to ${frame.email}.`, {
+      role: "status" }));
+    log.scrollTop = log.scrollHeight;
+  }
+
   // --- ending the chat ----------------------------------------------------------------------
   /** What ending now would throw away: a draft, or messages the hub has not stored yet. */
   function unsaved() {
@@ -592,6 +654,8 @@
     typing.hidden = true;
     away.hidden = true;
     endButton.hidden = true;
+    copyButton.hidden = true;
+    copy.hidden = true;
     setStatus("Ending chat\u2026");
     if (ready) send({ type: "leave" });
     else if (!socket) connect(); // the welcome sends it
@@ -648,6 +712,8 @@
   launcher.addEventListener("click", () => (panel.hidden ? open() : close()));
   closeButton.addEventListener("click", close);
   endButton.addEventListener("click", askToEnd);
+  copyButton.addEventListener("click", toggleCopy);
+  copyForm.addEventListener("submit", (event) => { event.preventDefault(); askForCopy(); });
   confirmEnd.addEventListener("click", endChat);
   keepChatting.addEventListener("click", keepGoing);
   newChat.addEventListener("click", startOver);

@@ -423,3 +423,31 @@ async def test_ending_a_waiting_chat_abandons_it_and_a_new_chat_can_start(
     assert await page.evaluate("window.__pwned") is None
     await expect(chat.locator(".msg.customer")).to_have_count(1)  # the old chat is gone
     await expect(chat.locator(".msg.customer")).to_contain_text("A new question")
+
+
+async def test_a_visitor_asks_for_a_copy_of_the_chat_by_email(
+    settings_for: Settings, page: Page
+) -> None:
+    async with capturing_relay() as relay, email_hub(settings_for, relay) as hub:
+        chat = await open_chat(page, hub)
+        copy_button = chat.get_by_role("button", name="Email a copy")
+        await expect(copy_button).to_be_hidden()  # nothing written yet
+        await write(chat, f"Where is my card? {XSS}")
+        await expect(chat.locator(".msg.customer")).to_have_attribute("data-state", "sent")
+        await copy_button.click()
+        copy = chat.get_by_role("form", name="Email a copy of this chat")
+        await copy.get_by_label("Email for the copy").fill("jane@")
+        await copy.get_by_role("button", name="Send copy").click()
+        await expect(chat.locator(".copy [role=alert]")).to_have_text(
+            "Please enter a valid email address."
+        )
+        await copy.get_by_label("Email for the copy").fill(JANE)
+        await copy.get_by_role("button", name="Send copy").click()
+        await expect(chat.get_by_role("status").filter(has_text="on its way")).to_have_text(
+            f"A copy of this chat is on its way to {JANE}."
+        )
+        await expect(copy).to_be_hidden()
+        envelope, mail = await relay.next()
+        assert envelope.rcpt_tos == [JANE]
+        assert f"Where is my card? {XSS}" in mail.get_content()
+        assert await page.evaluate("window.__pwned") is None
