@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -191,10 +191,11 @@ def _instant(wall: datetime, zone: ZoneInfo) -> datetime:
     return high.replace(microsecond=0)
 
 
-def holidays_from_ics(data: bytes) -> list[Holiday]:
+def holidays_from_ics(data: bytes, today: date | None = None) -> list[Holiday]:
     """The days of each event in an iCalendar file, named by its summary. An all-day
     event spanning days closes each of them; a timed event closes the day it starts.
-    ValueError when the file is not iCalendar."""
+    A recurring event (RRULE, RDATE, less its EXDATEs) closes each day it falls on from a
+    year before `today` to RECUR_YEARS after it. ValueError when the file is not iCalendar."""
     from icalendar import Calendar
 
     try:
@@ -205,17 +206,42 @@ def holidays_from_ics(data: bytes) -> list[Holiday]:
     for event in calendar.walk("VEVENT"):
         if event.get("DTSTART") is None:
             continue
-        first = _day(event.decoded("DTSTART"))
-        end = event.get("DTEND")
-        last = _day(event.decoded("DTEND")) - timedelta(days=1) if end is not None else first
         name = str(event.get("SUMMARY", ""))[:200]
-        day = first
-        while day <= max(first, last) and len(holidays) <= MAX_HOLIDAYS:
-            holidays.append(Holiday(day=day, name=name))
-            day += timedelta(days=1)
+        for occurrence in _occurrences(calendar, event, today or date.today()):
+            first = _day(occurrence.decoded("DTSTART"))
+            end = occurrence.get("DTEND")
+            last = _day(occurrence.decoded("DTEND")) - timedelta(days=1) if end else first
+            day = first
+            while day <= max(first, last) and len(holidays) <= MAX_HOLIDAYS:
+                holidays.append(Holiday(day=day, name=name))
+                day += timedelta(days=1)
     if len(holidays) > MAX_HOLIDAYS:
         raise ValueError(f"more than {MAX_HOLIDAYS} holiday days")
     return holidays
+
+
+RECUR_YEARS = 3
+
+
+def _occurrences(calendar: Any, event: Any, today: date) -> list[Any]:
+    """The event itself, or each of its recurrences in the window around `today`:
+    expanded by recurring-ical-events, which applies RRULE, RDATE and EXDATE as RFC 5545
+    says (time zones and all-day events included)."""
+    if not any(key in event for key in ("RRULE", "RDATE")):
+        return [event]
+    import recurring_ical_events
+    from icalendar import Calendar
+
+    alone = Calendar()
+    for zone in calendar.walk("VTIMEZONE"):
+        alone.add_component(zone)
+    alone.add_component(event)
+    start = today.replace(day=1) - timedelta(days=366)
+    end = date(today.year + RECUR_YEARS, today.month, 1)
+    try:
+        return list(recurring_ical_events.of(alone).between(start, end))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"a recurring event cannot be read: {exc}") from None
 
 
 def _day(value: date | datetime) -> date:

@@ -162,6 +162,60 @@ def test_holidays_come_from_an_icalendar_file() -> None:
     ]
 
 
+def test_a_yearly_holiday_closes_each_year_around_today_but_its_exceptions() -> None:
+    ics = b"\r\n".join(
+        [
+            b"BEGIN:VCALENDAR",
+            b"VERSION:2.0",
+            b"PRODID:-//Example//Holidays//EN",
+            b"BEGIN:VEVENT",
+            b"UID:xmas@example.test",
+            b"DTSTAMP:20200101T000000Z",
+            b"DTSTART;VALUE=DATE:20201225",
+            b"DTEND;VALUE=DATE:20201226",
+            b"RRULE:FREQ=YEARLY",
+            b"EXDATE;VALUE=DATE:20271225",
+            b"SUMMARY:Christmas",
+            b"END:VEVENT",
+            b"BEGIN:VEVENT",
+            b"UID:audit@example.test",
+            b"DTSTAMP:20200101T000000Z",
+            b"DTSTART;TZID=Europe/Berlin:20261201T090000",
+            b"RRULE:FREQ=MONTHLY;COUNT=2",
+            b"SUMMARY:Stock take",
+            b"END:VEVENT",
+            b"END:VCALENDAR",
+            b"",
+        ]
+    )
+    assert holidays_from_ics(ics, today=date(2026, 12, 2)) == [
+        Holiday(day=date(2025, 12, 25), name="Christmas"),
+        Holiday(day=date(2026, 12, 25), name="Christmas"),
+        Holiday(day=date(2028, 12, 25), name="Christmas"),
+        Holiday(day=date(2026, 12, 1), name="Stock take"),
+        Holiday(day=date(2027, 1, 1), name="Stock take"),
+    ]
+
+
+def test_a_recurrence_that_cannot_be_read_is_refused() -> None:
+    ics = b"\r\n".join(
+        [
+            b"BEGIN:VCALENDAR",
+            b"VERSION:2.0",
+            b"BEGIN:VEVENT",
+            b"UID:bad@example.test",
+            b"DTSTART;VALUE=DATE:20201225",
+            b"RRULE:FREQ=SOMETIMES",
+            b"SUMMARY:Christmas",
+            b"END:VEVENT",
+            b"END:VCALENDAR",
+            b"",
+        ]
+    )
+    with pytest.raises(ValueError):
+        holidays_from_ics(ics, today=date(2026, 12, 2))
+
+
 def test_a_file_that_is_not_icalendar_is_refused() -> None:
     with pytest.raises(ValueError, match="not an iCalendar file"):
         holidays_from_ics(b"Name,Date\nChristmas,2026-12-25\n")
