@@ -24,7 +24,7 @@ from channels.webchat import _visitors
 from hub import crm
 from hub.contacts import OutboundMessage
 from hub.keys import RATE_LIMITS, SENDERS, SESSIONS
-from hub.models import Conversation, CustomerAddress, Inbox, Message
+from hub.models import Inbox, Message
 from hub.schedules import hours_of
 
 __all__ = ["PER_HOUR", "TranscriptRefused", "compose", "email_transcript"]
@@ -78,18 +78,7 @@ async def email_transcript(request: web.Request, visitor: str, given: str | None
         raise TranscriptRefused("email_required", "Give an email address to send the chat to.")
     sessions = request.app[SESSIONS]
     async with sessions() as session:
-        conversation = await session.scalar(
-            select(Conversation)
-            .join(CustomerAddress, CustomerAddress.customer_id == Conversation.customer_id)
-            .where(
-                CustomerAddress.channel == CHANNEL,
-                CustomerAddress.address == visitor,
-                Conversation.channel == CHANNEL,
-                _visitors.visitors_conversation(visitor),
-            )
-            .order_by(Conversation.id.desc())
-            .limit(1)
-        )
+        conversation = await _visitors.newest_conversation(session, visitor)
         if conversation is None:
             raise TranscriptRefused("no_chat", "There is nothing in this chat to send yet.")
         messages = list(

@@ -198,20 +198,29 @@ def visitors_conversation(visitor: str) -> ColumnElement[bool]:
 async def open_conversation(sessions: Sessions, visitor: str) -> Conversation | None:
     """The visitor's newest open chat conversation."""
     async with sessions() as session:
-        found: Conversation | None = await session.scalar(
-            select(Conversation)
-            .join(CustomerAddress, CustomerAddress.customer_id == Conversation.customer_id)
-            .where(
-                CustomerAddress.channel == CHANNEL,
-                CustomerAddress.address == visitor,
-                Conversation.channel == CHANNEL,
-                Conversation.status.in_(OPEN_STATUSES),
-                visitors_conversation(visitor),
-            )
-            .order_by(Conversation.id.desc())
-            .limit(1)
+        return await newest_conversation(session, visitor, open_only=True)
+
+
+async def newest_conversation(
+    session: AsyncSession, visitor: str, *, open_only: bool = False
+) -> Conversation | None:
+    """The visitor's newest chat conversation (open or not, unless `open_only`)."""
+    query = (
+        select(Conversation)
+        .join(CustomerAddress, CustomerAddress.customer_id == Conversation.customer_id)
+        .where(
+            CustomerAddress.channel == CHANNEL,
+            CustomerAddress.address == visitor,
+            Conversation.channel == CHANNEL,
+            visitors_conversation(visitor),
         )
-        return found
+    )
+    if open_only:
+        query = query.where(Conversation.status.in_(OPEN_STATUSES))
+    found: Conversation | None = await session.scalar(
+        query.order_by(Conversation.id.desc()).limit(1)
+    )
+    return found
 
 
 async def can_email(sessions: Sessions) -> bool:
