@@ -31,6 +31,7 @@ from hub.api_models.webhooks import (
     SubscriptionOut,
 )
 from hub.events import WEBHOOK_EVENTS
+from hub.inputs import BadInput
 from hub.keys import SESSIONS
 from hub.models import (
     Agent,
@@ -42,7 +43,17 @@ from hub.models import (
 )
 from hub.outbox import new_secret
 
-__all__ = ["setup"]
+__all__ = [
+    "add_subscription",
+    "change_subscription",
+    "created_out",
+    "delivery_counts",
+    "delivery_page",
+    "send_again",
+    "setup",
+    "subscription_out",
+    "target_of",
+]
 
 SUBSCRIPTION = "/api/admin/webhooks/{subscription_id:\\d+}"
 REFUSAL = "Webhooks are for admins."
@@ -75,8 +86,8 @@ async def list_subscriptions(request: web.Request, admin: Agent) -> web.Response
         subscriptions = list(
             await session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id))
         )
-        counts = await _counts(session)
-    body = [_out(s, counts).model_dump(mode="json") for s in subscriptions]
+        counts = await delivery_counts(session)
+    body = [subscription_out(s, counts).model_dump(mode="json") for s in subscriptions]
     return web.json_response(body)
 
 
@@ -84,21 +95,10 @@ async def list_subscriptions(request: web.Request, admin: Agent) -> web.Response
 async def create_subscription(request: web.Request, admin: Agent) -> web.Response:
     given = SubscriptionIn.model_validate(await json_body(request))
     async with request.app[SESSIONS]() as session, session.begin():
-        subscription = WebhookSubscription(
-            url=given.url,
-            description=given.description,
-            event_types=given.event_types,
-            secret=new_secret(),
-            active=True,
-            created_at=utcnow(),
-        )
-        session.add(subscription)
-        await session.flush()
+        subscription = await add_subscription(session, given)
         change = given.model_dump(mode="json")
-        record(session, request, admin, "webhook.created", _target(subscription), change)
-    out = _out(subscription, {})
-    created = SubscriptionCreated(**out.model_dump(), secret=subscription.secret)
-    return _json(created, status=201)
+        record(session, request, admin, "webhook.created", target_of(subscription), change)
+    return _json(created_out(subscription), status=201)
 
 
 @requires(ADMINS, refusal=REFUSAL)
@@ -106,15 +106,10 @@ async def update_subscription(request: web.Request, admin: Agent) -> web.Respons
     given = SubscriptionChange.model_validate(await json_body(request))
     async with request.app[SESSIONS]() as session, session.begin():
         subscription = await _subscription(session, request)
-        change = {}
-        for field in sorted(given.model_fields_set):
-            before, after = getattr(subscription, field), getattr(given, field)
-            if after is not None and after != before:
-                setattr(subscription, field, after)
-                change[field] = {"before": before, "after": after}
-        record(session, request, admin, "webhook.updated", _target(subscription), change)
-        counts = await _counts(session)
-    return _json(_out(subscription, counts))
+        change = change_subscription(subscription, given)
+        record(session, request, admin, "webhook.updated", target_of(subscription), change)
+        counts = await delivery_counts(session)
+    return _json(subscription_out(subscription, counts))
 
 
 @requires(ADMINS, refusal=REFUSAL)
@@ -124,40 +119,19 @@ async def rotate_secret(request: web.Request, admin: Agent) -> web.Response:
     async with request.app[SESSIONS]() as session, session.begin():
         subscription = await _subscription(session, request)
         subscription.secret = new_secret()
-        record(session, request, admin, "webhook.secret_rotated", _target(subscription))
-        counts = await _counts(session)
-    out = _out(subscription, counts)
-    return _json(SubscriptionCreated(**out.model_dump(), secret=subscription.secret))
+        record(session, request, admin, "webhook.secret_rotated", target_of(subscription))
+        counts = await delivery_counts(session)
+    return _json(created_out(subscription, counts))
 
 
 @requires(ADMINS, refusal=REFUSAL)
 async def list_deliveries(request: web.Request, admin: Agent) -> web.Response:
     """Newest first, each with its last attempts (time, answer, duration)."""
     query = DeliveryQuery.model_validate(dict(request.query))
-    statement = (
-        select(WebhookDelivery, OutboxEvent.event_type)
-        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
-        .where(WebhookDelivery.subscription_id == int(request.match_info["subscription_id"]))
-        .order_by(WebhookDelivery.id.desc())
-        .limit(query.limit + 1)
-    )
-    if query.status:
-        statement = statement.where(WebhookDelivery.status == query.status)
-    if query.cursor:
-        try:
-            before = int(read_cursor(query.cursor, "before")["before"])
-        except (CursorError, ValueError, TypeError) as exc:
-            raise error(400, f"cursor: {exc}") from None
-        statement = statement.where(WebhookDelivery.id < before)
     async with request.app[SESSIONS]() as session:
         await _subscription(session, request)
-        rows = (await session.execute(statement)).all()
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        logs = await _logs(session, [d.id for d, _ in rows])
-    deliveries = [_delivery(d, kind, logs.get(d.id, [])) for d, kind in rows]
-    next_cursor = write_cursor(before=rows[-1][0].id) if more and rows else None
-    return _json(DeliveryPage(deliveries=deliveries, next_cursor=next_cursor))
+        page = await delivery_page(session, int(request.match_info["subscription_id"]), query)
+    return _json(page)
 
 
 @requires(ADMINS, refusal=REFUSAL)
@@ -170,21 +144,83 @@ async def redeliver(request: web.Request, admin: Agent) -> web.Response:
         )
         if delivery is None:
             raise error(404, "No such delivery.")
-        now = utcnow()
-        before = delivery.status
-        delivery.status = "pending"
-        delivery.next_attempt_at = now
-        delivery.retry_since = now
-        delivery.lease_until = None
-        delivery.delivered_at = None
-        change = {"status_before": before, "event_id": delivery.event_id}
+        change = {"status_before": delivery.status, "event_id": delivery.event_id}
+        out = await send_again(session, delivery)
         record(session, request, admin, "webhook.redelivered", f"delivery {delivery.id}", change)
-        kind = await session.scalar(
-            select(OutboxEvent.event_type).where(OutboxEvent.id == delivery.event_id)
-        )
-        logs = await _logs(session, [delivery.id])
-        out = _delivery(delivery, kind or "", logs.get(delivery.id, []))
     return web.json_response(text=out.model_dump_json())
+
+
+async def add_subscription(session: AsyncSession, given: SubscriptionIn) -> WebhookSubscription:
+    """A new active subscription with a new secret (flushed: it has its id)."""
+    subscription = WebhookSubscription(
+        url=given.url,
+        description=given.description,
+        event_types=given.event_types,
+        secret=new_secret(),
+        active=True,
+        created_at=utcnow(),
+    )
+    session.add(subscription)
+    await session.flush()
+    return subscription
+
+
+def change_subscription(
+    subscription: WebhookSubscription, given: SubscriptionChange
+) -> dict[str, object]:
+    """Apply the fields given; what changed, before and after, for the audit log."""
+    change: dict[str, object] = {}
+    for field in sorted(given.model_fields_set):
+        before, after = getattr(subscription, field), getattr(given, field)
+        if after is not None and after != before:
+            setattr(subscription, field, after)
+            change[field] = {"before": before, "after": after}
+    return change
+
+
+async def delivery_page(
+    session: AsyncSession, subscription_id: int, query: DeliveryQuery
+) -> DeliveryPage:
+    """A subscription's deliveries, newest first, each with its last attempts."""
+    statement = (
+        select(WebhookDelivery, OutboxEvent.event_type)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.subscription_id == subscription_id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(query.limit + 1)
+    )
+    if query.status:
+        statement = statement.where(WebhookDelivery.status == query.status)
+    if query.cursor:
+        try:
+            before = read_cursor(query.cursor, "before")["before"]
+        except CursorError:
+            raise BadInput("cursor", "is not one this hub gave out.") from None
+        if isinstance(before, bool) or not isinstance(before, int):
+            raise BadInput("cursor", "is not one this hub gave out.")
+        statement = statement.where(WebhookDelivery.id < before)
+    rows = (await session.execute(statement)).all()
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    logs = await _logs(session, [d.id for d, _ in rows])
+    deliveries = [_delivery(d, kind, logs.get(d.id, [])) for d, kind in rows]
+    next_cursor = write_cursor(before=rows[-1][0].id) if more and rows else None
+    return DeliveryPage(deliveries=deliveries, next_cursor=next_cursor)
+
+
+async def send_again(session: AsyncSession, delivery: WebhookDelivery) -> DeliveryOut:
+    """Make a delivery (delivered, failed or waiting) due now, with a fresh day of retries."""
+    now = utcnow()
+    delivery.status = "pending"
+    delivery.next_attempt_at = now
+    delivery.retry_since = now
+    delivery.lease_until = None
+    delivery.delivered_at = None
+    kind = await session.scalar(
+        select(OutboxEvent.event_type).where(OutboxEvent.id == delivery.event_id)
+    )
+    logs = await _logs(session, [delivery.id])
+    return _delivery(delivery, kind or "", logs.get(delivery.id, []))
 
 
 async def _subscription(session: AsyncSession, request: web.Request) -> WebhookSubscription:
@@ -196,7 +232,7 @@ async def _subscription(session: AsyncSession, request: web.Request) -> WebhookS
     return subscription
 
 
-async def _counts(session: AsyncSession) -> dict[tuple[int, str], int]:
+async def delivery_counts(session: AsyncSession) -> dict[tuple[int, str], int]:
     rows = await session.execute(
         select(WebhookDelivery.subscription_id, WebhookDelivery.status, func.count())
         .where(WebhookDelivery.status.in_(("pending", "failed")))
@@ -225,11 +261,14 @@ async def _logs(session: AsyncSession, delivery_ids: list[int]) -> dict[int, lis
     return logs
 
 
-def _target(subscription: WebhookSubscription) -> str:
+def target_of(subscription: WebhookSubscription) -> str:
     return f"webhook {subscription.id} ({subscription.url[:120]})"
 
 
-def _out(subscription: WebhookSubscription, counts: dict[tuple[int, str], int]) -> SubscriptionOut:
+def subscription_out(
+    subscription: WebhookSubscription, counts: dict[tuple[int, str], int]
+) -> SubscriptionOut:
+    """A subscription with how many of its deliveries wait and how many failed."""
     return SubscriptionOut(
         id=subscription.id,
         url=subscription.url,
@@ -240,6 +279,14 @@ def _out(subscription: WebhookSubscription, counts: dict[tuple[int, str], int]) 
         pending=counts.get((subscription.id, "pending"), 0),
         failed=counts.get((subscription.id, "failed"), 0),
     )
+
+
+def created_out(
+    subscription: WebhookSubscription, counts: dict[tuple[int, str], int] | None = None
+) -> SubscriptionCreated:
+    """A subscription with its secret: the one answer that shows it."""
+    out = subscription_out(subscription, counts or {})
+    return SubscriptionCreated(**out.model_dump(), secret=subscription.secret)
 
 
 def _delivery(delivery: WebhookDelivery, kind: str, log: list[AttemptOut]) -> DeliveryOut:

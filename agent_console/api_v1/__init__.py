@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agent_console.api_v1 import agents, articles, conversations, customers, queues, reference
+from agent_console.api_v1 import (
+    agents,
+    articles,
+    conversations,
+    customers,
+    queues,
+    reference,
+    webhooks,
+)
 
 __all__ = ["setup"]
 
@@ -18,4 +26,5 @@ def setup(app: web.Application) -> None:
     agents.setup(app)
     queues.setup(app)
     articles.setup(app)
+    webhooks.setup(app)
     reference.setup(app)

@@ -29,6 +29,17 @@ from hub.api_models.customers import (
 )
 from hub.api_models.messages import ReplyIn, ReplySent
 from hub.api_models.queues import QueueList, QueueQuery
+from hub.api_models.webhooks import (
+    DeliveryOut,
+    DeliveryPage,
+    DeliveryQuery,
+    SubscriptionChange,
+    SubscriptionCreated,
+    SubscriptionIn,
+    SubscriptionOut,
+    WebhookList,
+    WebhookQuery,
+)
 from hub.inputs import DB_INT_MAX
 
 __all__ = ["OPERATIONS", "Operation", "openapi_document"]
@@ -52,6 +63,7 @@ class Operation:
 
 CUSTOMER = "/api/v1/customers/{customer_id}"
 CONVERSATION = "/api/v1/conversations/{conversation_id}"
+WEBHOOK = "/api/v1/webhooks/{webhook_id}"
 OPERATIONS = (
     Operation(
         "get",
@@ -149,6 +161,75 @@ OPERATIONS = (
     ),  # fmt: skip
     Operation(
         "get",
+        "/api/v1/webhooks",
+        "List webhook subscriptions",
+        "admin",
+        WebhookList,
+        query=WebhookQuery,
+        tag="webhooks",
+    ),  # fmt: skip
+    Operation(
+        "post",
+        "/api/v1/webhooks",
+        "Subscribe a URL to event types (the answer shows the signing secret once)",
+        "admin",
+        SubscriptionCreated,
+        201,
+        body=SubscriptionIn,
+        tag="webhooks",
+    ),  # fmt: skip
+    Operation(
+        "get",
+        WEBHOOK,
+        "A webhook subscription",
+        "admin",
+        SubscriptionOut,
+        tag="webhooks",
+    ),  # fmt: skip
+    Operation(
+        "patch",
+        WEBHOOK,
+        "Change a webhook subscription",
+        "admin",
+        SubscriptionOut,
+        body=SubscriptionChange,
+        tag="webhooks",
+    ),  # fmt: skip
+    Operation(
+        "delete",
+        WEBHOOK,
+        "Delete a webhook subscription and its delivery log",
+        "admin",
+        SubscriptionOut,
+        tag="webhooks",
+    ),  # fmt: skip
+    Operation(
+        "post",
+        WEBHOOK + "/secret",
+        "A new signing secret, shown once",
+        "admin",
+        SubscriptionCreated,
+        tag="webhooks",
+    ),  # fmt: skip
+    Operation(
+        "get",
+        WEBHOOK + "/deliveries",
+        "A webhook's deliveries, newest first",
+        "admin",
+        DeliveryPage,
+        query=DeliveryQuery,
+        tag="webhooks",
+    ),  # fmt: skip
+    Operation(
+        "post",
+        WEBHOOK + "/deliveries/{delivery_id}/redeliver",
+        "Send a delivery again now",
+        "admin",
+        DeliveryOut,
+        tag="webhooks",
+    ),  # fmt: skip
+    Operation(
+        "get",
         "/api/v1/articles",
         "List knowledge articles",
         "",
@@ -197,11 +278,11 @@ def openapi_document(version: str) -> dict[str, Any]:
             "title": "Switchboard API",
             "version": version,
             "description": (
-                "Customers, conversations, messages, agents, queues and knowledge articles"
-                " of a Switchboard hub. Send an API token an admin created on the settings"
-                " page as `Authorization: Bearer <token>`. Lists are newest or lowest id"
-                " first a page at a time: pass a page's `next_cursor` as `cursor` for the"
-                " next one."
+                "Customers, conversations, messages, agents, queues, knowledge articles"
+                " and webhook subscriptions of a Switchboard hub. Send an API token an"
+                " admin created on the settings page as `Authorization: Bearer <token>`."
+                " Lists are newest or lowest id first a page at a time: pass a page's"
+                " `next_cursor` as `cursor` for the next one."
             ),
         },
         "servers": [{"url": "/"}],

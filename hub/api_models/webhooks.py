@@ -20,6 +20,8 @@ __all__ = [
     "SubscriptionCreated",
     "SubscriptionIn",
     "SubscriptionOut",
+    "WebhookList",
+    "WebhookQuery",
 ]
 
 
@@ -108,4 +110,18 @@ class DeliveryQuery(BaseModel):
 
 class DeliveryPage(BaseModel):
     deliveries: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class WebhookQuery(BaseModel):
+    """A page of subscriptions on /api/v1/webhooks, lowest id first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cursor: Cursor | None = None
+    limit: int = Field(25, ge=1, le=100)
+
+
+class WebhookList(BaseModel):
+    webhooks: list[SubscriptionOut]
     next_cursor: str | None
