@@ -81,6 +81,8 @@ async def _act(request: web.Request, agent: Agent, action: str) -> web.Response:
                 given.channel or None,
                 cc=given.cc,
                 bcc=given.bcc,
+                template_id=given.template_id,
+                variables=given.variables,
             )
             return web.json_response(
                 ReplySent(

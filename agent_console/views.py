@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
 from hub.channel_traits import ChannelRegistry
+from hub.conversations import window_closes_at
 from hub.customer_label import customer_label
 from hub.models import (
     Call,
@@ -38,6 +39,24 @@ async def conversation_view(
     calls = await session.scalars(
         select(Call).where(Call.conversation_id == conversation.id).order_by(Call.id)
     )
+    reply_channel = conversation.reply_channel or conversation.channel
+    answerable = []
+    for c in await reply_channels(session, customer.id, channels):
+        # A channel with a reply window (WhatsApp's 24 hours): when it closes (or closed)
+        # for this address; null when the customer never wrote there.
+        closes = (
+            await window_closes_at(session, channels[c.channel], c.address)
+            if channels[c.channel].reply_window_hours
+            else None
+        )
+        answerable.append(
+            {
+                "channel": c.channel,
+                "address": c.address,
+                "opted_out": c.opted_out,
+                "window_closes_at": closes.isoformat() if closes else None,
+            }
+        )
     return {
         "id": conversation.id,
         "channel": conversation.channel,
@@ -60,11 +79,13 @@ async def conversation_view(
             "addresses": [{"channel": a.channel, "address": a.address} for a in addresses],
         },
         # Where a reply goes by default, and the other channels the agent may answer on.
-        "reply_channel": conversation.reply_channel or conversation.channel,
-        "reply_channels": [
-            {"channel": c.channel, "address": c.address, "opted_out": c.opted_out}
-            for c in await reply_channels(session, customer.id, channels)
-        ],
+        "reply_channel": reply_channel,
+        "reply_channels": answerable,
+        # The default reply channel's window, as above (the console says when it closed
+        # and offers the approved templates).
+        "window_closes_at": next(
+            (c["window_closes_at"] for c in answerable if c["channel"] == reply_channel), None
+        ),
         "messages": [
             {
                 "id": m.id,

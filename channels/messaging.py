@@ -12,6 +12,7 @@ STOP is not messaged again on that kind until it sends START.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -111,12 +112,22 @@ class MessagingAdapter:
             return self._failed(message, "Twilio is not configured (account SID and auth token).")
         if await _opted_out(self._sessions, kind, message.recipient):
             return Delivery(OPTED_OUT, detail="The customer replied STOP; they must send START.")
+        # An approved template goes by its Content SID, its variables as a JSON object
+        # (Twilio's ContentVariables), and no Body: Twilio sends the approved text.
+        content: dict[str, str] = (
+            {
+                "content_sid": message.content_sid,
+                "content_variables": json.dumps(dict(message.content_variables)),
+            }
+            if message.content_sid
+            else {"body": message.text}
+        )
         try:
             sent = await self._twilio.messages.create_async(
                 to=kind.address(message.recipient),
                 from_=kind.address(message.inbox),
-                body=message.text,
                 status_callback=f"{self._status_url}?message={message.message_id}",
+                **content,
             )
         except TwilioRestException as exc:
             if exc.code == UNSUBSCRIBED_RECIPIENT:

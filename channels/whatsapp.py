@@ -30,6 +30,7 @@ TRAITS = ChannelTraits(
     # WhatsApp's customer service window: free-form messages only within 24 hours of the
     # customer's last one (outside it, only templates WhatsApp approved).
     reply_window_hours=24,
+    templates=True,
 )
 OUTSIDE_WINDOW = 63016  # Twilio: a free-form message outside the customer service window
 KIND = MessagingKind(

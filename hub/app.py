@@ -44,6 +44,7 @@ import agent_console.tokens
 import agent_console.transfers
 import agent_console.wallboard
 import agent_console.webhooks
+import agent_console.whatsapp_templates
 import agent_console.wrap_up
 import channels.email
 import channels.sms
@@ -212,6 +213,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.outreach.setup(app)
     agent_console.past.setup(app)
     agent_console.wrap_up.setup(app)
+    agent_console.whatsapp_templates.setup(app)
     agent_console.macros.setup(app)
     agent_console.sla_policies.setup(app)
     agent_console.wallboard.setup(app)

@@ -43,6 +43,9 @@ class ChannelTraits:
     # (WhatsApp's 24-hour customer service window); 0 for any time. A later reply is
     # refused before it is sent, saying why.
     reply_window_hours: int = 0
+    # It sends templates the provider approved (WhatsApp's, by Twilio Content SID): the
+    # only messages it takes outside the reply window.
+    templates: bool = False
     # Agents may start a conversation on it from a customer's page (a new email, a text);
     # a chat or a call needs the customer there first.
     agents_start: bool = False

@@ -80,6 +80,10 @@ class OutboundMessage:
     # Who else receives it: CC in the headers, BCC only in the envelope.
     cc: tuple[str, ...] = ()
     bcc: tuple[str, ...] = ()
+    # An approved template (WhatsApp) sent by the provider's id for it, with its variables
+    # ("1" -> "Ana"), instead of free text; `text` is then what the customer reads.
+    content_sid: str = ""
+    content_variables: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

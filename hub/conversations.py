@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm, outbox
+from hub.api_models.whatsapp_templates import VARIABLE, variables_in
 from hub.bus import EventBus
 from hub.channel_traits import ChannelRegistry, ChannelTraits
 from hub.contacts import ChannelAdapter, OutboundMessage
@@ -35,6 +36,7 @@ from hub.models import (
     Message,
     Offer,
     QueueEntry,
+    WhatsAppTemplate,
     WrapUpCode,
     utcnow,
 )
@@ -91,17 +93,36 @@ class Conversations:
         *,
         cc: Sequence[str] = (),
         bcc: Sequence[str] = (),
+        template_id: int | None = None,
+        variables: Mapping[str, str] | None = None,
     ) -> Sent:
         """Store an agent's reply, then send it on the conversation's channel, or on
         `channel` to the customer's address there (a missed call answered by SMS); an
-        email also to the `cc` and `bcc` addresses."""
-        text = _clean(text)
+        email also to the `cc` and `bcc` addresses. With `template_id`, an approved
+        WhatsApp template with its `variables` goes instead of text."""
+        if template_id is None:
+            text = _clean(text)
+        elif text.strip():
+            raise ConversationError("Send either a text or a template, not both.", 400)
         async with self._sessions() as session, session.begin():
             conversation, agent = await _owned(session, agent_id, conversation_id)
             route = await _switched_route(session, conversation, channel, self._channels)
             copies = _Copies(tuple(cc), tuple(bcc))
+            template = (
+                None
+                if template_id is None
+                else await _template(session, template_id, variables or {})
+            )
             outbound, message = await _outgoing(
-                session, conversation, agent, text, self._channels, route, copies, self._signed
+                session,
+                conversation,
+                agent,
+                text,
+                self._channels,
+                route,
+                copies,
+                self._signed,
+                template,
             )
         delivery = await self._deliver(outbound)
         async with self._sessions() as session, session.begin():
@@ -487,6 +508,7 @@ async def _outgoing(
     route: _Route | None = None,
     copies: _Copies | None = None,
     signed: frozenset[str] = frozenset(),
+    template: _Template | None = None,
 ) -> tuple[OutboundMessage, Message]:
     recipient: str | None
     inbox: Inbox | None
@@ -499,12 +521,18 @@ async def _outgoing(
         raise ConversationError(f"No {channel} inbox is configured to reply from.")
     if recipient is None:
         raise ConversationError("The customer has no address on this channel.")
-    await _refuse_outside_window(session, channels[channel], recipient)
+    if template is None:
+        await _refuse_outside_window(session, channels[channel], recipient)
+    elif not channels[channel].templates:
+        label = channels[channel].label
+        raise ConversationError(f"{label} sends no templates: they are for WhatsApp.", 400)
+    else:
+        text = template.text  # approved as it is: no signature added
     copies = (copies or _Copies()).to(recipient)
     if copies.cc + copies.bcc and not channels[channel].copies:
         raise ConversationError(no_copies(channels[channel]), 400)
     thread_hints = await _thread_ids(session, conversation)
-    sent = _signed(text, agent, inbox) if channel in signed else text
+    sent = _signed(text, agent, inbox) if channel in signed and template is None else text
     message = Message(
         conversation_id=conversation.id,
         channel=channel,
@@ -533,8 +561,48 @@ async def _outgoing(
         thread_hints=thread_hints,
         cc=copies.cc,
         bcc=copies.bcc,
+        content_sid=template.content_sid if template else "",
+        content_variables=template.variables if template else (),
     )
     return outbound, message
+
+
+@dataclass(frozen=True)
+class _Template:
+    content_sid: str
+    variables: tuple[tuple[str, str], ...]
+    text: str  # the body with its variables filled in: what the customer reads
+
+
+async def _template(
+    session: AsyncSession, template_id: int, variables: Mapping[str, str]
+) -> _Template:
+    """The admin-listed template with every {{n}} of its body filled in; 400 naming the
+    variable that is missing, unknown or not one line."""
+    found = await session.get(WhatsAppTemplate, template_id)
+    if found is None:
+        raise ConversationError(f"template_id: there is no WhatsApp template {template_id}.", 400)
+    needed = variables_in(found.body)
+    unknown = sorted(set(variables) - set(needed))
+    if unknown:
+        raise ConversationError(
+            f"variables.{unknown[0]}: {found.name} has no variable {{{{{unknown[0]}}}}}.", 400
+        )
+    values: dict[str, str] = {}
+    for number in needed:
+        value = variables.get(number, "").strip()
+        if not value:
+            raise ConversationError(
+                f"variables.{number}: fill in {{{{{number}}}}} of {found.name}.", 400
+            )
+        # WhatsApp refuses a variable with a line break or a tab in it.
+        if any(c in value for c in "\n\r\t") or len(value) > 1024:
+            raise ConversationError(
+                f"variables.{number}: one line of at most 1024 characters, no tabs.", 400
+            )
+        values[number] = value
+    text = VARIABLE.sub(lambda m: values[m.group(1)], found.body)
+    return _Template(found.content_sid, tuple(values.items()), text)
 
 
 def _signed(text: str, agent: Agent, inbox: Inbox) -> str:
@@ -544,14 +612,12 @@ def _signed(text: str, agent: Agent, inbox: Inbox) -> str:
     return "\n\n-- \n".join([text, "\n\n".join(signatures)]) if signatures else text
 
 
-async def _refuse_outside_window(
+async def window_closes_at(
     session: AsyncSession, traits: ChannelTraits, recipient: str
-) -> None:
-    """Refuse, before sending, a reply the channel would turn down for coming too long
-    after the customer last wrote on it (WhatsApp's 24-hour window)."""
-    hours = traits.reply_window_hours
-    if not hours:
-        return
+) -> datetime | None:
+    """When the channel stops taking free-form replies to `recipient`: its reply window
+    after the customer's last message there (WhatsApp: 24 hours); None if they never
+    wrote on it. Only for channels with a window."""
     last: datetime | None = await session.scalar(
         select(Message.created_at)
         .where(
@@ -562,13 +628,33 @@ async def _refuse_outside_window(
         .order_by(Message.created_at.desc())
         .limit(1)
     )
-    if last is not None and utcnow() - last <= timedelta(hours=hours):
+    return None if last is None else last + timedelta(hours=traits.reply_window_hours)
+
+
+async def _refuse_outside_window(
+    session: AsyncSession, traits: ChannelTraits, recipient: str
+) -> None:
+    """Refuse, before sending, a reply the channel would turn down for coming too long
+    after the customer last wrote on it (WhatsApp's 24-hour window)."""
+    hours = traits.reply_window_hours
+    if not hours:
         return
-    since = "has never written there" if last is None else f"last wrote {_ago(utcnow() - last)}"
+    closes = await window_closes_at(session, traits, recipient)
+    now = utcnow()
+    if closes is not None and now <= closes:
+        return
+    if closes is None:
+        why = "this customer has never written there"
+    else:
+        why = (
+            f"the window closed at {closes:%Y-%m-%d %H:%M} UTC, {hours} hours after the "
+            f"customer's last message ({_ago(now - closes + timedelta(hours=hours))})"
+        )
+    templates = " send an approved template," if traits.templates else ""
     raise ConversationError(
-        f"{traits.label} takes a reply only within {hours} hours of the customer's last "
-        f"{traits.label} message, and this customer {since}. Answer on another channel, "
-        "or wait for them to write again."
+        f"{traits.label} takes a free-form reply only within {hours} hours of the "
+        f"customer's last {traits.label} message, and {why}. Instead:{templates} answer "
+        "on another channel, or wait for them to write again."
     )
 
 

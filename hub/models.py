@@ -574,6 +574,23 @@ class Macro(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class WhatsAppTemplate(Base):
+    """A message template WhatsApp approved, sent through Twilio's Content API by its
+    Content SID (`HX...`); the only kind of message WhatsApp takes once the customer's
+    24-hour window has closed. `body` is its text with {{1}}-style variables, as agents
+    see it before sending."""
+
+    __tablename__ = "whatsapp_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    content_sid: Mapped[str] = mapped_column(String(34))
+    language: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CannedResponse(Base):
     """A prepared reply agents insert by shortcut; placeholders like {customer.name} get filled."""
 

@@ -38,7 +38,7 @@ TABLES = (
     " customer_merges, customer_links, business_hours, queue_hours, phone_menus, audit_log,"
     " customer_attributes, webhook_attempts, webhook_deliveries, outbox_events,"
     " webhook_subscriptions, surveys, survey_channels, wrap_up_codes, api_tokens, macros,"
-    " conversation_sla, sla_policies"
+    " conversation_sla, sla_policies, whatsapp_templates"
 )
 # What a new database holds (migration 0031), put back after emptying it.
 FIRST_WRAP_UP_CODES = (

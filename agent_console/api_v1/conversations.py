@@ -105,7 +105,12 @@ async def send_message(request: web.Request, token: TokenHolder) -> web.Response
         raise error(409, f"The conversation is {conversation.status}: no agent holds it.")
     try:
         sent = await request.app[CONVERSATIONS].reply(
-            conversation.agent_id, conversation_id, given.text, given.channel or None
+            conversation.agent_id,
+            conversation_id,
+            given.text,
+            given.channel or None,
+            template_id=given.template_id,
+            variables=given.variables,
         )
     except ConversationError as exc:
         raise error(exc.status, str(exc)) from None

@@ -16,11 +16,15 @@ class ReplyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(max_length=20_000)
+    text: str = Field("", max_length=20_000)
     channel: str | None = Field(None, max_length=16)
     # Email only: CC shown in the thread and to every recipient, BCC to agents only.
     cc: Copies = []
     bcc: Copies = []
+    # WhatsApp: an approved template (GET /api/whatsapp-templates) instead of text, with
+    # its {{n}} variables by number; the only message WhatsApp takes outside its window.
+    template_id: int | None = Field(None, ge=1)
+    variables: dict[str, str] = Field(default_factory=dict, max_length=20)
 
 
 class ReplySent(BaseModel):

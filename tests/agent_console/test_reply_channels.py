@@ -61,9 +61,8 @@ async def test_a_chat_is_answered_by_sms_on_the_number_that_called(
 
     conversation = await alice.get(f"/api/conversations/{conversation['id']}")
     assert conversation["reply_channel"] == "chat"
-    assert {"channel": "sms", "address": CALLER, "opted_out": False} in conversation[
-        "reply_channels"
-    ]
+    texts = {"channel": "sms", "address": CALLER, "opted_out": False, "window_closes_at": None}
+    assert texts in conversation["reply_channels"]
     status, sent = await alice.post(
         f"/api/conversations/{conversation['id']}/reply",
         {"text": "Sorry we missed your call! Texting you here.", "channel": "sms"},
@@ -114,7 +113,8 @@ async def test_an_opted_out_number_is_refused_with_a_clear_message(
             )
         )
     view = await alice.get(f"/api/conversations/{conversation['id']}")
-    assert {"channel": "sms", "address": CALLER, "opted_out": True} in view["reply_channels"]
+    stopped = {"channel": "sms", "address": CALLER, "opted_out": True, "window_closes_at": None}
+    assert stopped in view["reply_channels"]
 
     async def outgoing() -> int:
         async with hub.sessions() as session:

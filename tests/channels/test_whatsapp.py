@@ -1,23 +1,29 @@
-"""WhatsApp through Twilio, as Twilio meets the hub: signed webhooks in, the Messages API out.
+"""WhatsApp through Twilio, as Twilio meets the hub: signed webhooks in, the Messages API out;
+the 24-hour window and the approved templates sent outside it; media a customer sent,
+fetched from Twilio with the account's credentials; STOP kept per address.
 
 Only Twilio is replaced: its webhooks are signed here exactly as Twilio signs them (over
 the hub's public, proxy-style URL), and its REST API is the local Messages API of
-`twilio_side`, which takes WhatsApp messages as Twilio does: `whatsapp:` addresses.
+`twilio_side`, which takes WhatsApp messages as Twilio does: `whatsapp:` addresses, and a
+template as ContentSid and ContentVariables instead of Body; it serves media behind the
+account's Basic auth.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
 from agent_console.keys import DIRECTORY
-from hub.models import Customer, CustomerAddress, Message, utcnow
+from hub.keys import SETTINGS
+from hub.models import AuditEntry, Customer, CustomerAddress, Message, utcnow
 from hub.settings import Settings
 from tests.channels.twilio_side import ACCOUNT_SID, PUBLIC_URL, MessagesApi, TwilioSide, with_twilio
 from tests.conftest import start_hub
@@ -299,3 +305,207 @@ async def test_stop_blocks_whatsapp_replies_until_start(
     assert [r["form"]["To"] for r in api.requests] == [[f"whatsapp:{CUSTOMER}"]]
     timeline = await alice.get(f"/api/customers/{conversation['customer']['id']}/timeline")
     assert "whatsapp.opted_in" in [event["kind"] for event in timeline]
+
+
+CONTENT_SID = "HX" + "b7c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5"
+BODY = "Hello {{1}}, your order {{2}} is ready. Reply to continue."
+
+
+async def call(agent: AgentClient, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    async with agent.http.request(method, path.lstrip("/"), json=body) as response:
+        data = await response.json() if response.content_type == "application/json" else None
+        return response.status, data
+
+
+async def add_template(hub: Hub) -> dict[str, Any]:
+    await hub.add_agent("root", role="admin")
+    root = await hub.login("root")
+    given = {"name": "order_ready", "content_sid": CONTENT_SID, "language": "en", "body": BODY}
+    status, template = await root.post("/api/admin/whatsapp-templates", given)
+    await root.close()
+    assert status == 201, template
+    return dict(template)
+
+
+async def close_window(hub: Hub) -> None:
+    async with hub.sessions() as session, session.begin():
+        await session.execute(update(Message).values(created_at=utcnow() - timedelta(hours=25)))
+
+
+async def test_admins_keep_the_templates_and_every_change_is_audited(
+    hub: Hub, alice: AgentClient
+) -> None:
+    await hub.add_agent("root", role="admin")
+    root = await hub.login("root")
+    good = {"name": "order_ready", "content_sid": CONTENT_SID, "language": "pt_BR", "body": BODY}
+    for field, bad in (
+        ("content_sid", "MG" + CONTENT_SID[2:]),
+        ("content_sid", CONTENT_SID + "0"),
+        ("language", "English"),
+        ("body", ""),
+    ):
+        status, refused = await root.post("/api/admin/whatsapp-templates", {**good, field: bad})
+        assert status == 400 and field in json.dumps(refused), (field, refused)
+    status, refused = await alice.post("/api/admin/whatsapp-templates", good)
+    assert status == 403
+
+    status, created = await root.post("/api/admin/whatsapp-templates", good)
+    assert status == 201 and created["variables"] == ["1", "2"]
+    status, _ = await root.post("/api/admin/whatsapp-templates", good)
+    assert status == 409
+    item = f"/api/admin/whatsapp-templates/{created['id']}"
+    status, changed = await call(root, "PATCH", item, {"body": "Hi {{1}}!", "language": "en"})
+    assert status == 200 and (changed["variables"], changed["language"]) == (["1"], "en")
+    assert [t["body"] for t in await alice.get("/api/whatsapp-templates")] == ["Hi {{1}}!"]
+    status, _ = await call(alice, "DELETE", item)
+    assert status == 403
+    status, _ = await call(root, "DELETE", item)
+    assert status == 204
+    assert await alice.get("/api/whatsapp-templates") == []
+
+    async with hub.sessions() as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.action.startswith("whatsapp_template."))
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert actions == [
+        "whatsapp_template.created",
+        "whatsapp_template.updated",
+        "whatsapp_template.deleted",
+    ]
+    await root.close()
+
+
+async def test_outside_the_window_only_a_template_goes_out_with_its_content_sid(
+    hub: Hub, alice: AgentClient, api: MessagesApi
+) -> None:
+    template = await add_template(hub)
+    api.contents[CONTENT_SID] = BODY
+    whatsapp = WhatsApp(hub)
+    await whatsapp.message("Where is my order?")
+    conversation_id = await accept_next_offer(alice)
+    path = f"/api/conversations/{conversation_id}"
+    opened = await alice.get(path)
+    closes = datetime.fromisoformat(opened["window_closes_at"])
+    assert timedelta(hours=23) < closes - utcnow() <= timedelta(hours=24)
+
+    await close_window(hub)
+    conversation = await alice.get(path)
+    closed_at = datetime.fromisoformat(conversation["window_closes_at"])
+    assert closed_at < utcnow()
+    [whatsapp_channel] = [c for c in conversation["reply_channels"] if c["channel"] == "whatsapp"]
+    assert whatsapp_channel["window_closes_at"] == conversation["window_closes_at"]
+    status, refused = await alice.post(path + "/reply", {"text": "Good morning!"})
+    assert status == 409, refused
+    assert f"closed at {closed_at:%Y-%m-%d %H:%M} UTC" in refused["error"]
+    assert "template" in refused["error"]
+    assert api.requests == []
+
+    # A template with a variable missing, an unknown one, or a text too: refused, unsent.
+    for body, names in (
+        ({"template_id": template["id"], "variables": {"1": "Ana"}}, "variables.2"),
+        ({"template_id": template["id"], "variables": {"1": "A", "2": "7", "3": "x"}}, "3"),
+        ({"template_id": template["id"], "variables": {"1": "A\nB", "2": "7"}}, "variables.1"),
+        ({"template_id": template["id"] + 1, "variables": {}}, "template_id"),
+        (
+            {"template_id": template["id"], "text": "hi", "variables": {"1": "A", "2": "7"}},
+            "not both",
+        ),
+    ):
+        status, refused = await alice.post(path + "/reply", body)
+        assert status == 400 and names in refused["error"], (body, refused)
+    assert api.requests == []
+
+    variables = {"1": "Ana <b>", "2": "A-1009"}
+    status, sent = await alice.post(
+        path + "/reply", {"template_id": template["id"], "variables": variables}
+    )
+    assert status == 200 and sent["delivery_status"] == "queued", sent
+    [request] = api.requests
+    form = request["form"]
+    assert "Body" not in form
+    assert form["ContentSid"] == [CONTENT_SID]
+    assert json.loads(form["ContentVariables"][0]) == variables
+    assert (form["To"], form["From"]) == ([f"whatsapp:{CUSTOMER}"], [f"whatsapp:{SENDER}"])
+    reply = (await stored(hub))[-1]
+    assert reply.text == "Hello Ana <b>, your order A-1009 is ready. Reply to continue."
+    assert reply.provider_id and reply.provider_id.startswith("SM")
+
+    # The customer answers: the window opens again and free text goes as Body.
+    await whatsapp.message("Thanks, coming today")
+    assert datetime.fromisoformat((await alice.get(path))["window_closes_at"]) > utcnow()
+    status, sent = await alice.post(path + "/reply", {"text": "See you then"})
+    assert status == 200 and api.requests[-1]["form"]["Body"] == ["See you then"]
+
+
+async def test_a_template_is_refused_on_a_channel_without_templates(
+    hub: Hub, alice: AgentClient, api: MessagesApi
+) -> None:
+    template = await add_template(hub)
+    texted = {"From": CUSTOMER, "To": SENDER, "Body": "Card blocked", "MessageSid": "SM1b"}
+    status, _, body = await TwilioSide(hub).post("/webhooks/twilio/sms", texted)
+    assert status == 200, body
+    conversation_id = await accept_next_offer(alice)
+    conversation = await alice.get(f"/api/conversations/{conversation_id}")
+    assert conversation["window_closes_at"] is None  # SMS has no window
+    status, refused = await alice.post(
+        f"/api/conversations/{conversation_id}/reply",
+        {"template_id": template["id"], "variables": {"1": "Ana", "2": "7"}},
+    )
+    assert status == 400 and "SMS sends no templates" in refused["error"]
+    assert api.requests == []
+
+
+async def test_media_the_customer_sent_is_fetched_from_twilio_with_the_account(
+    hub: Hub, alice: AgentClient, api: MessagesApi
+) -> None:
+    picture = b"\xff\xd8\xff\xe0 a parcel, crushed"
+    api.media["ME1"] = (picture, "image/jpeg")
+    url = f"{api_url(hub)}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM1/Media/ME1"
+    status, _, body = await WhatsApp(hub).message(
+        "", NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg", MessageType="image"
+    )
+    assert status == 200, body
+    conversation_id = await accept_next_offer(alice)
+    [message] = (await alice.get(f"/api/conversations/{conversation_id}"))["messages"]
+    assert message["attachments"][0]["content_type"] == "image/jpeg"
+    async with alice.http.get(
+        f"api/conversations/{conversation_id}/messages/{message['id']}/attachments/0"
+    ) as response:
+        assert response.status == 200
+        assert await response.read() == picture
+    [fetched] = [r for r in api.requests if r.get("action") == "media"]
+    assert (fetched["account"], fetched["sid"]) == (ACCOUNT_SID, "ME1")
+
+
+def api_url(hub: Hub) -> str:
+    return str(hub.app[SETTINGS].twilio_api_url).rstrip("/")
+
+
+async def test_stop_on_whatsapp_leaves_texts_to_the_same_number(
+    hub: Hub, alice: AgentClient, api: MessagesApi
+) -> None:
+    texted = {"From": CUSTOMER, "To": SENDER, "Body": "Card blocked", "MessageSid": "SM1c"}
+    status, _, _ = await TwilioSide(hub).post("/webhooks/twilio/sms", texted)
+    assert status == 200
+    conversation_id = await accept_next_offer(alice)
+    await hub.app[DIRECTORY].refresh()  # as every hub process does every few seconds
+    whatsapp = WhatsApp(hub)
+    await whatsapp.message("STOP")
+    conversation = await alice.get(f"/api/conversations/{conversation_id}")
+    opted = {c["channel"]: c["opted_out"] for c in conversation["reply_channels"]}
+    assert opted == {"sms": False, "whatsapp": True}
+
+    status, sent = await alice.post(
+        f"/api/conversations/{conversation_id}/reply", {"text": "Texting you instead"}
+    )
+    assert status == 200 and sent["delivery_status"] == "queued"
+    assert [r["form"]["To"] for r in api.requests] == [[CUSTOMER]]
+    status, refused = await alice.post(
+        f"/api/conversations/{conversation_id}/reply", {"text": "Hi", "channel": "whatsapp"}
+    )
+    assert status == 409 and "sent STOP on WhatsApp" in refused["error"], refused
+    assert [r["form"]["To"] for r in api.requests] == [[CUSTOMER]]

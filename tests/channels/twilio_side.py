@@ -4,6 +4,8 @@ Calls APIs."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,10 +73,18 @@ class MessagesApi:
     """Twilio's Messages resource as documented: form in, 201 JSON out; remembers each request.
 
     SMS and WhatsApp are the same resource: a WhatsApp message has `whatsapp:` before the
-    To and From numbers, and so does the answer. `refuse_with` forces an error every time.
+    To and From numbers, and so does the answer. A template goes as `ContentSid` (an
+    approved Content resource, `HX...`) with `ContentVariables`, a JSON object of strings,
+    instead of `Body`; `contents` holds the account's templates (ContentSid -> body with
+    {{n}}), and Twilio answers with the body filled in. `refuse_with` forces an error
+    every time.
     """
 
     requests: list[dict[str, Any]] = field(default_factory=list)
+    contents: dict[str, str] = field(default_factory=dict)
+    # A received message's media (MediaSid -> bytes, type), at MediaUrl{N} as Twilio
+    # serves it: .../Messages/{MessageSid}/Media/{MediaSid}, behind the account's Basic auth.
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     refuse_with: tuple[int, int, str] | None = None  # (HTTP status, Twilio code, message)
     hub_url: str = ""
     status_before_answering: str | None = None  # a callback that beats the API's answer
@@ -84,6 +94,9 @@ class MessagesApi:
         """Run the API on a free local port; its base URL."""
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self.create_message)
+        app.router.add_get(
+            "/2010-04-01/Accounts/{account}/Messages/{message}/Media/{sid}", self.media_content
+        )
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         try:
@@ -118,6 +131,15 @@ class MessagesApi:
         if str(form["To"]).startswith("whatsapp:") != str(form["From"]).startswith("whatsapp:"):
             message = "Invalid From and To pair. From and To should be of the same channel"
             return web.json_response({"code": 21910, "message": message, "status": 400}, status=400)
+        body = str(form.get("Body", ""))
+        if "ContentSid" in form:
+            filled = self._content(str(form["ContentSid"]), str(form.get("ContentVariables", "{}")))
+            if isinstance(filled, web.Response):
+                return filled
+            body = filled
+        elif not body and "MediaUrl" not in form:
+            message = "A text message body or media urls must be specified."
+            return web.json_response({"code": 21619, "message": message, "status": 400}, status=400)
         sid = "SM" + uuid.uuid4().hex
         if self.status_before_answering:
             await self.call_back(str(form["StatusCallback"]), sid, self.status_before_answering)
@@ -127,7 +149,7 @@ class MessagesApi:
                 "account_sid": request.match_info["account"],
                 "to": form["To"],
                 "from": form["From"],
-                "body": form["Body"],
+                "body": body,
                 "status": "queued",
                 "num_segments": "1",
                 "direction": "outbound-api",
@@ -135,6 +157,39 @@ class MessagesApi:
                 "uri": f"/2010-04-01/Accounts/{request.match_info['account']}/Messages/{sid}.json",
             },
             status=201,
+        )
+
+    async def media_content(self, request: web.Request) -> web.Response:
+        account, sid = request.match_info["account"], request.match_info["sid"]
+        self.requests.append({"action": "media", "account": account, "sid": sid})
+        expected = aiohttp.encode_basic_auth(ACCOUNT_SID, AUTH_TOKEN)
+        if account != ACCOUNT_SID or request.headers.get("Authorization") != expected:
+            body = {"code": 20003, "message": "Authenticate", "status": 401}
+            return web.json_response(body, status=401)
+        if sid not in self.media:
+            body = {"code": 20404, "message": f"Media {sid} was not found", "status": 404}
+            return web.json_response(body, status=404)
+        content, content_type = self.media[sid]
+        return web.Response(body=content, content_type=content_type)
+
+    def _content(self, content_sid: str, variables: str) -> str | web.Response:
+        """A template's body with its variables, or Twilio's refusal."""
+        if content_sid not in self.contents:
+            message = f"The requested resource /v1/Content/{content_sid} was not found"
+            return web.json_response({"code": 20404, "message": message, "status": 404}, 404)
+        try:
+            given = json.loads(variables)
+        except ValueError:
+            given = None
+        if not isinstance(given, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in given.items()
+        ):
+            message = "The ContentVariables Parameter is invalid"
+            return web.json_response({"code": 21656, "message": message, "status": 400}, 400)
+        return re.sub(
+            r"\{\{\s*(\w+)\s*\}\}",
+            lambda m: given.get(m.group(1), m.group(0)),
+            self.contents[content_sid],
         )
 
 
