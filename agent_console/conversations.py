@@ -14,6 +14,7 @@ from agent_console.customer_edit import edit_conversation
 from agent_console.responses import error, json_body
 from agent_console.search import search_conversations
 from agent_console.views import conversation_view
+from hub import sla
 from hub.api_models.messages import ReplyIn, ReplySent
 from hub.conversations import ConversationError
 from hub.events import ChatTyping
@@ -62,9 +63,9 @@ async def list_conversations(request: web.Request, agent: Agent) -> web.Response
 async def get_conversation(request: web.Request, agent: Agent) -> web.Response:
     conversation = await visible_conversation(request, agent)
     async with request.app[SESSIONS]() as session:
-        return web.json_response(
-            await conversation_view(session, conversation, request.app[CHANNELS])
-        )
+        view = await conversation_view(session, conversation, request.app[CHANNELS])
+    view["sla"] = await sla.current(request.app[SESSIONS], conversation.id)
+    return web.json_response(view)
 
 
 async def _act(request: web.Request, agent: Agent, action: str) -> web.Response:

@@ -72,8 +72,10 @@
             h("span", { class: "unread" })),
           h("span", { class: "item-bottom" },
             h("span", { class: "badge channel" }),
-            h("span", { class: "item-preview" }))));
+            h("span", { class: "item-preview" })),
+          app.slaTimer(null)));
     }
+    app.setSlaTimer(el.querySelector(".sla-timer"), entry.detail ? entry.detail.sla : null);
     const name = entry.detail ? customerName(entry.detail) : "…";
     const last = lastVisible(entry.detail);
     el.querySelector(".avatar").textContent = initials(name);

@@ -138,6 +138,10 @@
         if (id === state.openId) app.reloadOpen();
         if (event.alert) toast(event.summary, "error");
         break;
+      case "sla.breached":
+        if (id === state.openId) app.reloadOpen();
+        else if (state.conversations.has(id)) app.refreshSummary(id);
+        break;
       case "conversation.reassigned":
         app.forgetConversation(id);
         if (id === state.openId) app.closeView("A supervisor reassigned this conversation.");

@@ -115,6 +115,7 @@
     );
     for (const call of detail.calls || []) meta.append(h("span", { class: "badge call" }, callLine(call)));
     if (detail.status !== "assigned") meta.append(h("span", { class: "badge status" }, detail.status));
+    meta.append(app.slaTimer(detail.sla));
     const closed = detail.status !== "assigned";
     for (const control of [$("reply"), $("send-button"), $("note-button"), $("wrapup-toggle"), $("canned-button")]) {
       control.disabled = closed;
