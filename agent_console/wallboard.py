@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +25,7 @@ from agent_console.responses import error, json_body, page
 from agent_console.supervisor import supervisors_only
 from agent_console.teams import may_see_agent, may_see_conversation, team_of
 from agent_console.transfers import HANDBACK
+from hub import sla
 from hub.customer_label import customer_label
 from hub.events import AgentState, ConversationReassigned
 from hub.keys import BUS, CHANNELS, QUEUE, SESSIONS
@@ -32,9 +33,11 @@ from hub.keys import PRESENCE as PRESENCE_BOARD
 from hub.listeners import Listeners, following
 from hub.models import Agent, Conversation, Customer, CustomerAddress, utcnow
 from hub.presence import PresenceBoard
+from hub.queue import GENERAL_QUEUE
 from routing.handback import TransferError
 
 log = logging.getLogger(__name__)
+AT_RISK_AHEAD = 15 * 60  # seconds: what turns amber within this is read ahead
 
 
 class StateClock:
@@ -69,6 +72,7 @@ def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/console/wallboard", wallboard_page)
     r.add_get("/api/supervisor/agents", agents)
+    r.add_get("/api/supervisor/sla-at-risk", sla_at_risk)
     r.add_post("/api/supervisor/agents/{agent_id:\\d+}/status", set_agent_status)
     r.add_post("/api/supervisor/conversations/{conversation_id:\\d+}/reassign", reassign)
     app.cleanup_ctx.append(_watch_states)
@@ -140,6 +144,49 @@ async def agents(request: web.Request, supervisor: Agent) -> web.Response:
             for a in everyone
         ]
     )
+
+
+@supervisors_only
+async def sla_at_risk(request: web.Request, supervisor: Agent) -> web.Response:
+    """Open conversations (of the supervisor's team, or waiting) whose next SLA target
+    turns amber within the next AT_RISK_AHEAD seconds, soonest due first; the board
+    shows those already amber or red and counts down."""
+    horizon = utcnow() + timedelta(seconds=AT_RISK_AHEAD)
+    async with request.app[SESSIONS]() as session:
+        team = await team_of(session, supervisor)
+        found = await sla.at_risk(session, horizon)
+        ids = [row.conversation_id for row, *_ in found]
+        rows = await session.execute(
+            select(
+                Conversation, Customer.name, Customer.details, Agent.display_name, Agent.username
+            )
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .outerjoin(Agent, Agent.id == Conversation.agent_id)
+            .where(Conversation.id.in_(ids))
+        )
+        by_id = {c.id: (c, name, details, shown or user) for c, name, details, shown, user in rows}
+        nameless = {c.customer_id for c, name, *_ in by_id.values() if not name.strip()}
+        addresses = await _addresses_of(session, nameless)
+    body = []
+    for row, kind, due, warn in found:
+        conversation, name, details, agent_name = by_id[row.conversation_id]
+        known = addresses.get(conversation.customer_id, [])
+        if team is not None and conversation.agent_id not in (None, *team):
+            continue
+        body.append(
+            {
+                "conversation_id": conversation.id,
+                "customer": customer_label(name, known, details),
+                "channel": conversation.channel,
+                "queue": conversation.required_skill or GENERAL_QUEUE,
+                "agent": agent_name,
+                "kind": kind,
+                "due": due.isoformat(),
+                "warn": warn.isoformat(),
+                "breached": getattr(row, f"{kind}_breached_at") is not None,
+            }
+        )
+    return web.json_response(body)
 
 
 @supervisors_only

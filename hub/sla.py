@@ -55,7 +55,9 @@ __all__ = [
     "SlaChecker",
     "SlaClock",
     "Targets",
+    "at_risk",
     "choose_policy",
+    "current",
     "due_times",
     "refresh",
     "soonest",
@@ -204,6 +206,43 @@ async def refresh(
                 setattr(row, f"{kind}_breached_at", None)
         setattr(row, f"{kind}_warn", targets.warn[kind])
     return row
+
+
+async def at_risk(
+    session: AsyncSession, horizon: datetime, limit: int = 100
+) -> list[tuple[ConversationSla, str, datetime, datetime]]:
+    """Open conversations with a target turning amber before `horizon`: each with the
+    kind, due and amber instants of its soonest such target, soonest due first."""
+    found: dict[int, tuple[ConversationSla, str, datetime, datetime]] = {}
+    for kind in KINDS:
+        due_column = getattr(ConversationSla, f"{kind}_due")
+        warn_column = getattr(ConversationSla, f"{kind}_warn")
+        rows = await session.scalars(
+            select(ConversationSla)
+            .join(Conversation, Conversation.id == ConversationSla.conversation_id)
+            .where(
+                due_column.is_not(None),
+                warn_column <= horizon,
+                Conversation.status.in_(OPEN_STATUSES),
+            )
+            .order_by(due_column)
+            .limit(limit)
+        )
+        for row in rows:
+            due, warn = getattr(row, f"{kind}_due"), getattr(row, f"{kind}_warn")
+            known = found.get(row.conversation_id)
+            if known is None or due < known[2]:
+                found[row.conversation_id] = (row, kind, due, warn)
+    return sorted(found.values(), key=lambda f: f[2])[:limit]
+
+
+async def current(sessions: Sessions, conversation_id: int) -> dict[str, Any] | None:
+    """The target due first, freshly computed (not stored: a read changes nothing)."""
+    async with sessions() as session:
+        row = await refresh(session, conversation_id)
+        found = soonest(row)
+        await session.rollback()
+    return found
 
 
 async def _reply_moments(

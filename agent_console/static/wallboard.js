@@ -13,6 +13,7 @@
   const PING_MS = 25000;
   const REFRESH_MS = 500;
   const TICK_MS = 1000;
+  const RISK_READ_MS = 30000; // due times move with replies the board hears nothing of
   const DECISIONS_SHOWN = 12;
   const STATES = ["available", "away", "offline"];
   const LONG_WAIT_S = 60;
@@ -86,6 +87,7 @@
     statsAt: 0, // our clock when the stats were read: waits tick on from there
     agents: [],
     decisions: [],
+    atRisk: [], // conversations whose next SLA target turns amber soon, soonest due first
     clockOffset: 0, // server clock minus ours, from event timestamps
   };
 
@@ -302,7 +304,50 @@
     show($("decisions-empty"), state.decisions.length === 0);
   }
 
+  // --- SLA at risk -----------------------------------------------------------------
+
+  const TARGET_NAMES = { first_response: "First response", next_response: "Next response", resolution: "Resolution" };
+
+  async function readAtRisk() {
+    state.atRisk = await get("/api/supervisor/sla-at-risk");
+    renderAtRisk();
+  }
+
+  function riskState(item, now) {
+    return item.breached || now >= Date.parse(item.due) ? "breached" : now >= Date.parse(item.warn) ? "warn" : "ok";
+  }
+
+  /** Those already amber or red; the rest wait off the board until their time comes. */
+  function renderAtRisk() {
+    const now = serverNow();
+    const shown = state.atRisk.filter((item) => riskState(item, now) !== "ok");
+    reconcile($("risk"), shown.map((item) => item.conversation_id), (id, el) => riskRow(shown.find((i) => i.conversation_id === id), el, now));
+    $("risk-count").textContent = String(shown.length);
+    show($("risk-empty"), shown.length === 0);
+  }
+
+  function riskRow(item, el, now) {
+    if (!el) {
+      el = h("tr", {},
+        h("th", { scope: "row", class: "risk-customer" }),
+        h("td", { class: "risk-queue" }),
+        h("td", { class: "risk-agent" }),
+        h("td", { class: "risk-kind" }),
+        h("td", { class: "num risk-left" }));
+    }
+    const due = Date.parse(item.due);
+    const seconds = Math.round(Math.abs(due - now) / 1000);
+    el.dataset.state = riskState(item, now);
+    el.querySelector(".risk-customer").textContent = item.customer;
+    el.querySelector(".risk-queue").textContent = `${item.queue} · ${item.channel}`;
+    el.querySelector(".risk-agent").textContent = item.agent || "waiting";
+    el.querySelector(".risk-kind").textContent = TARGET_NAMES[item.kind] || item.kind;
+    el.querySelector(".risk-left").textContent = now >= due ? `${duration(seconds)} over` : duration(seconds);
+    return el;
+  }
+
   const refreshStats = throttle(readStats, REFRESH_MS);
+  const refreshAtRisk = throttle(readAtRisk, REFRESH_MS);
   const refreshAgents = throttle(readAgents, REFRESH_MS);
   const refreshDecisions = throttle(readDecisions, REFRESH_MS);
 
@@ -334,6 +379,7 @@
       refreshStats();
       refreshAgents();
       refreshDecisions();
+      refreshAtRisk();
     });
     ws.addEventListener("message", (message) => {
       try {
@@ -385,6 +431,7 @@
       }
     }
     if (STATS_EVENTS.has(event.type)) refreshStats();
+    if (STATS_EVENTS.has(event.type) || event.type === "sla.breached") refreshAtRisk();
     if (AGENT_EVENTS.has(event.type)) refreshAgents();
     if (event.type === "offer.created") refreshDecisions();
   }
@@ -392,10 +439,12 @@
   function tick() {
     tickWaits();
     tickAgents();
+    renderAtRisk();
   }
 
   function start() {
     setInterval(tick, TICK_MS);
+    setInterval(refreshAtRisk, RISK_READ_MS);
     window.addEventListener("online", () => {
       if (!socket.ws || socket.ws.readyState > WebSocket.OPEN) connect();
     });
