@@ -8,11 +8,11 @@ ratings given in [since, until); a supervisor with a team sees their team's agen
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, field_validator, model_validator
+from pydantic import BaseModel
 from sqlalchemy import SQLColumnExpression, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,42 +21,14 @@ from agent_console.auth import ADMINS, requires
 from agent_console.responses import json_body
 from agent_console.supervisor import supervisors_only
 from agent_console.teams import team_of
+from hub.api_models.reports import CsatQuery
 from hub.keys import CHANNELS, SESSIONS, SURVEYS
-from hub.models import Agent, Conversation, Survey, utcnow
+from hub.models import Agent, Conversation, Survey
 from hub.surveys import ASKABLE
 
-__all__ = ["csat_figures", "setup"]
+__all__ = ["csat_figures", "csat_report", "setup"]
 
-DEFAULT_PERIOD = timedelta(days=7)
-LONGEST_PERIOD = timedelta(days=366)
 GENERAL = "general"  # the queue of conversations that need no particular skill
-
-
-class CsatQuery(BaseModel):
-    """Which grouping, and the period (ISO 8601; without a zone, UTC): the last 7 days
-    unless said otherwise, a year at most."""
-
-    by: Literal["agent", "queue", "channel"] = "agent"
-    since: datetime | None = None
-    until: datetime | None = None
-
-    @field_validator("since", "until")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-    @model_validator(mode="after")
-    def _period(self) -> CsatQuery:
-        until = self.until or utcnow()
-        since = self.since or until - DEFAULT_PERIOD
-        if since >= until:
-            raise ValueError("since must come before until")
-        if until - since > LONGEST_PERIOD:
-            raise ValueError("the period is a year at most")
-        self.since, self.until = since, until
-        return self
 
 
 class SurveyChoices(BaseModel):
@@ -102,24 +74,30 @@ async def _survey_channels(request: web.Request) -> dict[str, Any]:
 @supervisors_only
 async def csat(request: web.Request, supervisor: Agent) -> web.Response:
     query = CsatQuery.model_validate(dict(request.query))
-    assert query.since is not None and query.until is not None
     async with request.app[SESSIONS]() as session:
         team = await team_of(session, supervisor)
-        rows = await csat_figures(session, query.by, query.since, query.until, team)
+        report = await csat_report(session, query, team)
+    return web.json_response(report)
+
+
+async def csat_report(
+    session: AsyncSession, query: CsatQuery, agent_ids: set[int] | None = None
+) -> dict[str, Any]:
+    """The figures per row of `query.by` over its period, and their total."""
+    assert query.since is not None and query.until is not None
+    rows = await csat_figures(session, query.by, query.since, query.until, agent_ids)
     total = _figures(
         sum(r["answers"] for r in rows),
         sum(r["satisfied"] for r in rows),
         sum(r["average"] * r["answers"] for r in rows),
     )
-    return web.json_response(
-        {
-            "by": query.by,
-            "since": query.since.isoformat(),
-            "until": query.until.isoformat(),
-            "rows": rows,
-            "total": total,
-        }
-    )
+    return {
+        "by": query.by,
+        "since": query.since.isoformat(),
+        "until": query.until.isoformat(),
+        "rows": rows,
+        "total": total,
+    }
 
 
 async def csat_figures(

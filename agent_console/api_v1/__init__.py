@@ -14,6 +14,7 @@ from agent_console.api_v1 import (
     customers,
     queues,
     reference,
+    reports,
     webhooks,
 )
 
@@ -27,4 +28,5 @@ def setup(app: web.Application) -> None:
     queues.setup(app)
     articles.setup(app)
     webhooks.setup(app)
+    reports.setup(app)
     reference.setup(app)

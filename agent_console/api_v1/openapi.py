@@ -28,7 +28,8 @@ from hub.api_models.customers import (
     SearchParams,
 )
 from hub.api_models.messages import ReplyIn, ReplySent
-from hub.api_models.queues import QueueList, QueueQuery
+from hub.api_models.queues import QueueList, QueueQuery, StatsQuery
+from hub.api_models.reports import CsatQuery, CsatReport, QueueStatsOut
 from hub.api_models.webhooks import (
     DeliveryOut,
     DeliveryPage,
@@ -161,6 +162,24 @@ OPERATIONS = (
     ),  # fmt: skip
     Operation(
         "get",
+        "/api/v1/reports/queues",
+        "Queue statistics: waits, service level, abandon rate, staffing",
+        "reports:read",
+        QueueStatsOut,
+        query=StatsQuery,
+        tag="reports",
+    ),  # fmt: skip
+    Operation(
+        "get",
+        "/api/v1/reports/csat",
+        "Customer satisfaction by agent, queue or channel",
+        "reports:read",
+        CsatReport,
+        query=CsatQuery,
+        tag="reports",
+    ),  # fmt: skip
+    Operation(
+        "get",
         "/api/v1/webhooks",
         "List webhook subscriptions",
         "admin",
@@ -278,8 +297,8 @@ def openapi_document(version: str) -> dict[str, Any]:
             "title": "Switchboard API",
             "version": version,
             "description": (
-                "Customers, conversations, messages, agents, queues, knowledge articles"
-                " and webhook subscriptions of a Switchboard hub. Send an API token an"
+                "Customers, conversations, messages, agents, queues, knowledge articles,"
+                " reports and webhook subscriptions of a Switchboard hub. Send an API token an"
                 " admin created on the settings page as `Authorization: Bearer <token>`."
                 " Lists are newest or lowest id first a page at a time: pass a page's"
                 " `next_cursor` as `cursor` for the next one."

@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["Scope", "TokenCreated", "TokenIn", "TokenOut"]
 
-Scope = Literal["customers:read", "customers:write", "conversations:read", "messages:send", "admin"]
+Scope = Literal[
+    "customers:read",
+    "customers:write",
+    "conversations:read",
+    "messages:send",
+    "reports:read",
+    "admin",
+]
 
 
 class TokenIn(BaseModel):

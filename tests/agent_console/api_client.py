@@ -10,7 +10,14 @@ from sqlalchemy import select
 from hub.models import Agent
 from tests.support import Hub
 
-ALL_SCOPES = ["customers:read", "customers:write", "conversations:read", "messages:send", "admin"]
+ALL_SCOPES = [
+    "customers:read",
+    "customers:write",
+    "conversations:read",
+    "messages:send",
+    "reports:read",
+    "admin",
+]
 
 
 async def issue_token(hub: Hub, scopes: list[str], name: str = "CRM sync") -> dict[str, Any]:

@@ -1,0 +1,97 @@
+"""Reports on /api/v1/reports: the queue statistics and CSAT figures supervisors read in
+the console, in the same shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, field_validator, model_validator
+
+from hub.models import utcnow
+
+__all__ = ["CsatQuery", "CsatReport", "CsatRow", "QueueLineOut", "QueueStatsOut"]
+
+DEFAULT_PERIOD = timedelta(days=7)
+LONGEST_PERIOD = timedelta(days=366)
+
+
+class QueueLineOut(BaseModel):
+    queue: str  # a skill, or general
+    channel: str
+    waiting: int
+    longest_wait: float  # seconds
+
+
+class QueueStatsOut(BaseModel):
+    """Live and recent figures over the last `window_seconds` (routing.stats)."""
+
+    window_seconds: float
+    target_seconds: float
+    lines: list[QueueLineOut]
+    answered: int
+    abandoned: int
+    rejected: int
+    service_level: float | None  # share answered within target_seconds
+    average_speed_of_answer: float | None
+    abandon_rate: float | None
+    arrivals_per_hour: float
+    average_handle_seconds: float
+    agents_by_state: dict[str, int]
+    occupancy: float | None
+    agents_needed: int
+    erlang: dict[str, float]
+
+
+class CsatQuery(BaseModel):
+    """Which grouping, and the period (ISO 8601; without a zone, UTC): the last 7 days
+    unless said otherwise, a year at most."""
+
+    by: Literal["agent", "queue", "channel"] = "agent"
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @model_validator(mode="after")
+    def _period(self) -> CsatQuery:
+        until = self.until or utcnow()
+        try:
+            since = self.since or until - DEFAULT_PERIOD
+        except OverflowError:
+            raise ValueError("until is too early") from None
+        if since >= until:
+            raise ValueError("since must come before until")
+        if until - since > LONGEST_PERIOD:
+            raise ValueError("the period is a year at most")
+        self.since, self.until = since, until
+        return self
+
+
+class CsatRow(BaseModel):
+    key: int | str | None  # the agent's id, the queue's or the channel's name
+    label: str
+    answers: int
+    satisfied: int  # ratings of 4 or 5
+    csat: float | None  # satisfied / answers
+    average: float | None
+
+
+class CsatFigures(BaseModel):
+    answers: int
+    satisfied: int
+    csat: float | None
+    average: float | None
+
+
+class CsatReport(BaseModel):
+    by: Literal["agent", "queue", "channel"]
+    since: datetime
+    until: datetime
+    rows: list[CsatRow]  # most answers first
+    total: CsatFigures
