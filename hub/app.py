@@ -367,6 +367,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[ATTACHMENTS],
         parse_retention(settings.retention),
         settings.retention_interval,
+        outbox_days=settings.outbox_keep_days,
     )
     # "Online" for web chat: an agent seen within a few rounds of presence updates (sooner
     # than the grace period after which their work moves) whom routing could offer it to.
@@ -392,6 +393,14 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             tasks.append(
                 asyncio.create_task(
                     keep_running("retention", retention.run_once, settings.retention_interval)
+                )
+            )
+        if retention.outbox_days:
+            tasks.append(
+                asyncio.create_task(
+                    keep_running(
+                        "outbox pruning", retention.prune_outbox, settings.retention_interval
+                    )
                 )
             )
         yield

@@ -8,6 +8,11 @@ record (name, addresses) is not touched: that is erasure's (`hub.erasure`).
 Each hub process runs the loop; a lease on the live queue lets one of them do a round
 at a time, and a conversation already done (`anonymised_at`) is never picked again, so
 two rounds that overlap anyway do no harm.
+
+The webhook outbox is pruned the same way, under a lease of its own: an event older
+than SWITCHBOARD_OUTBOX_KEEP_DAYS whose every delivery was made is deleted with its
+deliveries and their attempts. An event with a delivery still pending or given up
+stays, so an admin can still see it in the log and send it again.
 """
 
 from __future__ import annotations
@@ -16,12 +21,19 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, select, update
 
 from hub.anonymise import anonymise_conversations, delete_unreferenced
 from hub.attachments import AttachmentStore
 from hub.db import Sessions
-from hub.models import Conversation, ConversationStatus, utcnow
+from hub.models import (
+    Conversation,
+    ConversationStatus,
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    utcnow,
+)
 from hub.queue import ContactQueue
 
 __all__ = ["Retention", "RetentionError", "parse_retention"]
@@ -56,11 +68,13 @@ class Retention:
         store: AttachmentStore,
         days: dict[str, int],
         interval: float = 3600.0,
+        outbox_days: int = 0,
     ) -> None:
         self._sessions = sessions
         self._queue = queue
         self._store = store
         self.days = days
+        self.outbox_days = outbox_days
         self._interval = interval
         self._holder = uuid.uuid4().hex
 
@@ -106,3 +120,56 @@ class Retention:
             async with self._sessions() as session:
                 await delete_unreferenced(session, self._store, refs)
             done += len(ids)
+
+    async def prune_outbox(self, now: datetime | None = None) -> int:
+        """One round of outbox pruning, as of `now`; how many events it deleted (0 when
+        another hub process holds the round, or when nothing is to be kept less than
+        for good)."""
+        if self.outbox_days < 1:
+            return 0
+        if not await self._queue.claim_lease("outbox-prune", self._holder, 2 * self._interval):
+            return 0
+        cutoff = (now or utcnow()) - timedelta(days=self.outbox_days)
+        undelivered = exists().where(
+            WebhookDelivery.event_id == OutboxEvent.id, WebhookDelivery.status != "delivered"
+        )
+        pruned = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                ids = list(
+                    await session.scalars(
+                        select(OutboxEvent.id)
+                        .where(OutboxEvent.created_at < cutoff, ~undelivered)
+                        .order_by(OutboxEvent.id)
+                        .limit(BATCH)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                if not ids:
+                    break
+                # Locked, then looked at again: a redelivery asked for meanwhile keeps
+                # its event.
+                deliveries = (
+                    await session.execute(
+                        select(WebhookDelivery.id, WebhookDelivery.event_id, WebhookDelivery.status)
+                        .where(WebhookDelivery.event_id.in_(ids))
+                        .with_for_update()
+                    )
+                ).all()
+                kept = {event for _, event, status in deliveries if status != "delivered"}
+                gone = [i for i in ids if i not in kept]
+                made = [d for d, event, _ in deliveries if event not in kept]
+                if made:
+                    await session.execute(
+                        delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(made))
+                    )
+                    await session.execute(
+                        delete(WebhookDelivery).where(WebhookDelivery.id.in_(made))
+                    )
+                await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(gone)))
+            pruned += len(gone)
+            if not gone:
+                break
+        if pruned:
+            log.info("retention pruned %d delivered webhook events", pruned)
+        return pruned

@@ -127,6 +127,9 @@ class Settings:
     # last four digits before the message is stored.
     mask_card_numbers: bool = False
     retention_interval: float = 3600.0
+    # Days the webhook outbox keeps an event all of whose deliveries were made (0: for
+    # good); pruned by the retention job every retention_interval.
+    outbox_keep_days: int = 30
     # Outbound webhooks: seconds between looks for due deliveries, each POST's timeout,
     # how long a hub process holds a delivery it is making (another takes it over after
     # a crash), the first pause after a failed attempt (doubling up to an hour), and

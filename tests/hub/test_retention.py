@@ -7,15 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.contacts import Attachment, InboundContact
 from hub.keys import ATTACHMENTS, INTAKE, QUEUE, RETENTION
-from hub.models import Conversation, Message, utcnow
+from hub.models import (
+    Conversation,
+    Message,
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+    utcnow,
+)
 from hub.retention import Retention, RetentionError, parse_retention
+from hub.settings import Settings
+from tests.conftest import start_hub
 from tests.support import Hub
 
 PNG = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 4
@@ -98,3 +110,76 @@ async def test_two_hub_processes_never_both_do_a_round(hub: Hub) -> None:
     done = await asyncio.gather(first.run_once(now=later), second.run_once(now=later))
     assert sum(done) == len(ids)
     assert hub.app[RETENTION].days == {}  # the running hub's own: none configured
+
+
+async def event_with(hub: Hub, age_days: int, *statuses: str) -> int:
+    """An outbox event `age_days` old with one delivery per status, each tried once."""
+    at = utcnow() - timedelta(days=age_days)
+    async with hub.sessions() as session, session.begin():
+        subscription = await session.scalar(select(WebhookSubscription))
+        if subscription is None:
+            subscription = WebhookSubscription(
+                url="http://127.0.0.1:9/hook", event_types=["customer.created"], secret="whsec_x"
+            )
+            session.add(subscription)
+            await session.flush()
+        event = OutboxEvent(event_type="customer.created", payload={}, created_at=at)
+        session.add(event)
+        await session.flush()
+        for status in statuses:
+            delivery = WebhookDelivery(
+                subscription_id=subscription.id,
+                event_id=event.id,
+                status=status,
+                attempts=1,
+                last_error="",
+                next_attempt_at=at,
+                retry_since=at,
+                created_at=at,
+            )
+            session.add(delivery)
+            await session.flush()
+            session.add(WebhookAttempt(delivery_id=delivery.id, at=at, status_code=200))
+        return event.id
+
+
+@pytest.fixture
+async def quiet_hub(settings_for: Settings) -> AsyncIterator[Hub]:
+    """A hub that prunes no outbox of its own, so the test's rounds hold the lease."""
+    async with start_hub(replace(settings_for, outbox_keep_days=0), clean=True) as running:
+        yield running
+
+
+async def test_delivered_webhook_events_older_than_the_outbox_keeps_them_are_deleted(
+    quiet_hub: Hub,
+) -> None:
+    hub = quiet_hub
+    delivered = await event_with(hub, 40, "delivered", "delivered")
+    waiting = await event_with(hub, 40, "delivered", "pending")
+    given_up = await event_with(hub, 40, "failed")
+    recent = await event_with(hub, 10, "delivered")
+    kept_for_good = Retention(hub.sessions, hub.app[QUEUE], hub.app[ATTACHMENTS], {})
+    assert await kept_for_good.prune_outbox() == 0
+    retention = Retention(hub.sessions, hub.app[QUEUE], hub.app[ATTACHMENTS], {}, outbox_days=30)
+    assert await retention.prune_outbox() == 1
+    async with hub.sessions() as session:
+        events = set(await session.scalars(select(OutboxEvent.id)))
+        delivery_events = set(await session.scalars(select(WebhookDelivery.event_id)))
+        attempts = await session.scalar(select(func.count()).select_from(WebhookAttempt))
+    assert events == {waiting, given_up, recent} == delivery_events
+    assert delivered not in events and attempts == 4  # two of the waiting one's, one each
+    # Forty days on, the recent one has had its time too; the others still wait.
+    later = utcnow() + timedelta(days=40)
+    assert await retention.prune_outbox(now=later) == 1
+
+
+async def test_two_hub_processes_never_both_prune_the_outbox(quiet_hub: Hub) -> None:
+    hub = quiet_hub
+    for _ in range(5):
+        await event_with(hub, 40, "delivered")
+    first, second = (
+        Retention(hub.sessions, hub.app[QUEUE], hub.app[ATTACHMENTS], {}, outbox_days=30)
+        for _ in range(2)
+    )
+    done = await asyncio.gather(first.prune_outbox(), second.prune_outbox())
+    assert sorted(done) == [0, 5]
