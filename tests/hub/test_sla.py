@@ -17,11 +17,15 @@ from hub.bus import MemoryBus
 from hub.contacts import InboundContact
 from hub.db import open_engine, session_factory
 from hub.keys import INTAKE, SESSIONS
-from hub.models import ConversationSla, OutboxEvent, SlaPolicy, TimelineEvent, utcnow
+from hub.models import Conversation, ConversationSla, OutboxEvent, SlaPolicy, TimelineEvent, utcnow
 from hub.settings import Settings
 from hub.sla import Breach, ConversationFacts, SlaChecker, choose_policy
 from tests.conftest import start_hub
+from tests.insights.conftest import webhook
+from tests.insights.test_rounds import Mailbox, mailbox
 from tests.support import AgentClient, Hub, eventually
+
+__all__ = ["mailbox", "webhook"]
 
 VIP_CHAT = {"name": "VIP chat", "channel": "chat", "segment": "vip", "first_response": 60}
 ANY_CHAT = {"name": "Chat", "channel": "chat", "first_response": 1, "resolution": 3600}
@@ -260,3 +264,73 @@ async def test_two_hub_processes_checking_at_once_mark_each_breach_once(
     marked = sorted(b.event.conversation_id for run in found for b in run)
     assert marked == sorted(conversations)
     assert timeline_ids == sorted(conversations) and outboxed == len(conversations)
+
+
+async def test_the_hub_alerts_once_per_breach_by_email_and_webhook(
+    settings_for: Settings,
+    mailbox: tuple[Mailbox, int],
+    webhook: tuple[str, list[dict[str, Any]]],
+) -> None:
+    box, port = mailbox
+    url, received = webhook
+    settings = dataclasses.replace(
+        settings_for,
+        sla_interval=0.1,
+        sla_alert_to="lead@shop.test",
+        sla_alert_from="sla@hub.test",
+        sla_alert_webhook=url,
+        smtp_relay_host="127.0.0.1",
+        smtp_relay_port=port,
+    )
+    async with start_hub(settings, clean=True) as hub:
+        async with hub.app[SESSIONS]() as session, session.begin():
+            session.add(SlaPolicy(name="Chat", channel="chat", first_response=1, warn_at=0.5))
+        accepted = await hub.app[INTAKE].accept(chat("v1", 1, "Hello?"))
+
+        async def alerted() -> bool:
+            return bool(box.messages and received)
+
+        await eventually(alerted)
+        later = utcnow() + timedelta(seconds=5)
+        assert await SlaChecker(hub.app[SESSIONS], MemoryBus()).run_once(later) == []
+    (mail,) = box.messages
+    assert mail["To"] == "lead@shop.test" and mail["From"] == "sla@hub.test"
+    assert mail["Subject"] == (
+        f"SLA breached: First response on conversation {accepted.conversation_id}"
+    )
+    (posted,) = received
+    assert posted["type"] == "sla.breached" and posted["kind"] == "first_response"
+    assert posted["conversation_id"] == accepted.conversation_id
+
+
+async def test_the_at_risk_list_is_soonest_first_and_keeps_to_the_supervisors_team(
+    settings_for: Settings,
+) -> None:
+    async with start_hub(slow(settings_for), clean=True) as hub:
+        await hub.add_agent("nina", team="north")
+        sven = await hub.add_agent("sven", team="south")
+        await hub.add_agent("nora", role="supervisor", team="north")
+        await hub.add_agent("agnes")
+        async with hub.app[SESSIONS]() as session, session.begin():
+            session.add(SlaPolicy(name="Chat", channel="chat", first_response=1, warn_at=0.5))
+        waiting = (await hub.app[INTAKE].accept(chat("v1", 1))).conversation_id
+        held = (await hub.app[INTAKE].accept(chat("v2", 1))).conversation_id
+        for conversation in (waiting, held):
+            await eventually(lambda c=conversation: sla_of(hub, c))  # type: ignore[misc]
+        async with hub.app[SESSIONS]() as session, session.begin():
+            found = await session.get(Conversation, held)
+            assert found is not None
+            found.agent_id, found.status = sven, "assigned"
+        nora, agnes = await hub.login("nora"), await hub.login("agnes")
+        try:
+            seen = await nora.get("/api/supervisor/sla-at-risk")
+            async with agnes.http.get("api/supervisor/sla-at-risk") as answer:
+                refused = answer.status
+        finally:
+            await nora.close()
+            await agnes.close()
+    assert refused == 403
+    (item,) = seen  # south's conversation is not north's supervisor's to see
+    assert item["conversation_id"] == waiting and item["agent"] is None
+    assert item["kind"] == "first_response" and item["queue"] == "general"
+    assert item["warn"] < item["due"]
