@@ -23,7 +23,7 @@ from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_r
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet, OctKey
 from joserfc.jws import JWSRegistry
 
@@ -201,17 +201,15 @@ class OidcClient:
 
     async def _checked_id_token(self, tokens: dict[str, Any], nonce: str) -> CodeIDToken:
         metadata = await self.metadata()
-        if self._keys is None:
-            jwks = await self._get_json(metadata["jwks_uri"])
-            try:
-                self._keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
-            except (JoseError, ValueError, KeyError, TypeError) as exc:
-                raise SignInRefused("the provider's JWKS is unreadable") from exc
         algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+        registry = JWSRegistry(algorithms=algorithms)
         try:
-            token = jwt.decode(
-                tokens["id_token"], self._keys, registry=JWSRegistry(algorithms=algorithms)
-            )
+            try:
+                token = jwt.decode(tokens["id_token"], await self._key_set(), registry=registry)
+            except InvalidKeyIdError:
+                # A key id we have not seen: the provider rotated its keys; read them again.
+                keys = await self._key_set(fresh=True)
+                token = jwt.decode(tokens["id_token"], keys, registry=registry)
             claims = CodeIDToken(
                 token.claims,
                 token.header,
@@ -229,6 +227,15 @@ class OidcClient:
         except (JoseError, ValueError) as exc:
             raise SignInRefused(f"ID token refused: {type(exc).__name__} {exc}"[:200]) from exc
         return claims
+
+    async def _key_set(self, fresh: bool = False) -> KeySet:
+        if self._keys is None or fresh:
+            jwks = await self._get_json((await self.metadata())["jwks_uri"])
+            try:
+                self._keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+            except (JoseError, ValueError, KeyError, TypeError) as exc:
+                raise SignInRefused("the provider's JWKS is unreadable") from exc
+        return self._keys
 
     def _identity(self, claims: Mapping[str, Any]) -> Identity:
         username = claims.get(self.config.username_claim)

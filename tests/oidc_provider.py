@@ -127,7 +127,7 @@ class OidcProvider:
             "nonce": self.tamper.nonce or grant["nonce"],
         }
         key = self.other_key if self.tamper.foreign_key else self.key
-        id_token = jwt.encode({"alg": "RS256", "kid": "good"}, claims, key)
+        id_token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
         access_token = secrets.token_urlsafe(16)
         return web.json_response(
             {"access_token": access_token, "token_type": "Bearer", "id_token": id_token}

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from joserfc.jwk import RSAKey
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 from yarl import URL
@@ -113,6 +114,19 @@ async def test_the_role_follows_the_providers_groups_at_each_sign_in(
     last = (await audit_lines(hub))[-1]
     assert last.action == "login.failed" and last.actor == "alice@example.com"
     assert last.change == {"via": "sso", "why": "no mapped role"}
+
+
+@pytest.mark.parametrize("backend", ["memory"])
+async def test_a_provider_that_rotates_its_keys_still_signs_agents_in(
+    hub: Hub, provider: OidcProvider
+) -> None:
+    await hub.add_agent("alice@example.com")
+    async with browser_session() as http:
+        assert (await sign_in_with_provider(hub, http))[:2] == (200, "/console")
+    provider.key = RSAKey.generate_key(2048, {"kid": "next"})  # the old one is retired
+    async with browser_session() as http:
+        assert (await sign_in_with_provider(hub, http))[:2] == (200, "/console")
+    assert [line.action for line in await audit_lines(hub)] == ["login.succeeded"] * 2
 
 
 @pytest.mark.parametrize("backend", ["memory"])
