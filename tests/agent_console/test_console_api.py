@@ -128,7 +128,7 @@ async def test_the_console_page_loads_only_its_own_versioned_assets(
     assert page.headers["Cache-Control"] == "no-store"
     assets = re.findall(r'(?:src|href)="(/console/static/[^"]+)"', html)
     # css, common, the page's shared state, one file per panel, the socket
-    assert len(assets) == 18 and all("?v=" in url for url in assets), assets
+    assert len(assets) == 19 and all("?v=" in url for url in assets), assets
     for url in assets:
         async with anonymous.get(url.lstrip("/")) as asset:
             assert asset.status == 200
