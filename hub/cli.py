@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 
 from insights.cli import add_report_command
 from routing.cli import add_queue_command
+from routing.identity.cli import add_customers_command
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from hub.demo import DemoLogin
     from hub.settings import Settings
@@ -86,30 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     kb_import.add_argument("folder")
     kb_import.add_argument("--author", default="import", help="recorded on each saved version")
     kb_import.set_defaults(run=_kb_import)
-    _customers_parser(commands)
+    add_customers_command(commands)
     add_report_command(commands)
     add_queue_command(commands)
     return parser
-
-
-def _customers_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    customers = commands.add_parser("customers", help="import, deduplicate and merge customers")
-    actions = customers.add_subparsers(dest="customers_command", required=True)
-    load = actions.add_parser("import", help="upsert customers from a CSV file")
-    load.add_argument("file", type=Path, help="columns: external_id, name, email, phone, ...")
-    dedupe = actions.add_parser("dedupe", help="list likely duplicate customers, ranked")
-    dedupe.add_argument(
-        "--merge-above", type=float, metavar="P", help="merge pairs at or above probability P"
-    )
-    merge = actions.add_parser("merge", help="merge OTHER into SURVIVOR (undoable)")
-    merge.add_argument("survivor", type=int)
-    merge.add_argument("other", type=int)
-    undo = actions.add_parser("unmerge", help="undo a merge by its id")
-    undo.add_argument("merge_id", type=int)
-    for action in (load, dedupe):
-        action.add_argument("--region", default="US", help="country of numbers without +code")
-    for action in (load, dedupe, merge, undo):
-        action.set_defaults(run=_customers)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -283,80 +264,6 @@ def _kb_import(args: argparse.Namespace) -> int:
     report = on_database(_database_url(), load, create=True)
     print("\n".join(report.lines()))
     return 1 if report.failed else 0
-
-
-def _customers(args: argparse.Namespace) -> int:
-    from hub.cli_database import on_database
-    from hub.db import session_factory
-    from routing.identity import customers, merge  # routing is composed here, at the edge
-
-    rows = _read_csv(args.file) if args.customers_command == "import" else []
-
-    async def run(engine: AsyncEngine) -> list[str]:
-        async with session_factory(engine)() as session, session.begin():
-            if args.customers_command == "import":
-                report = await customers.import_customers(session, rows, args.region)
-                return report.lines()
-            if args.customers_command == "merge":
-                done = await merge.merge_customers(session, args.survivor, args.other)
-                return [f"merged {args.other} into {args.survivor} (merge {done.id})"]
-            if args.customers_command == "unmerge":
-                undone = await merge.unmerge(session, args.merge_id)
-                return [f"customer {undone.merged_id} is separate again"]
-            return await _dedupe(session, args.region, args.merge_above)
-
-    creates = args.customers_command == "import"
-    print("\n".join(on_database(_database_url(), run, create=creates)))
-    return 0
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    import csv
-
-    from routing.identity.customers import DETAIL_FIELDS, read_csv
-
-    known = ("external_id", "name", "email", "phone", "segment", *DETAIL_FIELDS)
-
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    try:
-        rows = read_csv(path)
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
-    except csv.Error as exc:
-        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
-    if rows and not set(rows[0]) & set(known):
-        raise ValueError(
-            f"{path}: no column this command reads (found {', '.join(rows[0])});"
-            f" the first line names them: {', '.join(known[:4])}, ..."
-        )
-    return rows
-
-
-async def _dedupe(session: AsyncSession, region: str, merge_above: float | None) -> list[str]:
-    from routing.identity.customers import TooFewToLearn, find_duplicates
-    from routing.identity.merge import MergeError, merge_customers
-
-    try:
-        found = await find_duplicates(session, region)
-    except TooFewToLearn as exc:
-        return [
-            f"0 likely duplicate pairs: no pair was scored, as {exc}.",
-            "Nothing was merged; `switchboard customers merge SURVIVOR OTHER` merges two"
-            " customers you know are one person.",
-        ]
-    lines = [f"{len(found)} likely duplicate pairs"]
-    for d in found:
-        line = f"  {d.probability:.3f}  {d.first_id} {d.first_name!r}"
-        line += f"  ~  {d.second_id} {d.second_name!r}"
-        if merge_above is not None and d.probability >= merge_above:
-            try:
-                done = await merge_customers(session, d.first_id, d.second_id)
-                line += f"  merged (merge {done.id})"
-            except MergeError as exc:
-                line += f"  not merged: {exc}"
-        lines.append(line)
-    return lines
 
 
 def _pair(text: str, separator: str, flag: str) -> tuple[str, int]:

@@ -106,7 +106,7 @@ def test_a_csv_file_without_any_column_it_reads(tmp_path: Path) -> None:
     (tmp_path / "people.csv").write_text("Full Name;Mail\nJane;jane@example.com\n")
     result = run_in(["customers", "import", "people.csv"], tmp_path)
     assert one_line_error(result) == (
-        "people.csv: no column this command reads (found full name;mail);"
+        "people.csv: no column this command reads (found full name, mail);"
         " the first line names them: external_id, name, email, phone, ..."
     )
     assert list(tmp_path.iterdir()) == [tmp_path / "people.csv"]

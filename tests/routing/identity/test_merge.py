@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from hub import crm
 from hub.contacts import InboundContact
 from hub.keys import INTAKE
-from hub.models import Conversation, Customer, CustomerAddress, TimelineEvent
-from routing.identity.customers import find_duplicates, import_customers, load_index, read_csv
+from hub.models import Conversation, Customer, CustomerAddress, CustomerLink, TimelineEvent
+from routing.identity.csv_file import read_csv
+from routing.identity.customers import find_duplicates, load_index
+from routing.identity.importing import import_customers
 from routing.identity.merge import MergeError, merge_customers, unmerge
 from routing.identity.profile import Profile
 from tests.routing.identity.test_identity import GIVEN, SURNAMES
@@ -134,7 +136,7 @@ async def test_import_upserts_by_external_id_and_exact_address(hub: Hub, tmp_pat
     )
     async with hub.sessions() as session, session.begin():
         report = await import_customers(session, read_csv(first))
-    assert (report.created, report.updated, len(report.skipped)) == (2, 0, 1)
+    assert (report.created, report.updated, len(report.refused)) == (2, 0, 1)
 
     again = _write_csv(
         tmp_path / "again.csv",
@@ -178,18 +180,43 @@ async def test_dedupe_finds_the_same_person_imported_twice(hub: Hub, tmp_path: P
     path = _write_csv(tmp_path / "people.csv", rows + twins)
     async with hub.sessions() as session, session.begin():
         report = await import_customers(session, read_csv(path))
-    assert report.created == 170  # an empty database has nothing to learn from yet
+    # Matching learns from the file itself: each twin is flagged beside its first row.
+    assert report.created == 170
+    assert report.possible == [(152 + i, 151 + i, (i + 1,)) for i in range(20)]
     async with hub.sessions() as session:
         found = await find_duplicates(session)
+        links = list(await session.execute(select(CustomerLink.customer_id, CustomerLink.other_id)))
     confident = [(d.first_id, d.second_id) for d in found if d.probability >= 0.95]
     assert sorted(confident) == [(i + 1, 151 + i) for i in range(20)]
+    assert sorted(links) == [(151 + i, i + 1) for i in range(20)]
 
-    # Now there is enough to learn from: a mistyped row updates, a bare name is only doubtful.
-    again = [dict(person(30), name=person(30)["name"] + "e"), {"name": person(40)["name"]}]
+    # A mistyped row is flagged, not folded in: only exact keys update by default.
+    mistyped = dict(person(30), name=person(30)["name"] + "e")
+    again = [mistyped, {"name": person(40)["name"]}]
     async with hub.sessions() as session, session.begin():
         report = await import_customers(session, read_csv(_write_csv(tmp_path / "b.csv", again)))
-    assert (report.created, report.updated) == (1, 1)
-    assert report.possible == [(3, 171, (41,))]
+    assert (report.created, report.updated) == (2, 0)
+    assert report.possible == [(2, 171, (31,)), (3, 172, (41,))]
+    first = report.outcomes[0]
+    assert (first.outcome, first.customer_id, first.matched_by) == ("created", 171, "")
+    assert first.probability is not None and first.probability >= 0.95
+
+    # Above --link-above it updates, by fuzzy match, and says so on the customer's timeline.
+    again = [dict(person(32), name=person(32)["name"] + "e", state="CA")]
+    async with hub.sessions() as session, session.begin():
+        report = await import_customers(
+            session, read_csv(_write_csv(tmp_path / "c.csv", again)), link_above=0.95
+        )
+    (row,) = report.outcomes
+    assert (row.outcome, row.customer_id, row.matched_by) == ("updated", 33, "fuzzy")
+    async with hub.sessions() as session:
+        event = await session.scalar(
+            select(TimelineEvent).where(TimelineEvent.kind == "customer.import_linked")
+        )
+        customer = await session.get(Customer, 33)
+    assert event is not None and event.customer_id == 33
+    assert event.data["filled"]["details"] == {"state": "CA"}
+    assert customer is not None and customer.details["state"] == "CA"
 
 
 def test_customers_commands_import_dedupe_merge_and_unmerge(tmp_path: Path) -> None:
@@ -214,7 +241,7 @@ def test_customers_commands_import_dedupe_merge_and_unmerge(tmp_path: Path) -> N
             {"external_id": "C-2", "name": "Jane Smyth", "phone": "+14155550123"},
         ],
     )
-    assert "created 2, updated 0, skipped 0" in switchboard("import", str(path))
+    assert "2 rows: created 2, updated 0, refused 0" in switchboard("import", str(path))
     assert "likely duplicate pairs" in switchboard("dedupe")
     assert "merged 2 into 1 (merge 1)" in switchboard("merge", "1", "2")
     assert "customer 2 is separate again" in switchboard("unmerge", "1")
