@@ -28,12 +28,12 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.twilio import bad_request, signed_form, storable
-from hub import crm
+from hub import crm, outbox
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.db import Sessions
-from hub.events import MessageStatus
+from hub.events import MessageFailed, MessageStatus
 from hub.keys import BUS, INTAKE, SESSIONS, SURVEYS
-from hub.models import CustomerAddress, Message, utcnow
+from hub.models import Conversation, CustomerAddress, Message, utcnow
 
 MAX_MEDIA = 10  # Twilio's limit per message
 PHONE_CHARACTERS = re.compile(r"\+[0-9 ().-]{2,32}")
@@ -324,14 +324,16 @@ async def delivery_status(request: web.Request, kind: MessagingKind) -> web.Resp
     if status is None:
         return web.Response(status=204)  # inbound statuses (receiving, received) and new ones
     error_code = form.get("ErrorCode", "")
-    message = await _advance(
+    message, failed = await _advance(
         request.app[SESSIONS],
         kind,
         request.query.get("message", ""),
         sid,
         status,
-        _error_detail(kind, error_code) if status in UNDELIVERED else None,
+        error_code,
     )
+    if failed is not None:
+        await request.app[BUS].publish(failed)
     if message is not None:
         await request.app[BUS].publish(
             MessageStatus(
@@ -365,9 +367,13 @@ async def _advance(
     message_id: str,
     sid: str,
     status: str,
-    detail: str | None,
-) -> Message | None:
-    """Set the status if it is further along than the stored one; the message if it moved."""
+    error_code: str,
+) -> tuple[Message | None, MessageFailed | None]:
+    """Set the status if it is further along than the stored one; the message if it moved.
+
+    Not delivered after all: the customer's timeline says so and why, and webhook
+    subscribers hear `message.failed`, in the same transaction."""
+    detail = _error_detail(kind, error_code) if status in UNDELIVERED else None
     earlier = [name for name, rank in PROGRESS.items() if rank < PROGRESS[status]]
     # Our own id in the callback URL finds the message even before its SID is stored.
     which = (
@@ -394,11 +400,36 @@ async def _advance(
             .execution_options(synchronize_session=False)
         )
         if not moved.rowcount:  # type: ignore[attr-defined]
-            return None
+            return None, None
         message: Message | None = await session.scalar(
             select(Message).where(Message.channel == kind.channel, Message.provider_id == sid)
         )
-        return message
+        if message is None or detail is None:
+            return message, None
+        conversation = await session.get(Conversation, message.conversation_id)
+        assert conversation is not None
+        crm.record(
+            session,
+            customer_id=conversation.customer_id,
+            conversation_id=conversation.id,
+            agent_id=message.agent_id,
+            kind="reply.failed",
+            summary=message.text,
+            channel=kind.channel,
+            reason=detail,
+        )
+        failed = MessageFailed(
+            conversation_id=conversation.id,
+            message_id=message.id,
+            agent_id=message.agent_id,
+            customer_id=conversation.customer_id,
+            channel=kind.channel,
+            delivery_status=status,
+            error_code=error_code or None,
+            detail=detail,
+        )
+        await outbox.add(session, failed, conversation.customer_id)
+        return message, failed
 
 
 __all__ = ["MessagingAdapter", "MessagingKind", "e164", "parse_inbound", "setup"]

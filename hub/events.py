@@ -55,6 +55,7 @@ __all__ = [
     "CustomerTyping",
     "DomainEvent",
     "MessageReceived",
+    "MessageFailed",
     "MessageSent",
     "MessageStatus",
     "OfferCreated",
@@ -194,6 +195,24 @@ class MessageStatus(DomainEvent):
     channel: str
     delivery_status: str
     error_code: str | None = _optional()
+
+
+@dataclass(frozen=True)
+class MessageFailed(DomainEvent):
+    """A reply the provider took was not delivered after all (a status callback said
+    failed or undelivered): `error_code` is the provider's, `detail` says why in words."""
+
+    name = "message.failed"
+    audience = AGENT
+    webhook = True
+    conversation_id: int
+    message_id: int
+    agent_id: int | None
+    customer_id: int
+    channel: str
+    delivery_status: str  # failed | undelivered
+    error_code: str | None
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -515,6 +534,7 @@ DOMAIN_EVENTS: tuple[type[DomainEvent], ...] = (
     MessageReceived,
     MessageSent,
     MessageStatus,
+    MessageFailed,
     CustomerTyping,
     CallUpdated,
     ConversationAssigned,

@@ -126,6 +126,9 @@
         if (id === state.openId) app.reloadOpen();
         else if (state.conversations.has(id)) app.refreshSummary(id);
         break;
+      case "message.failed": // the thread shows it (message.status) where it is open
+        if (id !== state.openId) toast(`A reply was not delivered: ${event.detail}`, "error");
+        break;
       case "customer.typing":
         if (id === state.openId && state.open) (event.on === false ? app.hideTyping : app.showTyping)();
         break;

@@ -14,7 +14,9 @@
     delivered: "Delivered",
     read: "Read",
     failed: "Not delivered",
+    undelivered: "Not delivered", // the provider took it, the phone never got it
   };
+  const UNDELIVERED = new Set(["failed", "undelivered"]);
 
   function announce(name, detail) {
     document.dispatchEvent(new CustomEvent(`switchboard:${name}`, { detail }));
@@ -215,7 +217,7 @@
       status.dataset.status = message.delivery_status;
       status.title = message.delivery_detail || "";
       const failure = el.querySelector(".message-failure");
-      const failed = message.delivery_status === "failed";
+      const failed = UNDELIVERED.has(message.delivery_status);
       failure.textContent = failed ? failureText(detail, message) : "";
       show(failure, failed);
     }

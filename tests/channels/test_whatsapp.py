@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 
 from agent_console.keys import DIRECTORY
 from hub.keys import SETTINGS
-from hub.models import AuditEntry, Customer, CustomerAddress, Message, utcnow
+from hub.models import AuditEntry, Customer, CustomerAddress, Message, OutboxEvent, utcnow
 from hub.settings import Settings
 from tests.channels.twilio_side import ACCOUNT_SID, PUBLIC_URL, MessagesApi, TwilioSide, with_twilio
 from tests.conftest import start_hub
@@ -509,3 +509,47 @@ async def test_stop_on_whatsapp_leaves_texts_to_the_same_number(
     )
     assert status == 409 and "sent STOP on WhatsApp" in refused["error"], refused
     assert [r["form"]["To"] for r in api.requests] == [[CUSTOMER]]
+
+
+async def test_a_reply_not_delivered_after_all_is_on_the_timeline_and_told_to_webhooks(
+    hub: Hub, alice: AgentClient, api: MessagesApi
+) -> None:
+    await hub.add_agent("ada", role="admin")
+    ada = await hub.login("ada")
+    status, _ = await ada.post(
+        "/api/admin/webhooks",
+        {"url": "http://127.0.0.1:9/hook", "event_types": ["message.failed"]},
+    )
+    assert status == 201
+    await ada.close()
+    whatsapp = WhatsApp(hub)
+    await whatsapp.message("Any news?")
+    conversation_id = await accept_next_offer(alice)
+    status, sent = await alice.post(
+        f"/api/conversations/{conversation_id}/reply", {"text": "Tomorrow"}
+    )
+    assert status == 200
+    sid = (await stored(hub))[-1].provider_id
+    assert sid is not None
+    assert await whatsapp.status(sent["message_id"], sid, "sent") == 204
+    for _repeat in range(2):  # Twilio may call back twice: one failure on the record
+        code = await whatsapp.status(sent["message_id"], sid, "undelivered", ErrorCode="63024")
+        assert code == 204
+
+    conversation = await alice.get(f"/api/conversations/{conversation_id}")
+    assert conversation["messages"][-1]["delivery_status"] == "undelivered"
+    timeline = await alice.get(f"/api/customers/{conversation['customer']['id']}/timeline")
+    [failure] = [e for e in timeline if e["kind"] == "reply.failed"]
+    assert failure["summary"] == "Tomorrow" and "63024" in failure["data"]["reason"]
+    async with hub.sessions() as session:
+        events = list(
+            await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.event_type == "message.failed")
+            )
+        )
+    [event] = events
+    assert event.payload["data"]["message_id"] == sent["message_id"]
+    assert (event.payload["data"]["delivery_status"], event.payload["data"]["error_code"]) == (
+        "undelivered",
+        "63024",
+    )

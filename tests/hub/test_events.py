@@ -127,6 +127,7 @@ def test_who_hears_what_is_what_the_console_and_router_always_heard() -> None:
         "message.sent",
         "call.updated",
         "message.status",
+        "message.failed",
         "customer.typing",
         "agent.state",
         "sla.breached",
