@@ -23,7 +23,7 @@ from agent_console.auth import SUPERVISORS, page_for, requires
 from agent_console.customer_edit import edit_customer
 from agent_console.customer_page import add_note, customer_events, customer_page
 from agent_console.customer_search import search_customers
-from agent_console.responses import error, page
+from agent_console.responses import PHONE_PAGE_HEADERS, error, page
 from agent_console.teams import may_read_customer, may_see_customer
 from agent_console.views import timeline_view
 from hub import crm, outbox
@@ -61,7 +61,7 @@ def setup(app: web.Application) -> None:
 @page_for(("agent", *SUPERVISORS), "Customers", "Sign in first.")
 async def customers_page(request: web.Request, agent: Agent) -> web.Response:
     """Customer and conversation search with the customer's record, for every role."""
-    return page(request, "customers.html")
+    return page(request, "customers.html", headers=PHONE_PAGE_HEADERS)
 
 
 @requires()

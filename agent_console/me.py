@@ -1,5 +1,6 @@
 """The signed-in agent: who they are (`/api/me`), the presence they set for themselves,
-and their signature (`PUT /api/me/signature`), which ends their email (hub.conversations)."""
+their signature (`PUT /api/me/signature`), which ends their email (hub.conversations),
+and the phone their calls ring instead of the console (`PUT /api/me/ring-number`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from agent_console.auth import requires
 from agent_console.keys import ROUTER
 from agent_console.responses import error, json_body
 from hub.api_models.agents import PresenceChange, SignatureIn
+from hub.api_models.voice import RingNumberIn
 from hub.events import AgentState
 from hub.keys import BUS, SESSIONS, SETTINGS
 from hub.models import Agent
@@ -23,6 +25,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/me", me)
     app.router.add_post("/api/me/status", set_status)
     app.router.add_put("/api/me/signature", set_signature)
+    app.router.add_put("/api/me/ring-number", set_ring_number)
 
 
 def agent_json(agent: Agent) -> dict[str, Any]:
@@ -34,6 +37,7 @@ def agent_json(agent: Agent) -> dict[str, Any]:
         "status": agent.status,
         "away_reason": agent.away_reason if agent.status == "away" else None,
         "signature": agent.signature or "",
+        "ring_number": agent.ring_number,
     }
 
 
@@ -78,3 +82,15 @@ async def set_signature(request: web.Request, agent: Agent) -> web.Response:
         assert stored is not None
         stored.signature = given.signature.strip()
     return web.json_response({"signature": stored.signature})
+
+
+@requires()
+async def set_ring_number(request: web.Request, agent: Agent) -> web.Response:
+    """Body: {"ring_number": "+14155550199"} to have calls ring that phone, or null to
+    have them ring the console's softphone."""
+    given = RingNumberIn.model_validate(await json_body(request))
+    async with request.app[SESSIONS]() as session, session.begin():
+        stored = await session.get(Agent, agent.id)
+        assert stored is not None
+        stored.ring_number = given.ring_number
+    return web.json_response({"ring_number": given.ring_number})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from agent_console.auth import ANYONE, page_for
-from agent_console.responses import STATIC, STATIC_ROUTE, page
+from agent_console.responses import PHONE_PAGE_HEADERS, STATIC, STATIC_ROUTE, page
 from hub.auth import REPORTS_PATH
 from hub.models import Agent
 
@@ -25,4 +25,4 @@ async def home(request: web.Request) -> web.Response:
 async def console_page(request: web.Request, agent: Agent) -> web.Response:
     if agent.role == "analyst":  # they read reports, and have no console to work in
         raise web.HTTPSeeOther(REPORTS_PATH)
-    return page(request, "console.html")
+    return page(request, "console.html", headers=PHONE_PAGE_HEADERS)

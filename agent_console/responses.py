@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from hub.inputs import read_json_object
 
 __all__ = [
     "PAGE_HEADERS",
+    "PHONE_PAGE_HEADERS",
     "STATIC",
     "STATIC_ROUTE",
     "error",
@@ -34,7 +36,15 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-_STATIC_REF = re.compile(r"\{\{static:([\w.-]+)\}\}")
+# Pages with the softphone (Twilio's Voice SDK, served from static/vendor/) also reach
+# Twilio's signalling and event servers and play its ring tones; scripts stay our own.
+PHONE_PAGE_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": PAGE_HEADERS["Content-Security-Policy"]
+    + "; connect-src 'self' wss://*.twilio.com https://*.twilio.com"
+    + "; media-src 'self' https://sdk.twilio.com",
+}
+_STATIC_REF = re.compile(r"\{\{static:([\w.-]+(?:/[\w.-]+)*)\}\}")
 _ERRORS: dict[int, type[web.HTTPError]] = {
     400: web.HTTPBadRequest,
     401: web.HTTPUnauthorized,
@@ -44,6 +54,7 @@ _ERRORS: dict[int, type[web.HTTPError]] = {
     415: web.HTTPUnsupportedMediaType,
     429: web.HTTPTooManyRequests,
     502: web.HTTPBadGateway,
+    503: web.HTTPServiceUnavailable,
 }
 
 
@@ -59,14 +70,20 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return await read_json_object(request)
 
 
-def page(request: web.Request, name: str, status: int = 200, **values: str) -> web.Response:
+def page(
+    request: web.Request,
+    name: str,
+    status: int = 200,
+    headers: Mapping[str, str] = PAGE_HEADERS,
+    **values: str,
+) -> web.Response:
     """A page from static/ with versioned asset URLs and HTML-escaped values filled in."""
     assets = request.app.router[STATIC_ROUTE]
     text = (STATIC / name).read_text(encoding="utf-8")
     text = _STATIC_REF.sub(lambda m: str(assets.url_for(filename=m.group(1))), text)
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", html.escape(value))
-    return web.Response(text=text, content_type="text/html", status=status, headers=PAGE_HEADERS)
+    return web.Response(text=text, content_type="text/html", status=status, headers=headers)
 
 
 def forbidden_page(request: web.Request, title: str, reason: str) -> web.Response:

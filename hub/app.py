@@ -42,6 +42,7 @@ import agent_console.supervisor
 import agent_console.surveys
 import agent_console.tokens
 import agent_console.transfers
+import agent_console.voice
 import agent_console.wallboard
 import agent_console.webhooks
 import agent_console.whatsapp_templates
@@ -218,6 +219,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.sla_policies.setup(app)
     agent_console.wallboard.setup(app)
     agent_console.attachments.setup(app)
+    agent_console.voice.setup(app)
     insights.web.setup(app, REDIS)
     hub.survey_page.setup(app)
     app.on_shutdown.append(_close_sockets)

@@ -360,6 +360,8 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Ends the agent's messages on signed channels (set by the agent or an admin).
     signature: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The agent's own phone (E.164): their calls ring it instead of the console's softphone.
+    ring_number: Mapped[str | None] = mapped_column(String(32))
 
 
 class AgentSession(Base):

@@ -98,6 +98,13 @@ class Settings:
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_api_url: str | None = None  # None: Twilio's own API
+    # The console's softphone (Twilio's Voice JavaScript SDK): an API key and its secret
+    # sign the agents' access tokens, whose outgoing calls run the TwiML app's voice URL
+    # (/webhooks/twilio/voice/outbound). Empty: no softphone; calls ring <Client> as ever.
+    twilio_api_key: str = ""
+    twilio_api_secret: str = ""
+    twilio_twiml_app_sid: str = ""
+    voice_token_ttl: int = 3600  # seconds an agent's softphone token lasts
     voice_hold_music_url: str = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
     # The Twilio Client identity an agent's browser or softphone registers as: {id}, {username}.
     voice_client_identity: str = "agent_{id}"

@@ -76,7 +76,8 @@
 
   function updateRing() {
     const now = serverNow();
-    const open = [...state.offers.values()].some((entry) => entry.expires > now && !entry.busy);
+    const open = [...state.offers.values()].some((entry) => entry.expires > now && !entry.busy)
+      || $("offers").dataset.callRinging === "true"; // a call without an offer (console-phone.js)
     const ringing = open && !ring.muted;
     $("offers").dataset.ringing = String(ringing);
     if (ringing && ring.timer === null) {
@@ -160,6 +161,10 @@
       const result = await post(`/api/offers/${id}/${action}`);
       dropOffer(id);
       if (action === "accept") {
+        // A call is put through to this browser now: the softphone answers it (console-phone.js).
+        const channel = entry.detail ? entry.detail.channel : entry.offer.channel;
+        document.dispatchEvent(new CustomEvent("switchboard:offer-accepted",
+          { detail: { conversationId: result.conversation_id, channel } }));
         await app.loadConversations();
         await app.openConversation(result.conversation_id, { focus: true });
       }

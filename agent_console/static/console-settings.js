@@ -1,5 +1,6 @@
 // Switchboard console, my settings: the signature that ends the email I send
-// (GET /api/me reads it, PUT /api/me/signature saves it).
+// (GET /api/me reads it, PUT /api/me/signature saves it), and the phone my calls ring
+// instead of the console's softphone (PUT /api/me/ring-number; empty: the softphone).
 "use strict";
 
 (() => {
@@ -7,7 +8,9 @@
 
   async function load() {
     try {
-      $("my-signature").value = (await get("/api/me")).signature || "";
+      const me = await get("/api/me");
+      $("my-signature").value = me.signature || "";
+      $("ring-number").value = me.ring_number || "";
     } catch {
       // The top bar says when the hub cannot be reached.
     }
@@ -26,9 +29,25 @@
     }
   }
 
+  async function saveRingNumber(event) {
+    event.preventDefault();
+    $("ring-error").textContent = "";
+    const number = $("ring-number").value.trim();
+    try {
+      const saved = await api("PUT", "/api/me/ring-number", { ring_number: number || null });
+      $("ring-number").value = saved.ring_number || "";
+      $("my-settings").open = false;
+      // The softphone registers (or stops) on the next start of the console.
+      toast(saved.ring_number ? `Calls ring ${saved.ring_number}.` : "Calls ring the console.");
+    } catch (error) {
+      $("ring-error").textContent = error.message;
+    }
+  }
+
   function start() {
     $("my-settings").addEventListener("toggle", () => { if ($("my-settings").open) load(); });
     $("signature-form").addEventListener("submit", save);
+    $("ring-form").addEventListener("submit", saveRingNumber);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

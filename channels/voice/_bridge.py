@@ -48,6 +48,7 @@ from hub.events import (
 from hub.listeners import Listeners
 from hub.models import Agent, Call, Conversation, Inbox, Offer, utcnow
 from hub.settings import Settings
+from hub.softphone import client_identity
 
 NOT_FOUND, NOT_IN_PROGRESS = 20404, 21220  # Twilio's codes for a call that is over
 # Putting a call through sets the same TwiML however often it is sent, so a hiccup at
@@ -55,7 +56,7 @@ NOT_FOUND, NOT_IN_PROGRESS = 20404, 21220  # Twilio's codes for a call that is o
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
 RETRY_DELAYS = (0.2, 0.8)  # seconds before the second and the third try
 CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
-DIAL_SECONDS = 30  # how long the agent's softphone rings
+DIAL_SECONDS = 30  # how long the agent's softphone (or own phone) rings
 # Routing's events for a contact it turned away, and the status that follows.
 REDIRECTED = "redirected"  # the QueueResult Twilio reports for a call we redirect
 
@@ -286,7 +287,7 @@ class CallBridge:
 
     def identity(self, agent: Agent) -> str:
         """The Twilio Client identity the agent's softphone registers as."""
-        return self._settings.voice_client_identity.format(id=agent.id, username=agent.username)
+        return client_identity(self._settings, agent)
 
     # --- putting calls through ---------------------------------------------------
 
@@ -366,7 +367,10 @@ class CallBridge:
     def _dial(self, agent: Agent, answer: VoiceResponse | None = None) -> VoiceResponse:
         answer = answer or VoiceResponse()
         dial = answer.dial(action=self._dialed_url, timeout=DIAL_SECONDS)
-        dial.client(self.identity(agent))
+        if agent.ring_number:  # an agent without a headset takes calls on their own phone
+            dial.number(agent.ring_number)
+        else:
+            dial.client(self.identity(agent))
         return answer
 
     # --- when it does not work -----------------------------------------------------

@@ -8,6 +8,8 @@ voicemail recording (a contact once per RecordingSid, its transcription added to
 same conversation). A caller whose contact a queue limit turns away is told so and
 offered the voicemail instead of holding for nobody. Call progress arrives at
 `/webhooks/twilio/voice/status`; what happens to each call lives in `channels.voice._calls`.
+Calls agents place from the console's softphone ask `/webhooks/twilio/voice/outbound`
+(the TwiML app's voice URL) what to dial: `channels.voice._outbound`.
 Every webhook is signed with the account's auth token over the public URL, as for SMS.
 Agents talk on the phone, not in text, so the adapter reports text replies as failed.
 """
@@ -31,6 +33,7 @@ from channels.twilio import bad_request, signed_form, storable
 from channels.voice._bridge import BRIDGE_EVENTS, CallBridge
 from channels.voice._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS, QUEUE, CallBook
 from channels.voice._menu import closed_now, load_menu, step_gather
+from channels.voice._outbound import OUTBOUND_PATH, outbound_call
 from hub.channel_traits import ChannelTraits
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
@@ -123,6 +126,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(DIALED_PATH, dialed)
     app.router.add_post(RECORDED_PATH, voicemail_recorded)
     app.router.add_post(TRANSCRIPTION_PATH, voicemail_transcribed)
+    app.router.add_post(OUTBOUND_PATH, outbound_call)  # the console softphone's calls
     app.cleanup_ctx.append(_follow_assignments)
 
 

@@ -127,8 +127,10 @@ async def test_the_console_page_loads_only_its_own_versioned_assets(
     assert "default-src 'self'" in policy and "unsafe-inline" not in policy
     assert page.headers["Cache-Control"] == "no-store"
     assets = re.findall(r'(?:src|href)="(/console/static/[^"]+)"', html)
-    # css, common, the page's shared state, one file per panel, the socket
-    assert len(assets) == 19 and all("?v=" in url for url in assets), assets
+    # css, common, the page's shared state, one file per panel, the socket, and the
+    # softphone: Twilio's Voice SDK (vendored, served by the hub), phone.js, its panel
+    assert len(assets) == 22 and all("?v=" in url for url in assets), assets
+    assert any("/console/static/vendor/twilio-voice.min.js?v=" in url for url in assets)
     for url in assets:
         async with anonymous.get(url.lstrip("/")) as asset:
             assert asset.status == 200

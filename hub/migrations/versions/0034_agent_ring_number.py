@@ -1,0 +1,23 @@
+"""agents.ring_number: an agent's own phone, rung instead of the console's softphone
+
+Revision ID: 0034
+Revises: 0033
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0034"
+down_revision = "0033"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("agents") as batch:
+        batch.add_column(sa.Column("ring_number", sa.String(32), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("agents") as batch:
+        batch.drop_column("ring_number")
