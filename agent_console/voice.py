@@ -1,7 +1,9 @@
 """The console's softphone: `GET|POST /api/voice/token`, the signed-in agent's Twilio
-access token (their own identity only), and `POST /api/voice/outbound`, what the browser
+access token (their own identity only); `POST /api/voice/outbound`, what the browser
 needs to call one of a customer's numbers (consent checked here and again when Twilio
-asks the voice URL what to dial; see hub.softphone)."""
+asks the voice URL what to dial; see hub.softphone); and
+`POST /api/voice/conversations/{id}/hold` {"on": true|false}, hold music for the caller
+of the agent's call, or the caller back (channels.voice._hold)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ from agent_console.auth import requires
 from agent_console.responses import error, json_body
 from agent_console.teams import may_read_customer
 from hub import softphone
-from hub.api_models.voice import OutboundCallIn
+from hub.api_models.voice import HoldIn, OutboundCallIn
 from hub.conversations import ConversationError
-from hub.keys import SESSIONS, SETTINGS
+from hub.keys import HOLD_CALL, SESSIONS, SETTINGS
 from hub.models import Agent
 
 NOT_CONFIGURED = (
@@ -27,6 +29,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/voice/token", voice_token)
     app.router.add_post("/api/voice/token", voice_token)
     app.router.add_post("/api/voice/outbound", outbound_call)
+    app.router.add_post("/api/voice/conversations/{conversation_id:\\d+}/hold", hold_call)
 
 
 @requires()
@@ -72,3 +75,14 @@ async def outbound_call(request: web.Request, agent: Agent) -> web.Response:
             "caller_id": call.caller_id,
         }
     )
+
+
+@requires()
+async def hold_call(request: web.Request, agent: Agent) -> web.Response:
+    wanted = HoldIn.model_validate(await json_body(request))
+    conversation_id = int(request.match_info["conversation_id"])
+    try:
+        summary = await request.app[HOLD_CALL](conversation_id, agent.id, wanted.on)
+    except ConversationError as exc:
+        raise error(exc.status, str(exc)) from None
+    return web.json_response({"on_hold": wanted.on, "summary": summary})

@@ -52,6 +52,9 @@ SENDERS = web.AppKey("senders", Mapping[str, ChannelAdapter])
 # Whether an agent here now could take a contact that reached (channel, inbox): routing's
 # answer, which web chat gives its visitors as "online".
 COULD_TAKE: web.AppKey[Callable[[str, str], Awaitable[bool]]] = web.AppKey("could_take")
+# Put a conversation's call on hold (True) or take it back (False), as its agent
+# (conversation id, agent id): what happened, in a sentence; the voice channel's answer.
+HOLD_CALL: web.AppKey[Callable[[int, int, bool], Awaitable[str]]] = web.AppKey("hold_call")
 # Where attachments live: the hub's own store, and the channels that fetch from providers.
 ATTACHMENTS = web.AppKey("attachments", AttachmentStore)
 REMOTE_ATTACHMENTS = web.AppKey("remote_attachments", list[RemoteAttachments])

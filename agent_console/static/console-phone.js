@@ -2,8 +2,9 @@
 // call is offered like any contact: its offer rings in the Offers panel, and accepting
 // it has the hub put the caller through to this browser, where the call is answered at
 // once. A call that comes without an offer (a customer calling again while the agent
-// holds their conversation) rings here as its own card: Answer or Decline. After the
-// call, the conversation it belongs to opens its wrap-up form.
+// holds their conversation) rings here as its own card: Answer or Decline. A caller
+// taken back from hold rings again and is answered at once. After the call, the
+// conversation it belongs to opens its wrap-up form.
 "use strict";
 
 (() => {
@@ -25,6 +26,12 @@
       return;
     }
     const from = (call.parameters && call.parameters.From) || "a caller";
+    if (softphone.state.resuming !== null) { // the caller, back from hold
+      const conversationId = softphone.state.resuming;
+      call.accept();
+      softphone.attach(call, { conversationId, label: `On a call with ${from}` });
+      return;
+    }
     if (expected && expected.until > Date.now()) {
       const { conversationId } = expected;
       expected = null;

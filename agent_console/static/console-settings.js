@@ -9,8 +9,10 @@
   async function load() {
     try {
       const me = await get("/api/me");
-      $("my-signature").value = me.signature || "";
-      $("ring-number").value = me.ring_number || "";
+      // A field the agent is already typing in keeps what they typed.
+      const fill = (id, value) => { if (document.activeElement !== $(id)) $(id).value = value; };
+      fill("my-signature", me.signature || "");
+      fill("ring-number", me.ring_number || "");
     } catch {
       // The top bar says when the hub cannot be reached.
     }

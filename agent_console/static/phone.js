@@ -1,16 +1,22 @@
 // Switchboard softphone: Twilio's Voice SDK (vendor/twilio-voice.min.js, window.Twilio)
 // with the hub's access token (GET /api/voice/token), and the in-call bar: mute, keypad,
 // hang up. The console registers it for incoming calls (console-phone.js); the
-// customers page only places calls (customers-call.js). What it uses of the SDK is
+// customers page only places calls (customers-call.js). Hold plays the caller music
+// (POST /api/voice/conversations/{id}/hold), which ends this browser's leg; Resume has
+// the hub ring this browser again, and console-phone.js answers it. What it uses of the SDK is
 // listed in vendor/twilio-voice-api.json, which the tests hold the vendored SDK to.
 // Events on document:
 //   switchboard:call-ended   detail: { conversationId } (null for a call not tied to one)
 "use strict";
 
 window.SwitchboardPhone = (() => {
-  const { $, h, show, get, toast } = window.SwitchboardPage;
+  const { $, h, show, get, post, toast } = window.SwitchboardPage;
   const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
-  const phone = { device: null, call: null, conversationId: null, starting: null, ringNumber: null };
+  const phone = {
+    device: null, call: null, conversationId: null, starting: null, ringNumber: null,
+    held: null, // the conversation whose caller is on hold (or being put there)
+    resuming: null, // the conversation whose caller is being put back through to us
+  };
 
   /** The Device, made once with a fresh token; null where the hub has no softphone. */
   function start({ register = false } = {}) {
@@ -49,9 +55,12 @@ window.SwitchboardPhone = (() => {
   function attach(call, { conversationId = null, label = "On a call" } = {}) {
     phone.call = call;
     phone.conversationId = conversationId;
+    phone.held = null;
+    phone.resuming = null;
     const bar = ensureBar();
     bar.querySelector(".phone-status").textContent = label;
     renderMute();
+    renderHold();
     show(bar.querySelector(".phone-keypad"), false);
     show(bar, true);
     const ended = () => finish(call);
@@ -60,8 +69,9 @@ window.SwitchboardPhone = (() => {
 
   function finish(call) {
     if (phone.call !== call) return;
-    const conversationId = phone.conversationId;
     phone.call = null;
+    if (phone.held !== null) return; // Twilio ended our leg: the caller hears hold music
+    const conversationId = phone.conversationId;
     phone.conversationId = null;
     show(ensureBar(), false);
     document.dispatchEvent(new CustomEvent("switchboard:call-ended", { detail: { conversationId } }));
@@ -75,6 +85,35 @@ window.SwitchboardPhone = (() => {
     const call = await device.connect({ params });
     attach(call, { label: label || `Calling ${params.To}` });
     return call;
+  }
+
+  async function toggleHold() {
+    const conversationId = phone.conversationId;
+    if (conversationId === null) return;
+    const on = phone.held === null;
+    if (on) phone.held = conversationId;
+    else phone.resuming = conversationId;
+    try {
+      await post(`/api/voice/conversations/${conversationId}/hold`, { on });
+      if (!on) phone.held = null;
+    } catch (error) {
+      if (on) phone.held = null;
+      else phone.resuming = null;
+      toast(error.message, "error");
+    }
+    renderHold();
+  }
+
+  function renderHold() {
+    const bar = ensureBar();
+    const button = bar.querySelector(".phone-hold");
+    show(button, phone.conversationId !== null);
+    const held = phone.held !== null;
+    button.textContent = held ? "Resume" : "Hold";
+    button.setAttribute("aria-pressed", String(held));
+    if (held) bar.querySelector(".phone-status").textContent = "On hold";
+    else if (phone.resuming !== null) bar.querySelector(".phone-status").textContent = "Taking the caller back…";
+    for (const other of bar.querySelectorAll(".phone-mute, .phone-keypad-toggle, .phone-hangup")) other.disabled = held;
   }
 
   function renderMute() {
@@ -95,6 +134,7 @@ window.SwitchboardPhone = (() => {
           phone.call.mute(!phone.call.isMuted());
           renderMute();
         } }, "Mute"),
+        h("button", { type: "button", class: "secondary phone-hold", "aria-pressed": "false", onclick: toggleHold }, "Hold"),
         h("button", { type: "button", class: "secondary phone-keypad-toggle", onclick: () => {
           const pad = bar.querySelector(".phone-keypad");
           show(pad, pad.hidden);

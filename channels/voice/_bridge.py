@@ -285,6 +285,10 @@ class CallBridge:
             agent = await session.get(Agent, call.agent_id)
         return None if agent is None else self._dial(agent)
 
+    def dial_twiml(self, agent: Agent) -> VoiceResponse:
+        """TwiML that rings the agent (their softphone, or their own phone)."""
+        return self._dial(agent)
+
     def identity(self, agent: Agent) -> str:
         """The Twilio Client identity the agent's softphone registers as."""
         return client_identity(self._settings, agent)

@@ -32,11 +32,12 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from channels.twilio import bad_request, signed_form, storable
 from channels.voice._bridge import BRIDGE_EVENTS, CallBridge
 from channels.voice._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS, QUEUE, CallBook
+from channels.voice._hold import CallHold
 from channels.voice._menu import closed_now, load_menu, step_gather
 from channels.voice._outbound import OUTBOUND_PATH, outbound_call
 from hub.channel_traits import ChannelTraits
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
-from hub.keys import BUS, CONVERSATIONS, INTAKE, SESSIONS, SETTINGS
+from hub.keys import BUS, CONVERSATIONS, HOLD_CALL, INTAKE, SESSIONS, SETTINGS
 from hub.listeners import following
 from hub.loops import keep_running
 from hub.models import Conversation, Inbox, Message
@@ -100,7 +101,8 @@ class VoiceAdapter:
 
 def open_calls(app: web.Application, twilio: Client | None) -> None:
     """Keep the calls' record, and put calls through with `twilio` (None: not configured).
-    Once conversations are open: a caller who leaves as an agent takes the call ends it."""
+    Once conversations are open: a caller who leaves as an agent takes the call ends it.
+    Agents hold and resume calls through `HOLD_CALL`."""
     settings = app[SETTINGS]
     app[CALLS] = CallBook(app[SESSIONS], app[BUS])
     app[BRIDGE] = CallBridge(
@@ -113,6 +115,10 @@ def open_calls(app: web.Application, twilio: Client | None) -> None:
         _url(settings, DIALED_PATH),
         lambda status: _sorry(settings, status),
     )
+    hold = CallHold(
+        app[SESSIONS], app[BUS], twilio, settings.voice_hold_music_url, app[BRIDGE].dial_twiml
+    )
+    app[HOLD_CALL] = hold.hold
 
 
 def setup(app: web.Application) -> None:

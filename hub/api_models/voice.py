@@ -7,7 +7,7 @@ from typing import Annotated
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-__all__ = ["OutboundCallIn", "PhoneNumber", "RingNumberIn"]
+__all__ = ["HoldIn", "OutboundCallIn", "PhoneNumber", "RingNumberIn"]
 
 
 def _e164(value: str) -> str:
@@ -38,3 +38,11 @@ class OutboundCallIn(BaseModel):
 
     customer_id: int = Field(gt=0, strict=True)
     address: str = Field(min_length=2, max_length=32)
+
+
+class HoldIn(BaseModel):
+    """Hold music for the caller (true), or the caller back through to the agent (false)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool = Field(strict=True)

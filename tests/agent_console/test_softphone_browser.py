@@ -241,6 +241,25 @@ async def test_an_accepted_call_is_answered_in_the_console_then_wrapped_up(
     for key in ("4", "2", "#"):
         await bar.get_by_role("button", name=f"Key {key}").click()
     assert await calls_of(page, "Call", "sendDigits") == [["4"], ["2"], ["#"]]
+
+    # Hold: the hub plays the caller music, and Twilio ends the browser's leg.
+    await bar.get_by_role("button", name="Hold").click()
+    await expect(bar.get_by_role("status")).to_have_text("On hold")
+    twiml = [u["form"]["Twiml"][0] for u in api.updates() if u["sid"] == sid]
+    assert "<Play" in twiml[-1] and "<Dial" not in twiml[-1]
+    await page.evaluate("window.__phone.calls[0].emit('disconnect', window.__phone.calls[0])")
+    await expect(bar).to_be_visible()
+    await expect(bar.get_by_role("button", name="Hang up")).to_be_disabled()
+    await expect(page.locator("#wrapup")).to_be_hidden()
+    # Resume: the hub rings the softphone again, and the console answers.
+    await bar.get_by_role("button", name="Resume").click()
+    await expect(bar.get_by_role("status")).to_have_text("Taking the caller back…")
+    twiml = [u["form"]["Twiml"][0] for u in api.updates() if u["sid"] == sid]
+    assert f"<Client>agent_{alice_id}</Client>" in twiml[-1]
+    await page.evaluate(RING, CALLER)
+    await expect(bar.get_by_role("status")).to_have_text(f"On a call with {CALLER}")
+    assert await calls_of(page, "Call", "accept") == [[], []]
+
     await bar.get_by_role("button", name="Hang up").click()
     assert await calls_of(page, "Call", "disconnect") == [[]]
 

@@ -300,3 +300,58 @@ async def test_a_number_that_opted_out_is_not_called(
     async with hub.sessions() as session:
         assert await session.get(Customer, customer_id) is not None
     await alice.close()
+
+
+# --- hold ---------------------------------------------------------------------------
+
+
+async def test_an_agent_holds_a_call_and_takes_the_caller_back(
+    hub: Hub, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    alice_id, alice = await agent(hub, "alice")
+    _, bob = await agent(hub, "bob", status="offline")
+    sid = new_call()
+    api.live.add(sid)
+    await queue_call(Twilio(hub), sid)
+    conversation_id = await accept_next_offer(alice)
+    await eventually(lambda: _updates_of(api, sid))
+    hold = f"/api/voice/conversations/{conversation_id}/hold"
+
+    status, body = await request(bob, "POST", hold, {"on": True})
+    assert (status, body) == (409, {"error": "This conversation has no call of yours to hold."})
+    status, body = await request(alice, "POST", hold, {"on": "yes"})
+    assert status == 400 and body["error"].startswith("on: ")
+
+    status, body = await request(alice, "POST", hold, {"on": True})
+    assert (status, body) == (200, {"on_hold": True, "summary": "Alice put the caller on hold"})
+    held = ET.fromstring(_updates_of_now(api, sid)[-1]["form"]["Twiml"][0])
+    assert [(e.tag, e.text) for e in held] == [
+        ("Say", "Please hold."),
+        ("Play", "https://music.example.test/hold.mp3"),
+    ]
+    assert held[1].get("loop") == "0"
+
+    status, body = await request(alice, "POST", hold, {"on": False})
+    assert (status, body["summary"]) == (200, "Alice took the caller back")
+    back = _updates_of_now(api, sid)[-1]["form"]["Twiml"][0]
+    assert dialled(back) == ("Client", f"agent_{alice_id}")
+    async with hub.sessions() as session:
+        kinds = list(
+            await session.scalars(
+                select(TimelineEvent.kind)
+                .where(TimelineEvent.conversation_id == conversation_id)
+                .order_by(TimelineEvent.id)
+            )
+        )
+    assert kinds[-2:] == ["call.held", "call.resumed"]
+
+    api.live.discard(sid)  # the caller hung up
+    status, body = await request(alice, "POST", hold, {"on": True})
+    assert (status, body) == (409, {"error": "The call has ended."})
+    await alice.close()
+    await bob.close()
+
+
+def _updates_of_now(api: CallsApi, sid: str) -> list[dict[str, Any]]:
+    return [u for u in api.updates() if u["sid"] == sid]
