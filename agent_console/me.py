@@ -12,6 +12,7 @@ from agent_console.auth import requires
 from agent_console.keys import ROUTER
 from agent_console.responses import error, json_body
 from hub.api_models.agents import PresenceChange, SignatureIn
+from hub import softphone
 from hub.api_models.voice import RingNumberIn
 from hub.events import AgentState
 from hub.keys import BUS, SESSIONS, SETTINGS
@@ -48,8 +49,14 @@ def away_reasons(settings: Settings) -> list[str]:
 
 @requires()
 async def me(request: web.Request, agent: Agent) -> web.Response:
+    settings = request.app[SETTINGS]
     return web.json_response(
-        {**agent_json(agent), "away_reasons": away_reasons(request.app[SETTINGS])}
+        {
+            **agent_json(agent),
+            "away_reasons": away_reasons(settings),
+            # Whether the console's softphone may ask for a token (GET /api/voice/token).
+            "softphone": softphone.configured(settings),
+        }
     )
 
 

@@ -28,6 +28,7 @@ window.SwitchboardPhone = (() => {
     if (!window.Twilio || !window.Twilio.Device) return null;
     let grant;
     try {
+      if (!(await get("/api/me")).softphone) return null; // the hub has no softphone
       grant = await get("/api/voice/token");
     } catch (error) {
       if (error.status !== 503) toast(`The phone is not available: ${error.message}`, "error");

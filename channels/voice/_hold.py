@@ -83,6 +83,7 @@ class CallHold:
             conversation = await session.get(Conversation, conversation_id)
             if stored is not None and conversation is not None:
                 stored.updated_at = utcnow()
-                record(session, conversation, stored, "call.held" if on else "call.resumed", summary)
+                kind = "call.held" if on else "call.resumed"
+                record(session, conversation, stored, kind, summary)
         await announce(self._bus, conversation_id, agent_id, summary)
         return summary

@@ -76,6 +76,7 @@ async def test_an_agent_gets_a_short_lived_token_for_their_own_identity(hub: Hub
     alice_id, alice = await agent(hub, "alice")
     bob_id, bob = await agent(hub, "bob")
 
+    assert (await alice.get("/api/me"))["softphone"] is True
     before = int(time.time())
     for client, own_id in ((alice, alice_id), (bob, bob_id)):
         for method in ("GET", "POST"):
@@ -106,6 +107,7 @@ async def test_no_token_without_a_session(hub: Hub) -> None:
 async def test_an_unconfigured_softphone_says_what_to_set(voice_settings: Settings) -> None:
     async with start_hub(voice_settings, clean=True) as bare:
         _, alice = await agent(bare, "alice")
+        assert (await alice.get("/api/me"))["softphone"] is False  # the console asks nothing
         status, body = await request(alice, "GET", "/api/voice/token")
         assert status == 503
         assert "SWITCHBOARD_TWILIO_API_KEY" in body["error"]
