@@ -11,8 +11,8 @@ from aiohttp import web
 from agent_console.auth import requires
 from agent_console.keys import ROUTER
 from agent_console.responses import error, json_body
-from hub.api_models.agents import PresenceChange, SignatureIn
 from hub import softphone
+from hub.api_models.agents import PresenceChange, SignatureIn
 from hub.api_models.voice import RingNumberIn
 from hub.events import AgentState
 from hub.keys import BUS, SESSIONS, SETTINGS
