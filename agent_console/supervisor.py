@@ -1,4 +1,5 @@
-"""What supervisors read: live queue statistics and why routing chose whom."""
+"""What supervisors read: live queue statistics, which queues will miss their service
+level soon, and why routing chose whom."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from sqlalchemy import select
 
 from agent_console.auth import SUPERVISORS, requires
 from agent_console.teams import team_of
-from hub.api_models.queues import StatsQuery
+from hub.api_models.queues import ForecastQuery, StatsQuery
 from hub.keys import CHANNELS, QUEUE, SESSIONS
 from hub.models import Agent, TimelineEvent
+from routing.forecast import ForecastSettings, queue_forecasts
 from routing.stats import queue_stats
 
 supervisors_only = requires(SUPERVISORS, refusal="Supervisors only.")
@@ -17,6 +19,7 @@ supervisors_only = requires(SUPERVISORS, refusal="Supervisors only.")
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/supervisor/stats", stats)
+    app.router.add_get("/api/supervisor/forecast", forecast)
     app.router.add_get("/api/supervisor/routing", routing_decisions)
 
 
@@ -31,6 +34,32 @@ async def stats(request: web.Request, agent: Agent) -> web.Response:
         max(1.0, query.target),
     )
     return web.json_response(result.to_json())
+
+
+@supervisors_only
+async def forecast(request: web.Request, agent: Agent) -> web.Response:
+    """Every queue's projected service level over the horizon; `warnings` lists those
+    that will miss the target, soonest first, with how many agents would hold it."""
+    query = ForecastQuery.model_validate(dict(request.query))
+    settings = ForecastSettings(
+        horizon_minutes=query.horizon,
+        target_seconds=query.target,
+        target_service_level=query.level,
+    )
+    queues = await queue_forecasts(request.app[SESSIONS], request.app[QUEUE], settings)
+    warned = sorted((q for q in queues if q.warning), key=lambda q: q.minutes_to_breach or 0)
+    return web.json_response(
+        {
+            "horizon_minutes": query.horizon,
+            "target_seconds": query.target,
+            "target_service_level": query.level,
+            "queues": [q.to_json() for q in queues],
+            "warnings": [
+                {"queue": q.queue, "minutes": q.minutes_to_breach, "text": q.warning}
+                for q in warned
+            ],
+        }
+    )
 
 
 @supervisors_only

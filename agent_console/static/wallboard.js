@@ -101,9 +101,21 @@
   // --- queues and figures -----------------------------------------------------------
 
   async function readStats() {
-    state.stats = await get("/api/supervisor/stats");
+    const [stats, outlook] = await Promise.all([get("/api/supervisor/stats"), get("/api/supervisor/forecast")]);
+    state.stats = stats;
     state.statsAt = Date.now();
     renderStats();
+    renderOutlook(outlook);
+  }
+
+  // Which queues will miss their service level within the horizon, and what would hold it.
+  function renderOutlook(outlook) {
+    $("outlook-horizon").textContent = String(outlook.horizon_minutes);
+    $("outlook").replaceChildren(
+      ...outlook.warnings.map((w) =>
+        h("li", { class: "outlook-warning", "data-queue": w.queue, "data-minutes": String(w.minutes) }, w.text)),
+    );
+    show($("outlook-calm"), outlook.warnings.length === 0);
   }
 
   function waitedNow(line) {

@@ -17,6 +17,7 @@ __all__ = [
     "QueueList",
     "QueueOut",
     "QueueQuery",
+    "ForecastQuery",
     "StatsQuery",
 ]
 
@@ -84,6 +85,17 @@ class StatsQuery(BaseModel):
 
     window: float = Field(3600.0, allow_inf_nan=False, le=31 * DAY)
     target: float = Field(20.0, allow_inf_nan=False, le=DAY)
+
+
+class ForecastQuery(BaseModel):
+    """How far ahead to look (minutes), the answer-time target (seconds) and the share
+    of contacts to answer within it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    horizon: int = Field(15, ge=1, le=240)
+    target: float = Field(20.0, allow_inf_nan=False, ge=1, le=DAY)
+    level: float = Field(0.8, allow_inf_nan=False, gt=0, lt=1)
 
 
 class LimitIn(BaseModel):

@@ -17,9 +17,11 @@ from tests.agent_console.test_console_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     XSS_NAME,
+    XSS_TEXT,
     AgentTab,
     sign_in,
 )
+from tests.routing.test_forecast import add_arrivals
 from tests.support import ChatCustomer, Hub
 
 WAIT_MS = 10_000
@@ -166,3 +168,25 @@ async def test_an_agent_opening_the_wallboard_is_told_it_is_for_supervisors(
     await expect(alice.page.get_by_text("The wallboard is for supervisors.")).to_be_visible()
     await alice.page.get_by_role("link", name="Back to the console").click()
     await expect(alice.page).to_have_url(re.compile(r"/console$"))
+
+
+async def test_the_wallboard_warns_of_a_queue_about_to_miss_its_service_level(
+    hub: Hub, chromium: Browser
+) -> None:
+    await hub.add_agent("alice", skills={"support": 6}, status="available")
+    await hub.add_agent("sam", role="supervisor")
+    supervisor = await open_wallboard(chromium, hub, "sam")
+    board = supervisor.page
+    await expect(board.locator("#outlook-calm")).to_be_visible()
+    await expect(board.locator("#outlook > li")).to_have_count(0)
+
+    # A skill named like markup, as a routing rule could set it: shown as text.
+    await add_arrivals(hub, XSS_TEXT, 5, per_minute=3, minutes=20, status="abandoned")
+    await board.reload()
+    warning = board.locator("#outlook > li")
+    await expect(warning).to_have_count(1)
+    await expect(warning).to_contain_text(f"{XSS_TEXT} will miss 80/20 now;")
+    await expect(warning).to_contain_text(f"with {XSS_TEXT} 5 or better would hold it")
+    await expect(board.locator("#outlook-calm")).to_be_hidden()
+    assert await board.evaluate("typeof window.__pwned") == "undefined"
+    assert supervisor.problems == []
