@@ -576,7 +576,8 @@ async def test_a_caller_who_hangs_up_as_the_agent_accepts_is_not_put_through(
 
     await eventually(lambda: _has(hub, body["conversation_id"], "call.missed"))
     assert api.updates() == []
-    assert (await conversation_of(hub, sid)).status == "abandoned"
+    # The missed call is noted first, then the conversation abandoned: wait for both.
+    await eventually(lambda: _abandoned(hub, sid))
     assert await alice.get("/api/conversations") == []
 
 
@@ -717,6 +718,10 @@ async def test_a_withheld_number_is_offered_voicemail_instead_of_a_callback(hub:
     )
     assert answer.find("Redirect") is not None
     assert await stored(hub) == []
+
+
+async def _abandoned(hub: Hub, sid: str) -> bool:
+    return (await conversation_of(hub, sid)).status == "abandoned"
 
 
 async def _async(value: T) -> T:
