@@ -1,5 +1,6 @@
 // Switchboard duplicate review: the "possibly the same as" pairs (GET /api/customer-links),
-// each with both customers' evidence side by side, and Merge / Not the same / Undo.
+// each with both customers' evidence side by side, and Merge / Not the same / Undo;
+// Find duplicates (POST /api/customer-links/scan) adds the likely pairs found now.
 // Customer text reaches the page through textContent only.
 "use strict";
 
@@ -84,8 +85,30 @@
     }
   }
 
+  async function scan(event) {
+    event.preventDefault();
+    const button = $("scan-button");
+    button.disabled = true;
+    $("scan-error").textContent = "";
+    $("scan-outcome").textContent = "Scoring every pair of customers…";
+    try {
+      const done = await post("/api/customer-links/scan", { min_probability: Number($("scan-min").value) });
+      const skipped = done.skipped ? ` (${done.already_proposed} listed before, ${done.decided_apart} set apart by people)` : "";
+      $("scan-outcome").textContent =
+        `Scored ${done.scored} pairs: ${done.found} at or above ${done.min_probability}, ` +
+        `${done.added} added, ${done.skipped} skipped${skipped}.`;
+      await load(false);
+    } catch (error) {
+      $("scan-outcome").textContent = "";
+      $("scan-error").textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     $("more-pairs").addEventListener("click", () => load(true));
+    $("scan").addEventListener("submit", scan);
     load(false);
   });
 })();

@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api_models.common import Cursor
 
-__all__ = ["DuplicatePair", "DuplicatePairs", "PairSide", "PairsQuery"]
+__all__ = [
+    "DuplicatePair",
+    "DuplicatePairs",
+    "DuplicateScan",
+    "DuplicateScanIn",
+    "PairSide",
+    "PairsQuery",
+]
 
 
 class PairsQuery(BaseModel):
@@ -45,3 +52,27 @@ class DuplicatePair(BaseModel):
 class DuplicatePairs(BaseModel):
     pairs: list[DuplicatePair]
     next_cursor: str | None
+
+
+class DuplicateScanIn(BaseModel):
+    """Find duplicates now: store every pair at or above `min_probability` for review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The same default as `switchboard customers dedupe --min-probability`.
+    min_probability: float = Field(0.9, ge=0, le=1, allow_inf_nan=False)
+
+
+class DuplicateScan(BaseModel):
+    """What a scan did: `scored` pairs the matcher rated possibly the same (any
+    probability), `found` of them at or above `min_probability`, `added` to the review,
+    and `skipped` the rest of those found: `already_proposed` (a pair stored before,
+    open or decided) or `decided_apart` (marked not the same, or merged and undone)."""
+
+    min_probability: float
+    scored: int
+    found: int
+    added: int
+    skipped: int
+    already_proposed: int
+    decided_apart: int

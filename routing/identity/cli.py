@@ -170,7 +170,7 @@ async def dedupe(
     `merge_above` unless people already decided they are two (an undone merge, or
     "not the same"); as text lines and as records."""
     from routing.identity.customers import TooFewToLearn, find_duplicates
-    from routing.identity.merge import MergeError, merge_customers
+    from routing.identity.merge import MergeError, decided_apart, merge_customers
 
     try:
         found = await find_duplicates(session, region)
@@ -186,7 +186,7 @@ async def dedupe(
     for d in shown:
         action = ""
         if merge_above is not None and d.probability >= merge_above:
-            apart = await _decided_apart(session, d.first_id, d.second_id)
+            apart = await decided_apart(session, d.first_id, d.second_id)
             if apart:
                 action = f"skipped: {apart}"
             else:
@@ -216,35 +216,3 @@ async def dedupe(
 def _who(customer_id: int, name: str, external_id: str | None) -> str:
     shown = f"{customer_id} {name or '(no name)'}"
     return f"{shown} [{external_id}]" if external_id else shown
-
-
-async def _decided_apart(session: AsyncSession, a: int, b: int) -> str:
-    """Why people said these two are separate customers, or "" if nobody did."""
-    from sqlalchemy import and_, or_, select
-
-    from hub.models import CustomerLink, CustomerMerge
-
-    undone = await session.scalar(
-        select(CustomerMerge.id).where(
-            CustomerMerge.undone_at.is_not(None),
-            or_(
-                and_(CustomerMerge.survivor_id == a, CustomerMerge.merged_id == b),
-                and_(CustomerMerge.survivor_id == b, CustomerMerge.merged_id == a),
-            ),
-        )
-    )
-    if undone is not None:
-        return f"merge {undone} of these two was undone"
-    dismissed = await session.scalar(
-        select(CustomerLink.id).where(
-            CustomerLink.resolved_at.is_not(None),
-            CustomerLink.merge_id.is_(None),
-            or_(
-                and_(CustomerLink.customer_id == a, CustomerLink.other_id == b),
-                and_(CustomerLink.customer_id == b, CustomerLink.other_id == a),
-            ),
-        )
-    )
-    if dismissed is not None:
-        return "marked not the same"
-    return ""

@@ -7,6 +7,7 @@ The database stays the source of truth; the index is rebuilt from it.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -116,14 +117,14 @@ async def find_duplicates(session: AsyncSession, region: str = "US") -> list[Dup
             f"matching learns its weights from the customers themselves and needs at least"
             f" {MIN_CUSTOMERS_TO_LEARN} customers, and there are {len(index)}"
         )
-    try:
-        index.estimate()
-    except ValueError:
+    # Learning and scoring are CPU work: a thread keeps the event loop (and so the
+    # console) answering meanwhile. Nothing else touches this fresh index.
+    pairs = await asyncio.to_thread(_learn_and_score, index)
+    if pairs is None:
         raise TooFewToLearn(
             f"too few of the {len(index)} customers share a name, email, phone or address"
             " to learn matching weights from"
-        ) from None
-    pairs = index.duplicates()
+        )
     ids = {i for a, b, _p in pairs for i in (a, b)}
     rows = await session.execute(
         select(Customer.id, Customer.name, Customer.external_id).where(Customer.id.in_(ids))
@@ -132,3 +133,12 @@ async def find_duplicates(session: AsyncSession, region: str = "US") -> list[Dup
     return [
         Duplicate(a, b, p, known[a][0], known[b][0], known[a][1], known[b][1]) for a, b, p in pairs
     ]
+
+
+def _learn_and_score(index: CustomerIndex) -> list[tuple[int, int, float]] | None:
+    """The index's likely pairs, or None when its customers share too little to learn from."""
+    try:
+        index.estimate()
+    except ValueError:
+        return None
+    return index.duplicates()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import crm
@@ -32,11 +32,12 @@ from hub.models import (
     Customer,
     CustomerAttribute,
     CustomerAttributeValue,
+    CustomerLink,
     CustomerMerge,
     utcnow,
 )
 
-__all__ = ["MergeError", "merge_customers", "unmerge"]
+__all__ = ["MergeError", "decided_apart", "merge_customers", "unmerge"]
 
 # Rows of these tables describe customers, merges or links between customers
 # themselves; they never move.
@@ -237,3 +238,32 @@ async def _values(session: AsyncSession, customer_id: int) -> list[CustomerAttri
             .order_by(CustomerAttributeValue.attribute_id)
         )
     )
+
+
+async def decided_apart(session: AsyncSession, a: int, b: int) -> str:
+    """Why people said these two are separate customers (a merge of them was undone, or
+    their pair was marked not the same), or "" if nobody did."""
+    undone = await session.scalar(
+        select(CustomerMerge.id).where(
+            CustomerMerge.undone_at.is_not(None),
+            or_(
+                and_(CustomerMerge.survivor_id == a, CustomerMerge.merged_id == b),
+                and_(CustomerMerge.survivor_id == b, CustomerMerge.merged_id == a),
+            ),
+        )
+    )
+    if undone is not None:
+        return f"merge {undone} of these two was undone"
+    dismissed = await session.scalar(
+        select(CustomerLink.id).where(
+            CustomerLink.resolved_at.is_not(None),
+            CustomerLink.merge_id.is_(None),
+            or_(
+                and_(CustomerLink.customer_id == a, CustomerLink.other_id == b),
+                and_(CustomerLink.customer_id == b, CustomerLink.other_id == a),
+            ),
+        )
+    )
+    if dismissed is not None:
+        return "marked not the same"
+    return ""
