@@ -59,6 +59,7 @@ LABELS = {
     "call.dial_ended": "Agent's line",
     "call.ended": "Call had ended",
     "callback.placed": "Calling back",
+    "call.placed": "Call placed",
     "sla.breached": "SLA target missed",
 }
 

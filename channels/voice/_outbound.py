@@ -12,16 +12,19 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.twilio import bad_request, signed_form
 from hub import crm
 from hub.conversations import ConversationError
 from hub.keys import SESSIONS, SETTINGS
-from hub.models import Agent
+from hub.models import Agent, TimelineEvent
 from hub.softphone import agent_of_identity, callable_number, read_ticket
 
 OUTBOUND_PATH = "/webhooks/twilio/voice/outbound"
+PLACED = "call.placed"
 NOT_ALLOWED = "This call was not started from the console, so it is not placed."
 log = logging.getLogger(__name__)
 
@@ -51,18 +54,30 @@ async def outbound_call(request: web.Request) -> web.Response:
             return _twiml(answer)
         agent = await session.get(Agent, caller)
         name = (agent.display_name or agent.username) if agent else "An agent"
-        crm.record(
-            session,
-            customer_id=customer_id,
-            agent_id=caller,
-            kind="call.placed",
-            summary=f"{name} called {number}",
-            channel="voice",
-            sid=sid,
-            address=number,
-        )
+        if not await _noted(session, customer_id, sid):  # Twilio may ask twice for one call
+            crm.record(
+                session,
+                customer_id=customer_id,
+                agent_id=caller,
+                kind=PLACED,
+                summary=f"{name} called {number}",
+                channel="voice",
+                sid=sid,
+                address=number,
+            )
     answer.dial(caller_id=call.caller_id).number(number)
     return _twiml(answer)
+
+
+async def _noted(session: AsyncSession, customer_id: int, sid: str) -> bool:
+    """Whether this call is on the customer's timeline already (a webhook retried)."""
+    recent = await session.scalars(
+        select(TimelineEvent.data)
+        .where(TimelineEvent.customer_id == customer_id, TimelineEvent.kind == PLACED)
+        .order_by(TimelineEvent.id.desc())
+        .limit(20)
+    )
+    return any(data.get("sid") == sid for data in recent)
 
 
 def _twiml(answer: VoiceResponse) -> web.Response:

@@ -216,6 +216,9 @@ async def test_an_agent_calls_a_customer_from_the_inbox_number(
     dial = answer.find("Dial")
     assert dial is not None and dial.get("callerId") == INBOX
     assert [(n.tag, n.text) for n in dial] == [("Number", CALLER)]
+    # Twilio asks again for the same call (a retried webhook): the same answer, one entry.
+    again = await Twilio(hub).twiml(OUTBOUND, outbound_form(alice_id, params, sid))
+    assert [(n.tag, n.text) for n in again.find("Dial") or []] == [("Number", CALLER)]
     async with hub.sessions() as session:
         placed = list(
             await session.scalars(
