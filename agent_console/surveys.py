@@ -34,7 +34,7 @@ GENERAL = "general"  # the queue of conversations that need no particular skill
 class SurveyChoices(BaseModel):
     """Channel name to on (true) or off (false); channels left out keep their setting."""
 
-    channels: dict[Literal["chat", "email", "sms", "whatsapp"], bool]
+    channels: dict[Literal["chat", "email", "sms", "whatsapp", "voice"], bool]
 
 
 def setup(app: web.Application) -> None:

@@ -4,8 +4,10 @@ The question goes out once per conversation (the survey row is unique per conver
 so of two hub processes hearing the same close only one asks), on the conversation's
 channel where that channel's surveys are turned on (SWITCHBOARD_SURVEY_CHANNELS), never
 to an address that opted out: a card in the chat widget while the visitor is there, a
-link to a signed page in an email, a "reply 1-5" text by SMS or WhatsApp. The answer and
-any comment land on the customer's timeline and are announced as `CsatReceived`.
+link to a signed page in an email, a "reply 1-5" text by SMS or WhatsApp, a keypad
+question to a caller still on the line when their agent hangs up (`ask_on_call`, which
+the voice channel asks as the call ends rather than once the conversation closes). The
+answer and any comment land on the customer's timeline and are announced as `CsatReceived`.
 """
 
 from __future__ import annotations
@@ -37,14 +39,17 @@ from hub.models import (
     Message,
     Survey,
     SurveyChannel,
+    TimelineEvent,
     utcnow,
 )
 from hub.settings import Settings
 
 __all__ = ["RATING_REPLY", "SurveyError", "SurveyTokens", "Surveys", "read_rating"]
 
-# Channels a survey can go out on; a call's keypad rating is not offered.
-ASKABLE = ("chat", "email", "sms", "whatsapp")
+# Channels a survey can go out on; on "voice" it is asked at the end of the call itself.
+ASKABLE = ("chat", "email", "sms", "whatsapp", "voice")
+CHANNEL_VOICE = "voice"
+ON_THE_LINE = frozenset({CHANNEL_VOICE})  # asked by the channel while the customer is there
 MAX_COMMENT = 2000
 CHAT_QUESTION = "How did we do? Rate this chat from 1 (poor) to 5 (great)."
 TEXT_QUESTION = (
@@ -208,7 +213,7 @@ class Surveys:
         if conversation is None or conversation.status != ConversationStatus.CLOSED:
             return None
         channel = conversation.reply_channel or conversation.channel
-        if channel not in await self.turned_on(session):
+        if channel in ON_THE_LINE or channel not in await self.turned_on(session):
             return None
         address = conversation.reply_address or await _last_sender(session, conversation, channel)
         if address is None or await _opted_out(session, channel, address):
@@ -278,6 +283,46 @@ class Surveys:
             subject=question.subject or "Your conversation with us",
             headers=headers,
         )
+
+    async def ask_on_call(self, conversation_id: int, address: str, call_sid: str) -> bool:
+        """Whether the caller at `address` on call `call_sid`, whose agent just hung up,
+        should hear the keypad question now: voice surveys are on, the number has not
+        opted out, and this conversation was asked nothing yet, or was asked on this very
+        call and not answered (Twilio retried its request)."""
+        try:
+            async with self._sessions() as session, session.begin():
+                if CHANNEL_VOICE not in await self.turned_on(session):
+                    return False
+                survey = await session.scalar(
+                    select(Survey).where(Survey.conversation_id == conversation_id)
+                )
+                if survey is not None:
+                    return survey.rating is None and await _asked_on(session, survey, call_sid)
+                conversation = await session.get(Conversation, conversation_id)
+                if conversation is None or await _opted_out(session, CHANNEL_VOICE, address):
+                    return False
+                session.add(
+                    Survey(
+                        conversation_id=conversation_id,
+                        customer_id=conversation.customer_id,
+                        channel=CHANNEL_VOICE,
+                        address=address,
+                    )
+                )
+                await session.flush()  # the unique conversation id refuses a second survey
+                crm.record(
+                    session,
+                    customer_id=conversation.customer_id,
+                    conversation_id=conversation_id,
+                    agent_id=conversation.agent_id,
+                    kind="survey.asked",
+                    summary="Asked for a rating on the keypad as the call ended",
+                    channel=CHANNEL_VOICE,
+                    sid=call_sid,
+                )
+        except IntegrityError:
+            return False  # another hub process asked (a retry racing this one)
+        return True
 
     def page_url(self, conversation_id: int) -> str:
         """The public page where the customer of this conversation rates it."""
@@ -433,6 +478,18 @@ class Surveys:
                 select(Survey).where(Survey.conversation_id == conversation_id)
             )
             return survey
+
+
+async def _asked_on(session: AsyncSession, survey: Survey, call_sid: str) -> bool:
+    """Whether this voice survey was asked on the call `call_sid`."""
+    found = await session.scalar(
+        select(TimelineEvent.id).where(
+            TimelineEvent.conversation_id == survey.conversation_id,
+            TimelineEvent.kind == "survey.asked",
+            TimelineEvent.data["sid"].as_string() == call_sid,
+        )
+    )
+    return survey.channel == CHANNEL_VOICE and found is not None
 
 
 async def _answered_by(session: AsyncSession, contact: InboundContact) -> bool:

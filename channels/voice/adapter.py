@@ -35,6 +35,7 @@ from channels.voice._calls import CALLBACK_REQUEST, ENDED, LEFT_QUEUE, PROGRESS,
 from channels.voice._hold import CallHold
 from channels.voice._menu import closed_now, load_menu, step_gather
 from channels.voice._outbound import OUTBOUND_PATH, outbound_call
+from channels.voice._survey import SURVEY_PATH, keypad_answer, keypad_question
 from hub.channel_traits import ChannelTraits
 from hub.contacts import Attachment, Delivery, InboundContact, OutboundMessage
 from hub.keys import BUS, CONVERSATIONS, HOLD_CALL, INTAKE, SESSIONS, SETTINGS
@@ -130,6 +131,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(CALLBACK_PATH, callback_confirmed)
     app.router.add_post(STATUS_PATH, call_status)
     app.router.add_post(DIALED_PATH, dialed)
+    app.router.add_post(SURVEY_PATH, survey_answer)
     app.router.add_post(RECORDED_PATH, voicemail_recorded)
     app.router.add_post(TRANSCRIPTION_PATH, voicemail_transcribed)
     app.router.add_post(OUTBOUND_PATH, outbound_call)  # the console softphone's calls
@@ -362,7 +364,8 @@ async def call_status(request: web.Request) -> web.Response:
 
 
 async def dialed(request: web.Request) -> web.Response:
-    """The `<Dial>` to the agent ended (its action): done, or voicemail if nobody answered."""
+    """The `<Dial>` to the agent ended (its action): done (or the keypad rating, when voice
+    surveys are on), or voicemail if nobody answered."""
     form = await signed_form(request)
     sid = _call_sid(form)
     dial_status = form.get("DialCallStatus", "")
@@ -375,9 +378,17 @@ async def dialed(request: web.Request) -> web.Response:
     if answered is False:
         answer.say(NOBODY_ANSWERED)
         _voicemail(answer, request.app[SETTINGS])
+    elif answered and (question := await keypad_question(request, form, sid)) is not None:
+        return _twiml(question)
     else:
         answer.hangup()
     return _twiml(answer)
+
+
+async def survey_answer(request: web.Request) -> web.Response:
+    """The key a caller pressed to rate their call (`channels.voice._survey`)."""
+    form = await signed_form(request)
+    return await keypad_answer(request, form, _call_sid(form))
 
 
 # --- callback --------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Admins turn satisfaction surveys on and off per channel; the setting is the default."""
+"""Admins turn satisfaction surveys on and off per channel (voice: a keypad rating as the
+call ends); the setting is the default."""
 
 from __future__ import annotations
 
@@ -48,10 +49,17 @@ async def test_an_admin_turns_chat_surveys_on_and_closed_chats_then_ask(hub: Hub
             "email": False,
             "sms": True,  # from SWITCHBOARD_SURVEY_CHANNELS until an admin chooses
             "whatsapp": False,
+            "voice": False,
         }
         status, body = await put(admin, {"channels": {"chat": True, "sms": False}})
         assert status == 200
-        assert enabled(body) == {"chat": True, "email": False, "sms": False, "whatsapp": False}
+        assert enabled(body) == {
+            "chat": True,
+            "email": False,
+            "sms": False,
+            "whatsapp": False,
+            "voice": False,
+        }
         assert enabled(await admin.get(PATH)) == enabled(body)
 
         await visitor.say("Do you ship to Norway?")
@@ -89,7 +97,7 @@ async def test_only_admins_choose_and_only_known_channels(hub: Hub) -> None:
         assert (await put(supervisor, {"channels": {"sms": False}}))[0] == 403
         async with agent.http.get(PATH.lstrip("/")) as response:
             assert response.status == 403
-        assert (await put(admin, {"channels": {"voice": True}}))[0] == 400
+        assert (await put(admin, {"channels": {"fax": True}}))[0] == 400
         assert (await put(admin, {"channels": {"sms": "maybe"}}))[0] == 400
         assert enabled(await admin.get(PATH))["sms"] is True
     finally:
@@ -111,7 +119,10 @@ async def test_an_admin_turns_email_surveys_on_from_the_settings_page(hub: Hub) 
             email = section.get_by_role("checkbox", name="Ask on Email")
             await expect(section.get_by_role("checkbox", name="Ask on SMS")).to_be_checked()
             await expect(email).not_to_be_checked()
+            voice = section.get_by_role("checkbox", name="Ask on Voice")
+            await expect(voice).not_to_be_checked()
             await email.check()
+            await voice.check()  # the keypad rating at the end of a call
             await section.get_by_role("button", name="Save surveys").click()
             await expect(page.locator("#toast")).to_have_text("Surveys saved.")
             await page.reload()
@@ -123,4 +134,4 @@ async def test_an_admin_turns_email_surveys_on_from_the_settings_page(hub: Hub) 
         finally:
             await browser.close()
     async with hub.sessions() as session:
-        assert await hub.app[SURVEYS].turned_on(session) == {"email", "sms"}
+        assert await hub.app[SURVEYS].turned_on(session) == {"email", "sms", "voice"}
