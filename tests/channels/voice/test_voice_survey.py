@@ -144,6 +144,14 @@ async def test_a_caller_rates_the_call_4_once_and_it_lands_on_the_timeline(
     assert (received["rating"], received["channel"]) == (4, "voice")
     assert (received["conversation_id"], received["agent_id"]) == (conversation_id, alice_id)
     await bus.close()
+    await hub.add_agent("sue", role="supervisor")
+    supervisor = await hub.login("sue")
+    try:
+        for by, key in (("channel", "voice"), ("agent", alice_id)):
+            report = await supervisor.get(f"/api/supervisor/csat?by={by}")
+            assert [(r["key"], r["answers"], r["average"]) for r in report["rows"]] == [(key, 1, 4)]
+    finally:
+        await supervisor.close()
     # The conversation closes later: nobody is asked again, on any channel.
     status, _ = await alice.post(f"/api/conversations/{conversation_id}/close")
     assert status == 200
