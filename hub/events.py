@@ -228,7 +228,8 @@ class CustomerTyping(DomainEvent):
 
 @dataclass(frozen=True)
 class CallUpdated(DomainEvent):
-    """A call of this conversation changed; `alert` asks the console to say so loudly."""
+    """A call of this conversation changed; `alert` asks the console to say so loudly;
+    `ended`: the customer's call is over (a caller on hold may hang up)."""
 
     name = "call.updated"
     audience = AGENT
@@ -236,6 +237,7 @@ class CallUpdated(DomainEvent):
     agent_id: int | None
     summary: str
     alert: bool
+    ended: bool = False
 
 
 # --- conversations -------------------------------------------------------------------------

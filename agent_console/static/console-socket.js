@@ -138,6 +138,9 @@
         else if (event.why) toast(event.why);
         break;
       case "call.updated":
+        if (event.ended) {
+          document.dispatchEvent(new CustomEvent("switchboard:call-gone", { detail: { conversationId: id } }));
+        }
         if (id === state.openId) app.reloadOpen();
         if (event.alert) toast(event.summary, "error");
         break;

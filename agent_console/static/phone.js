@@ -78,6 +78,18 @@ window.SwitchboardPhone = (() => {
     document.dispatchEvent(new CustomEvent("switchboard:call-ended", { detail: { conversationId } }));
   }
 
+  /** The customer's call is over (the hub heard Twilio say so): a caller who hung up
+   *  while on hold leaves nothing to resume, so the bar goes and the wrap-up follows. */
+  function gone(conversationId) {
+    if (phone.call !== null || phone.held !== conversationId) return;
+    phone.held = null;
+    phone.resuming = null;
+    phone.conversationId = null;
+    show(ensureBar(), false);
+    document.dispatchEvent(new CustomEvent("switchboard:call-ended", { detail: { conversationId } }));
+  }
+  document.addEventListener("switchboard:call-gone", (event) => gone(event.detail.conversationId));
+
   /** Call a customer's number: the parameters POST /api/voice/outbound answered with. */
   async function dial(params, { label } = {}) {
     const device = await start();

@@ -91,7 +91,14 @@ class CallBook:
             record(session, conversation, call, "call.status", summary, status=status)
         # A call back the customer did not pick up: the agent should know at once.
         unanswered = call.kind == CALLBACK and status in ENDED and status != "completed"
-        await announce(self._bus, call.conversation_id, call.agent_id, summary, unanswered)
+        await announce(
+            self._bus,
+            call.conversation_id,
+            call.agent_id,
+            summary,
+            unanswered,
+            ended=status in ENDED,
+        )
         return call
 
     async def left_queue(self, sid: str, result: str, seconds: int | None) -> Call | None:
@@ -181,15 +188,22 @@ def record(
 
 
 async def announce(
-    bus: EventBus, conversation_id: int, agent_id: int | None, summary: str, alert: bool = False
+    bus: EventBus,
+    conversation_id: int,
+    agent_id: int | None,
+    summary: str,
+    alert: bool = False,
+    ended: bool = False,
 ) -> None:
-    """Tell the agent's console that a call of this conversation changed (`alert`: say so)."""
+    """Tell the agent's console that a call of this conversation changed (`alert`: say so;
+    `ended`: the customer's call is over)."""
     await bus.publish(
         CallUpdated(
             conversation_id=conversation_id,
             agent_id=agent_id,
             summary=summary,
             alert=alert,
+            ended=ended,
         )
     )
 

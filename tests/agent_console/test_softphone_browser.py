@@ -36,6 +36,7 @@ from tests.channels.voice.test_voice import (
     INBOX,
     CallsApi,
     Twilio,
+    call_form,
     calls_api,
     new_call,
     queue_call,
@@ -377,3 +378,39 @@ def test_the_pages_load_the_vendored_sdk_from_the_hub() -> None:
         assert '<script src="{{static:vendor/twilio-voice.min.js}}" defer></script>' in text
         assert text.index("vendor/twilio-voice.min.js") < text.index("{{static:phone.js}}")
     assert Path(SDK).stat().st_size > 100_000
+
+
+@pytest.mark.parametrize("backend", ["memory"])
+async def test_a_caller_who_hangs_up_on_hold_ends_the_call_in_the_console(
+    hub: Hub, browser: Browser, calls_api: tuple[CallsApi, str]
+) -> None:
+    api, _ = calls_api
+    await hub.add_agent("alice", skills={"support": 5})
+    alice = await sign_in(browser, hub, "alice", prepare=with_double)
+    page = alice.page
+    await alice.set_status("available")
+    await expect(page.locator("body")).to_have_attribute("data-phone", "registered")
+    sid = new_call()
+    api.live.add(sid)
+    twilio = Twilio(hub)
+    await queue_call(twilio, sid)
+    offer = page.locator("#offers > li")
+    await offer.get_by_role("button", name="Accept").click()
+    await eventually(lambda: _async([u for u in api.updates() if u["sid"] == sid]))
+    await page.evaluate(RING, CALLER)
+    bar = page.locator("#phone-bar")
+    await expect(bar.get_by_role("status")).to_have_text(f"On a call with {CALLER}")
+
+    await bar.get_by_role("button", name="Hold").click()
+    await expect(bar.get_by_role("status")).to_have_text("On hold")
+    await page.evaluate("window.__phone.calls[0].emit('disconnect', window.__phone.calls[0])")
+    await expect(bar.get_by_role("button", name="Resume")).to_be_visible()
+    # The caller hangs up during the music: Twilio reports their call completed.
+    status, _, body = await twilio.post(
+        "/webhooks/twilio/voice/status",
+        call_form(sid, CallStatus="completed", CallDuration="40"),
+    )
+    assert status == 204, body
+    await expect(bar).to_be_hidden()
+    await expect(page.locator("#wrapup")).to_be_visible()
+    assert alice.problems == []
