@@ -23,6 +23,7 @@ from hub.models import (
     KnowledgeArticle,
     Message,
     PhoneMenu,
+    SlaPolicy,
     utcnow,
 )
 from hub.phone_menu import MAIN_MENU
@@ -167,6 +168,15 @@ CUSTOMERS = [
 ]
 
 
+# The promises the demo keeps, so the console's timers and the wallboard's at-risk list
+# have something to show: (name, channel, first response, next response, resolution) s.
+SLA_POLICIES = [
+    ("Chat: answer within a minute", "chat", 60, 120, 30 * 60),
+    ("Texts: answer within 15 minutes", "sms", 15 * 60, 30 * 60, 24 * 3600),
+    ("Email: reply within 4 hours", "email", 4 * 3600, 8 * 3600, 3 * 24 * 3600),
+]
+
+
 async def seed(sessions: Sessions) -> list[DemoLogin]:
     """Fill a database without agents with demo data, and return the demo logins.
 
@@ -209,6 +219,17 @@ async def seed(sessions: Sessions) -> list[DemoLogin]:
             session.add(KnowledgeArticle(title=title, body=body, tags=tags, state="published"))
         session.add_all(CannedResponse(shortcut=s, title=t, body=b) for s, t, b in CANNED)
         session.add(PhoneMenu(name=MAIN_MENU, menu=PHONE_MENU))
+        session.add_all(
+            SlaPolicy(
+                name=name,
+                channel=channel,
+                first_response=first,
+                next_response=then,
+                resolution=resolved,
+                business_hours=False,
+            )
+            for name, channel, first, then, resolved in SLA_POLICIES
+        )
         await session.flush()
         for index, customer_data in enumerate(CUSTOMERS):
             await _customer_with_history(

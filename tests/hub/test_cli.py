@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -161,6 +162,9 @@ def _check_demo_output(process: subprocess.Popen[str], port: int, tmp_path: Path
     assert '"status": "ok"' in health
     # The demo's data is where every other command looks by default.
     assert (tmp_path / "switchboard.db").exists()
+    with sqlite3.connect(tmp_path / "switchboard.db") as db:
+        promised = db.execute("SELECT channel, first_response FROM sla_policies").fetchall()
+    assert sorted(promised) == [("chat", 60), ("email", 4 * 3600), ("sms", 15 * 60)]
     report = run_in(
         ["report", "voc", "--since", "30d", "--out", "report.html", "--quiet"], tmp_path
     )
