@@ -30,6 +30,7 @@ import agent_console.live
 import agent_console.macros
 import agent_console.me
 import agent_console.offers
+import agent_console.ops_report
 import agent_console.outreach
 import agent_console.pages
 import agent_console.past
@@ -199,6 +200,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.channels.setup(app)
     agent_console.supervisor.setup(app)
     agent_console.surveys.setup(app)
+    agent_console.ops_report.setup(app)
     agent_console.admin.setup(app)
     agent_console.attributes.setup(app)
     agent_console.schedules.setup(app)

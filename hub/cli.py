@@ -88,9 +88,65 @@ def _parser() -> argparse.ArgumentParser:
     kb_import.add_argument("--author", default="import", help="recorded on each saved version")
     kb_import.set_defaults(run=_kb_import)
     add_customers_command(commands)
-    add_report_command(commands)
+    _add_ops_report(add_report_command(commands))
     add_queue_command(commands)
     return parser
+
+
+def _add_ops_report(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ops = kinds.add_parser(
+        "ops",
+        help="operations: contacts, service level, response times, SLA breaches, CSAT",
+        description="Write a self-contained HTML report of how each queue, agent or channel "
+        "kept its promises, per hour, day or week in SWITCHBOARD_TIMEZONE (UTC).",
+    )
+    ops.add_argument("--since", default="7d", help="window start: 7d, 12w, 48h or a date")
+    ops.add_argument("--by", choices=("queue", "agent", "channel"), default="queue")
+    ops.add_argument("--bucket", choices=("hour", "day", "week"), default="day")
+    ops.add_argument("--target", type=float, default=20.0, help="service level target, s")
+    ops.add_argument("--out", default="ops-report.html", help="HTML file to write")
+    ops.add_argument("--csv", metavar="PATH", help="also write the rows as CSV")
+    ops.set_defaults(run=_report_ops)
+
+
+def _report_ops(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from hub.cli_database import on_database
+    from hub.db import session_factory
+    from hub.ops_page import render_ops_html
+    from hub.ops_report import OpsOptions, OpsRow, ops_csv, ops_report, zone_named
+    from hub.settings import Settings
+    from insights.window import parse_since
+
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():
+        raise ValueError(f"--out {args.out}: name a file in a folder that exists")
+    if args.target <= 0:
+        raise ValueError("--target must be above 0 seconds")
+    settings = Settings.from_env()
+    zone_named(settings.timezone)
+    now = datetime.now(UTC)
+    options = OpsOptions(
+        since=parse_since(args.since, now),
+        until=now,
+        by=args.by,
+        bucket=args.bucket,
+        zone=settings.timezone,
+        target_seconds=args.target,
+    )
+
+    async def load(engine: AsyncEngine) -> list[OpsRow]:
+        async with session_factory(engine)() as session:
+            return await ops_report(session, options)
+
+    rows = on_database(settings.database_url, load, create=False)
+    out.write_text(render_ops_html(rows, options, now), encoding="utf-8")
+    if args.csv:
+        Path(args.csv).write_text(ops_csv(rows), encoding="utf-8")
+    contacts = sum(r.contacts for r in rows)
+    print(f"wrote {args.out}: {contacts:,} contacts in {len(rows)} rows")
+    return 0
 
 
 def _settings(args: argparse.Namespace) -> Settings:

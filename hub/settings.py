@@ -161,6 +161,8 @@ class Settings:
     oidc_redirect_uri: str = ""
     # False: the login page offers single sign-on only, and passwords are refused.
     password_login: bool = True
+    # The company's time zone (IANA name): reports count hours, days and weeks in it.
+    timezone: str = "UTC"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -15,8 +15,9 @@ __all__ = ["add_report_command"]
 ENV = "SWITCHBOARD_VOC_"
 
 
-def add_report_command(commands: Any) -> None:
-    """Register `report voc` on the `switchboard` command's subparsers."""
+def add_report_command(commands: Any) -> Any:
+    """Register `report voc` on the `switchboard` command's subparsers; the `report`
+    command's own subparsers are returned, for the hub's other reports."""
     report = commands.add_parser("report", help="write reports from the hub's data")
     kinds = report.add_subparsers(dest="report_kind", required=True)
     voc = kinds.add_parser(
@@ -49,6 +50,7 @@ def add_report_command(commands: Any) -> None:
     )
     voc.add_argument("--quiet", action="store_true", help="no progress on stderr")
     voc.set_defaults(run=run_voc)
+    return kinds
 
 
 def run_voc(args: argparse.Namespace) -> int:

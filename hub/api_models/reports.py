@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from hub.models import utcnow
 
-__all__ = ["CsatQuery", "CsatReport", "CsatRow", "QueueLineOut", "QueueStatsOut"]
+__all__ = ["CsatQuery", "OpsQuery", "CsatReport", "CsatRow", "QueueLineOut", "QueueStatsOut"]
 
 DEFAULT_PERIOD = timedelta(days=7)
 LONGEST_PERIOD = timedelta(days=366)
@@ -95,3 +95,37 @@ class CsatReport(BaseModel):
     until: datetime
     rows: list[CsatRow]  # most answers first
     total: CsatFigures
+
+
+class OpsQuery(BaseModel):
+    """The operations report's period (ISO 8601; without a zone, UTC; the last 7 days
+    unless said otherwise, a year at most), grouping, bucket, output and the service
+    level's target in seconds."""
+
+    by: Literal["queue", "agent", "channel"] = "queue"
+    bucket: Literal["hour", "day", "week"] = "day"
+    format: Literal["json", "csv"] = "json"
+    target: float = Field(default=20.0, gt=0, le=86400)
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @model_validator(mode="after")
+    def _period(self) -> OpsQuery:
+        until = self.until or utcnow()
+        try:
+            since = self.since or until - DEFAULT_PERIOD
+        except OverflowError:
+            raise ValueError("until is too early") from None
+        if since >= until:
+            raise ValueError("since must come before until")
+        if until - since > LONGEST_PERIOD:
+            raise ValueError("the period is a year at most")
+        self.since, self.until = since, until
+        return self
