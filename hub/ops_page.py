@@ -25,7 +25,10 @@ CHART_HEIGHT = 160
 BAR_WIDTH = 18
 
 
-def render_ops_html(rows: list[OpsRow], options: OpsOptions, generated: datetime) -> str:
+def render_ops_html(
+    rows: list[OpsRow], options: OpsOptions, generated: datetime, form: str = ""
+) -> str:
+    """The page; `form` is markup of ours (the console's filters), put above the chart."""
     title = f"Operations by {options.by}, per {options.bucket}"
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
@@ -39,6 +42,7 @@ def render_ops_html(rows: list[OpsRow], options: OpsOptions, generated: datetime
             f"Written {generated.isoformat(timespec='seconds')}."
         )
         + "</p>",
+        form,
         _chart(rows),
         _table("Whole period", totals(rows), first="label"),
     ]

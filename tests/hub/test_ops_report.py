@@ -308,3 +308,30 @@ async def test_the_command_writes_an_html_file_with_names_escaped(hub: Hub, tmp_
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<svg" in page and "queue: billing" in page
+
+
+async def test_the_page_shows_filters_a_chart_and_escaped_names_to_readers_only(hub: Hub) -> None:
+    await conversation(hub, T0, skill="<img src=x onerror=alert(1)>")
+    await conversation(hub, T0 + timedelta(days=1), skill="billing")
+    await hub.add_agent("max", role="supervisor")
+    await hub.add_agent("ann")
+    client = await hub.login("max")
+    try:
+        async with client.http.get("console/reports/ops?" + PERIOD + "&bucket=week") as page:
+            assert page.status == 200
+            assert "script-src" not in page.headers["Content-Security-Policy"]
+            html = await page.text()
+        async with client.http.get("console/reports/ops?bucket=fortnight") as bad:
+            assert bad.status == 400 and "bucket" in await bad.text()
+    finally:
+        await client.close()
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert '<select name="bucket">' in html and "<option selected>week</option>" in html
+    assert "<svg" in html and "format=csv" in html
+    assert "queue: billing" in html
+    client = await hub.login("ann")
+    try:
+        async with client.http.get("console/reports/ops") as refused:
+            assert refused.status == 403
+    finally:
+        await client.close()
