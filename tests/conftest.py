@@ -26,6 +26,7 @@ from hub.app import create_app
 from hub.db import open_engine
 from hub.migrate import upgrade
 from hub.settings import Settings
+from tests.channels.twilio_side import MessagesApi
 from tests.support import Hub
 
 T = TypeVar("T")
@@ -102,6 +103,14 @@ def settings_for(
     )
     if redis_url:
         run_blocking(_drop_keys(redis_url, prefix))
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[tuple[MessagesApi, str]]:
+    """Twilio's Messages API, as the local fake that speaks its wire format, and its URL."""
+    api = MessagesApi()
+    async with api.serving() as url:
+        yield api, url
 
 
 @pytest.fixture

@@ -25,13 +25,6 @@ CALLER = "+14155550123"
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
-    fake = FakeTwilio()
-    async with fake.serving() as url:
-        yield fake, url
-
-
-@pytest.fixture
 async def hub(settings_for: Settings, twilio: tuple[FakeTwilio, str]) -> AsyncIterator[Hub]:
     async with start_hub(with_twilio(settings_for, twilio[1]), clean=True) as running:
         yield running

@@ -34,13 +34,6 @@ CUSTOMER = "+14155550123"
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
-    fake = FakeTwilio()
-    async with fake.serving() as url:
-        yield fake, url
-
-
-@pytest.fixture
 def sms_settings(settings_for: Settings, twilio: tuple[FakeTwilio, str]) -> Settings:
     return dataclasses.replace(
         settings_for,

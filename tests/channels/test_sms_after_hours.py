@@ -18,11 +18,10 @@ from tests.channels.test_sms import (
     fake_api,
     hub,
     sms_settings,
-    twilio,
 )
 from tests.support import Hub, eventually
 
-__all__ = ["fake_api", "hub", "sms_settings", "twilio"]  # fixtures used here
+__all__ = ["fake_api", "hub", "sms_settings"]  # fixtures used here
 
 
 async def test_a_text_while_closed_is_answered_once_with_the_opening(

@@ -27,13 +27,6 @@ from tests.support import AgentClient, Hub, eventually
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
-    fake = FakeTwilio()
-    async with fake.serving() as url:
-        yield fake, url
-
-
-@pytest.fixture
 async def hub(settings_for: Settings, twilio: tuple[FakeTwilio, str]) -> AsyncIterator[Hub]:
     settings = dataclasses.replace(
         with_twilio(settings_for, twilio[1]), smtp_port=0, survey_channels="sms,whatsapp,email,chat"

@@ -35,13 +35,6 @@ INBOUND = "/webhooks/twilio/whatsapp"
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[tuple[MessagesApi, str]]:
-    api = MessagesApi()
-    async with api.serving() as url:
-        yield api, url
-
-
-@pytest.fixture
 async def hub(settings_for: Settings, twilio: tuple[MessagesApi, str]) -> AsyncIterator[Hub]:
     settings = dataclasses.replace(with_twilio(settings_for, twilio[1]), smtp_port=0)
     async with start_hub(settings, clean=True) as running:

@@ -28,24 +28,17 @@ BODY = "Hi {{1}}, about <b>{{2}}</b>: may we continue?"
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[tuple[MessagesApi, str]]:
-    messages = MessagesApi()
-    async with messages.serving() as url:
-        yield messages, url
-
-
-@pytest.fixture
-async def hub(settings_for: Settings, api: tuple[MessagesApi, str]) -> AsyncIterator[Hub]:
-    settings = dataclasses.replace(with_twilio(settings_for, api[1]), smtp_port=0)
+async def hub(settings_for: Settings, twilio: tuple[MessagesApi, str]) -> AsyncIterator[Hub]:
+    settings = dataclasses.replace(with_twilio(settings_for, twilio[1]), smtp_port=0)
     async with start_hub(settings, clean=True) as running:
-        api[0].hub_url = running.url
+        twilio[0].hub_url = running.url
         yield running
 
 
 async def test_a_closed_window_offers_the_templates_and_sends_one(
-    hub: Hub, browser: Browser, api: tuple[MessagesApi, str]
+    hub: Hub, browser: Browser, twilio: tuple[MessagesApi, str]
 ) -> None:
-    messages = api[0]
+    messages = twilio[0]
     messages.contents[CONTENT_SID] = BODY
     await hub.add_agent("root", role="admin")
     root = await hub.login("root")
