@@ -18,6 +18,8 @@ Buckets on PostgreSQL are exact in any zone, across daylight-saving changes
 (date_trunc over the local time). SQLite has no time zones: it groups by UTC hour and
 the hours are put into local buckets here, which is exact for zones whose offsets are
 whole hours (not, say, India's +05:30, whose local hours straddle two UTC hours).
+Buckets are named by their local start: the hour repeated when clocks go back in autumn
+is one bucket of two hours, labelled with the first of them.
 """
 
 from __future__ import annotations
