@@ -55,6 +55,7 @@ import channels.voice
 import channels.webchat
 import channels.whatsapp
 import hub.survey_page
+import insights.api
 import insights.web
 from agent_console.keys import ARTICLES, DIRECTORY, KNOWLEDGE, OFFERS, ROUTER
 from hub.after_hours import AfterHours
@@ -223,6 +224,7 @@ def create_app(settings: Settings) -> web.Application:
     agent_console.attachments.setup(app)
     agent_console.voice.setup(app)
     insights.web.setup(app, REDIS)
+    insights.api.setup(app)
     hub.survey_page.setup(app)
     app.on_shutdown.append(_close_sockets)
     return app

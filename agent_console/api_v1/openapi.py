@@ -29,7 +29,7 @@ from hub.api_models.customers import (
 )
 from hub.api_models.messages import ReplyIn, ReplySent
 from hub.api_models.queues import QueueList, QueueQuery, StatsQuery
-from hub.api_models.reports import CsatQuery, CsatReport, QueueStatsOut
+from hub.api_models.reports import CsatQuery, CsatReport, QueueStatsOut, VocQuery, VocReportOut
 from hub.api_models.webhooks import (
     DeliveryOut,
     DeliveryPage,
@@ -176,6 +176,15 @@ OPERATIONS = (
         "reports:read",
         CsatReport,
         query=CsatQuery,
+        tag="reports",
+    ),  # fmt: skip
+    Operation(
+        "get",
+        "/api/v1/reports/voice-of-customer",
+        "Voice of customer: topics, their sentiment, rising topics and CSAT by topic",
+        "reports:read",
+        VocReportOut,
+        query=VocQuery,
         tag="reports",
     ),  # fmt: skip
     Operation(

@@ -1,5 +1,5 @@
 """Reports on /api/v1/reports: the queue statistics and CSAT figures supervisors read in
-the console, in the same shapes."""
+the console, in the same shapes, and the voice-of-customer report (insights.api)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from hub.models import utcnow
 
-__all__ = ["CsatQuery", "OpsQuery", "CsatReport", "CsatRow", "QueueLineOut", "QueueStatsOut"]
+__all__ = [
+    "CsatQuery",
+    "CsatReport",
+    "CsatRow",
+    "OpsQuery",
+    "QueueLineOut",
+    "QueueStatsOut",
+    "VocQuery",
+    "VocReportOut",
+    "VocTopicOut",
+]
 
 DEFAULT_PERIOD = timedelta(days=7)
 LONGEST_PERIOD = timedelta(days=366)
@@ -129,3 +139,48 @@ class OpsQuery(BaseModel):
             raise ValueError("the period is a year at most")
         self.since, self.until = since, until
         return self
+
+
+class VocQuery(BaseModel):
+    """The voice-of-customer window: `since` is a span back from `until` (`7d`, `12w`,
+    `48h`) or an ISO 8601 date or time; `until` is now unless said. A year at most."""
+
+    since: str = Field(default="7d", max_length=40)
+    until: datetime | None = None
+    topics: int = Field(default=12, ge=1, le=100)  # how many topics to find at most
+
+    @field_validator("until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class VocCsat(BaseModel):
+    answers: int  # ratings given on the topic's conversations
+    csat: float | None  # share of 4 and 5 among them
+    average: float | None  # mean rating, 1-5
+
+
+class VocTopicOut(BaseModel):
+    name: str
+    source: Literal["taxonomy", "discovered", "other"]
+    key_phrases: list[str]
+    count: int  # contacts on the topic
+    share: float  # of all contacts in the period
+    sentiment: float  # mean score, -1 (negative) to 1 (positive)
+    negative_share: float
+    rising: bool  # an ongoing spike in the topic's daily contacts
+    growth_7d: float | None  # the last 7 days over the 7 before; None from nothing
+    csat: VocCsat
+
+
+class VocReportOut(BaseModel):
+    """Topics most contacts first (the catch-all "Other" last)."""
+
+    since: datetime
+    until: datetime
+    contacts: int
+    topics: list[VocTopicOut]
+    rising: list[str]  # names of the rising topics
