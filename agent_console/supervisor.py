@@ -11,13 +11,15 @@ from agent_console.teams import team_of
 from hub.api_models.queues import ForecastQuery, StatsQuery
 from hub.keys import CHANNELS, QUEUE, SESSIONS
 from hub.models import Agent, TimelineEvent
-from routing.forecast import ForecastSettings, queue_forecasts
+from routing.forecast import ForecastSettings, WarningHold, queue_forecasts
 from routing.stats import queue_stats
 
 supervisors_only = requires(SUPERVISORS, refusal="Supervisors only.")
+HOLD = web.AppKey("forecast_hold", WarningHold)
 
 
 def setup(app: web.Application) -> None:
+    app[HOLD] = WarningHold()
     app.router.add_get("/api/supervisor/stats", stats)
     app.router.add_get("/api/supervisor/forecast", forecast)
     app.router.add_get("/api/supervisor/routing", routing_decisions)
@@ -46,7 +48,9 @@ async def forecast(request: web.Request, agent: Agent) -> web.Response:
         target_seconds=query.target,
         target_service_level=query.level,
     )
-    queues = await queue_forecasts(request.app[SESSIONS], request.app[QUEUE], settings)
+    queues = await queue_forecasts(
+        request.app[SESSIONS], request.app[QUEUE], settings, request.app[HOLD]
+    )
     warned = sorted((q for q in queues if q.warning), key=lambda q: q.minutes_to_breach or 0)
     return web.json_response(
         {

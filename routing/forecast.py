@@ -15,7 +15,10 @@ How it projects (written down because it is an approximation, not a promise):
   a few contacts a minute does not raise warnings on its own;
 - a warning: the first minute within the horizon where that falls below the target,
   with the fewest extra agents (with the queue's skill at the level its contacts need)
-  under whom every newcomer minute of the horizon is at or above it.
+  under whom every newcomer minute of the horizon is at or above it;
+- `WarningHold` keeps a warning up until the forecast has been calm for a whole
+  horizon, so that a queue near its target does not raise a fresh alarm each time the
+  noise of its arrivals tips the forecast over and back.
 
 Agents serve several queues; each queue is counted with every available agent who could
 take it, so a forecast errs towards calm when queues share agents.
@@ -26,7 +29,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +46,7 @@ __all__ = [
     "Forecast",
     "ForecastSettings",
     "QueueLoad",
+    "WarningHold",
     "arrival_counts",
     "arrival_trend",
     "forecast",
@@ -228,10 +232,47 @@ def _warning(load: QueueLoad, breach: int, extra: int, settings: ForecastSetting
     return f"{load.queue} will miss {promise} {when}; {agents}{who} would hold it"
 
 
+class WarningHold:
+    """Warnings kept up, per queue, until the forecast has been calm for a horizon.
+
+    Whoever evaluates forecasts keeps one (the hub: one per process) and passes every
+    evaluation through it, in time order. A warning the forecast drops is shown on,
+    counting down to the breach it foresaw, until `horizon_minutes` have passed since it
+    was last foreseen; a new warning replaces it at once.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, ForecastSettings], tuple[float, Forecast]] = {}
+
+    def apply(self, result: Forecast, now: float, settings: ForecastSettings) -> Forecast:
+        key = (result.queue, settings)
+        if result.warning is not None:
+            self._last[key] = (now, result)
+            return result
+        held = self._last.get(key)
+        if held is None:
+            return result
+        since, warned = held
+        elapsed = int((now - since) // 60)
+        if elapsed >= settings.horizon_minutes or warned.minutes_to_breach is None:
+            del self._last[key]
+            return result
+        return replace(
+            result,
+            minutes_to_breach=max(0, warned.minutes_to_breach - elapsed),
+            agents_to_add=warned.agents_to_add,
+            warning=warned.warning,
+        )
+
+
 async def queue_forecasts(
-    sessions: Sessions, queue: ContactQueue, settings: ForecastSettings
+    sessions: Sessions,
+    queue: ContactQueue,
+    settings: ForecastSettings,
+    hold: WarningHold | None = None,
 ) -> list[Forecast]:
-    """A forecast for every routing queue that had arrivals lately or has contacts waiting."""
+    """A forecast for every routing queue that had arrivals lately or has contacts waiting
+    (warnings kept up by `hold` when given)."""
     now = utcnow()
     lookback = now - timedelta(minutes=max(settings.lookback_minutes, 60))
     window = now - timedelta(minutes=settings.window_minutes)
@@ -272,7 +313,10 @@ async def queue_forecasts(
             answered=answered[name],
             answered_in_time=in_time[name],
         )
-        forecasts.append(forecast(load, now.timestamp(), settings))
+        result = forecast(load, now.timestamp(), settings)
+        if hold is not None:
+            result = hold.apply(result, now.timestamp(), settings)
+        forecasts.append(result)
     return forecasts
 
 

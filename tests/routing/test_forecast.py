@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hub.models import Conversation, Customer, Inbox, utcnow
-from routing.forecast import ForecastSettings, QueueLoad, forecast
+from routing.forecast import ForecastSettings, QueueLoad, WarningHold, forecast
 from routing.simulation import Minute, simulate
 from tests.support import Hub
 
@@ -73,6 +73,40 @@ def test_the_warning_says_when_and_how_many_agents_with_which_skill_would_hold_i
     assert held.warning is None
     short = forecast(load_of(now, AGENTS + result.agents_to_add - 1), now.at, SETTINGS)
     assert short.warning is not None
+
+
+def test_a_warning_stays_up_until_the_forecast_has_been_calm_for_a_horizon() -> None:
+    minutes = list(simulate(burst, AGENTS, HANDLE, 160, seed=2))
+    start, warned = next(
+        (m, f)
+        for m in minutes[120:]
+        if (f := forecast(load_of(m), m.at, SETTINGS)).warning and (f.minutes_to_breach or 0) >= 3
+    )
+    assert warned.minutes_to_breach is not None
+    # The same queue at rest: nobody waiting, no recent arrivals, all answered in time.
+    calm_load = QueueLoad("billing", 5, [], HANDLE, AGENTS, 0, 30, 30)
+    hold = WarningHold()
+    assert hold.apply(warned, start.at, SETTINGS) == warned
+    shown = []
+    for minute in range(1, SETTINGS.horizon_minutes + 2):
+        at = start.at + minute * 60
+        calm = forecast(calm_load, at, SETTINGS)
+        assert calm.warning is None
+        shown.append(hold.apply(calm, at, SETTINGS))
+    held = shown[: SETTINGS.horizon_minutes - 1]
+    assert [s.warning for s in held] == [warned.warning] * len(held)
+    assert shown[2].minutes_to_breach == warned.minutes_to_breach - 3
+    assert shown[2].agents_to_add == warned.agents_to_add
+    assert [s.warning for s in shown[SETTINGS.horizon_minutes - 1 :]] == [None, None]
+    # Other queues, and the same queue asked with other settings, are held apart.
+    hold.apply(warned, start.at, SETTINGS)
+    later = start.at + 60
+    other = QueueLoad("sales", 5, [], HANDLE, AGENTS, 0, 30, 30)
+    assert hold.apply(forecast(other, later, SETTINGS), later, SETTINGS).warning is None
+    stricter = ForecastSettings(target_seconds=30)
+    calm = forecast(calm_load, later, stricter)
+    assert hold.apply(calm, later, stricter).warning is None
+    assert hold.apply(forecast(calm_load, later, SETTINGS), later, SETTINGS).warning is not None
 
 
 async def add_arrivals(
