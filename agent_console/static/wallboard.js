@@ -1,4 +1,5 @@
-// Switchboard supervisor wallboard: queues, agents and routing decisions, live.
+// Switchboard supervisor wallboard: queues, agents, today's satisfaction and routing
+// decisions, live.
 //
 // The supervisor's socket /console/ws carries every queue and agent event; each one
 // only says *that* something changed, and the board re-reads the figures over HTTP,
@@ -21,7 +22,7 @@
   const STATS_EVENTS = new Set([
     "contact.queued", "offer.created", "offer.expired", "offer.rejected",
     "conversation.assigned", "conversation.closed", "conversation.reassigned",
-    "message.received", "agent.state",
+    "message.received", "agent.state", "csat.received",
   ]);
   const AGENT_EVENTS = new Set([
     "offer.created", "offer.expired", "offer.rejected", "conversation.assigned",
@@ -101,11 +102,42 @@
   // --- queues and figures -----------------------------------------------------------
 
   async function readStats() {
-    const [stats, outlook] = await Promise.all([get("/api/supervisor/stats"), get("/api/supervisor/forecast")]);
+    const today = new Date();
+    today.setHours(0, 0, 0, 0); // since the supervisor's own midnight
+    const [stats, outlook, csat] = await Promise.all([
+      get("/api/supervisor/stats"),
+      get("/api/supervisor/forecast"),
+      get(`/api/supervisor/csat?by=queue&since=${encodeURIComponent(today.toISOString())}`),
+    ]);
     state.stats = stats;
     state.statsAt = Date.now();
     renderStats();
     renderOutlook(outlook);
+    renderCsat(csat);
+  }
+
+  // Today's ratings of the supervisor's team: the share of 4 and 5, the mean, per queue.
+  function renderCsat(csat) {
+    const average = (value) => (value === null || value === undefined ? "–" : value.toFixed(2));
+    $("csat-share").textContent = percent(csat.total.csat);
+    $("csat-average").textContent = average(csat.total.average);
+    $("csat-answers").textContent = String(csat.total.answers);
+    reconcile($("csat-queues"), csat.rows.map((row) => String(row.key)), (key, el) => {
+      const row = csat.rows.find((r) => String(r.key) === key);
+      if (!el) {
+        el = h("tr", { class: "csat-line" },
+          h("td", { class: "csat-queue" }),
+          h("td", { class: "num csat-answers" }),
+          h("td", { class: "num csat-share" }),
+          h("td", { class: "num csat-average" }));
+      }
+      el.querySelector(".csat-queue").textContent = row.label;
+      el.querySelector(".csat-answers").textContent = String(row.answers);
+      el.querySelector(".csat-share").textContent = percent(row.csat);
+      el.querySelector(".csat-average").textContent = average(row.average);
+      return el;
+    });
+    show($("csat-empty"), csat.rows.length === 0);
   }
 
   // Which queues will miss their service level within the horizon, and what would hold it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
@@ -21,6 +22,7 @@ from tests.agent_console.test_console_browser import (
     AgentTab,
     sign_in,
 )
+from tests.agent_console.test_csat import rated
 from tests.routing.test_forecast import add_arrivals
 from tests.support import ChatCustomer, Hub
 
@@ -190,3 +192,40 @@ async def test_the_wallboard_warns_of_a_queue_about_to_miss_its_service_level(
     await expect(board.locator("#outlook-calm")).to_be_hidden()
     assert await board.evaluate("typeof window.__pwned") == "undefined"
     assert supervisor.problems == []
+
+
+async def test_the_wallboard_shows_todays_satisfaction_of_the_team(
+    hub: Hub, chromium: Browser
+) -> None:
+    alice = await hub.add_agent("alice", skills={"support": 5}, team="north")
+    bob = await hub.add_agent("bob", team="south")
+    await hub.add_agent("sam", role="supervisor", team="north")
+    now = datetime.now(UTC)
+    for rating, skill in ((5, "support"), (4, "support"), (2, None)):
+        await rated(hub, alice, rating, skill=skill, answered=now)
+    await rated(hub, alice, 1, answered=now - timedelta(days=2))  # not today
+    await rated(hub, bob, 1, answered=now)  # another team's
+    board = (await open_wallboard(chromium, hub, "sam")).page
+
+    await expect(board.locator("#csat-answers")).to_have_text("3")
+    await expect(board.locator("#csat-share")).to_have_text("67 %")
+    await expect(board.locator("#csat-average")).to_have_text("3.67")
+    rows = board.locator("#csat-queues > tr")
+    await expect(rows).to_have_count(2)
+    # Most ratings first.
+    await expect(rows.nth(0).locator("td")).to_have_text(["support", "2", "100 %", "4.50"])
+    await expect(rows.nth(1).locator("td")).to_have_text(["general", "1", "0 %", "2.00"])
+    await expect(board.locator("#csat-empty")).to_be_hidden()
+
+    # A new rating shows with the next refresh of the figures, here a customer writing in.
+    await rated(hub, alice, 5, answered=datetime.now(UTC))
+    customer = await ChatCustomer.connect(hub, name="Jane Doe")
+    try:
+        await customer.say("Hello?")
+        await expect(board.locator("#csat-answers")).to_have_text("4")
+        await expect(board.locator("#csat-share")).to_have_text("75 %")
+        general = board.locator('#csat-queues > tr[data-key="general"] td')
+        await expect(general).to_have_text(["general", "2", "50 %", "3.50"])
+    finally:
+        await customer.close()
+    assert await board.evaluate("window.__sameDocument") is True
