@@ -36,7 +36,7 @@ def setup(app: web.Application) -> None:
 async def voice_token(request: web.Request, agent: Agent) -> web.Response:
     settings = request.app[SETTINGS]
     if not softphone.configured(settings):
-        raise error(503, NOT_CONFIGURED)
+        raise error(404, NOT_CONFIGURED)
     return web.json_response(
         {
             "token": softphone.access_token(settings, agent),
@@ -54,7 +54,7 @@ async def outbound_call(request: web.Request, agent: Agent) -> web.Response:
     passes to `device.connect`."""
     settings = request.app[SETTINGS]
     if not softphone.configured(settings):
-        raise error(503, NOT_CONFIGURED)
+        raise error(404, NOT_CONFIGURED)
     wanted = OutboundCallIn.model_validate(await json_body(request))
     async with request.app[SESSIONS]() as session:
         if not await may_read_customer(session, agent, wanted.customer_id):

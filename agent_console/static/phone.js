@@ -31,8 +31,8 @@ window.SwitchboardPhone = (() => {
       if (!(await get("/api/me")).softphone) return null; // the hub has no softphone
       grant = await get("/api/voice/token");
     } catch (error) {
-      if (error.status !== 503) toast(`The phone is not available: ${error.message}`, "error");
-      return null; // 503: the hub has no softphone configured
+      if (error.status !== 404) toast(`The phone is not available: ${error.message}`, "error");
+      return null; // 404: the hub has no softphone configured
     }
     phone.ringNumber = grant.ring_number;
     const device = new window.Twilio.Device(grant.token, { closeProtection: true });
