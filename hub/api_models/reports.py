@@ -4,7 +4,7 @@ the console, in the same shapes, and the voice-of-customer report (insights.api)
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -53,11 +53,10 @@ class QueueStatsOut(BaseModel):
     erlang: dict[str, float]
 
 
-class CsatQuery(BaseModel):
-    """Which grouping, and the period (ISO 8601; without a zone, UTC): the last 7 days
-    unless said otherwise, a year at most."""
+class Period(BaseModel):
+    """A report's period (ISO 8601; without a zone, UTC): the last 7 days unless said
+    otherwise, a year at most."""
 
-    by: Literal["agent", "queue", "channel"] = "agent"
     since: datetime | None = None
     until: datetime | None = None
 
@@ -69,7 +68,7 @@ class CsatQuery(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _period(self) -> CsatQuery:
+    def _period(self) -> Self:
         until = self.until or utcnow()
         try:
             since = self.since or until - DEFAULT_PERIOD
@@ -81,6 +80,12 @@ class CsatQuery(BaseModel):
             raise ValueError("the period is a year at most")
         self.since, self.until = since, until
         return self
+
+
+class CsatQuery(Period):
+    """Which grouping, over the period."""
+
+    by: Literal["agent", "queue", "channel"] = "agent"
 
 
 class CsatRow(BaseModel):
@@ -107,38 +112,14 @@ class CsatReport(BaseModel):
     total: CsatFigures
 
 
-class OpsQuery(BaseModel):
-    """The operations report's period (ISO 8601; without a zone, UTC; the last 7 days
-    unless said otherwise, a year at most), grouping, bucket, output and the service
-    level's target in seconds."""
+class OpsQuery(Period):
+    """The operations report's grouping, bucket, output and the service level's target
+    in seconds, over the period."""
 
     by: Literal["queue", "agent", "channel"] = "queue"
     bucket: Literal["hour", "day", "week"] = "day"
     format: Literal["json", "csv"] = "json"
     target: float = Field(default=20.0, gt=0, le=86400)
-    since: datetime | None = None
-    until: datetime | None = None
-
-    @field_validator("since", "until")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-    @model_validator(mode="after")
-    def _period(self) -> OpsQuery:
-        until = self.until or utcnow()
-        try:
-            since = self.since or until - DEFAULT_PERIOD
-        except OverflowError:
-            raise ValueError("until is too early") from None
-        if since >= until:
-            raise ValueError("since must come before until")
-        if until - since > LONGEST_PERIOD:
-            raise ValueError("the period is a year at most")
-        self.since, self.until = since, until
-        return self
 
 
 class VocQuery(BaseModel):
