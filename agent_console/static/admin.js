@@ -354,6 +354,10 @@
         renderChannelFields();
       })
       .then(reload)
+      .then(() => {
+        // Their forms need the channels and lists just read: usable from now on.
+        for (const id of ["agent-add", "queue-add", "limit-add", "canned-add"]) $(id).disabled = false;
+      })
       .catch((error) => toast(`Could not load the settings: ${error.message}`, "error"));
   }
 

@@ -86,6 +86,16 @@ window.SwitchboardPage = (() => {
     if (focused && focused !== document.activeElement && focused.isConnected) focused.focus();
   }
 
+  // Buttons marked data-until-ready mean only what a page's scripts give them: they stay
+  // disabled until every deferred script has run (its DOMContentLoaded work included), so
+  // a click on a page still loading is not silently lost.
+  document.addEventListener("DOMContentLoaded", () => setTimeout(() => {
+    for (const button of document.querySelectorAll("button[data-until-ready]")) {
+      button.removeAttribute("data-until-ready");
+      button.disabled = false;
+    }
+  }));
+
   const get = (path, options) => api("GET", path, undefined, options);
   const post = (path, body) => api("POST", path, body);
 

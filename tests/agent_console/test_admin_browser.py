@@ -3,11 +3,12 @@ one story each."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 
 import aiohttp
-from playwright.async_api import Browser, Dialog, expect
+from playwright.async_api import Browser, BrowserContext, Dialog, Route, expect
 from sqlalchemy import select
 
 from hub.auth import verify_password
@@ -131,6 +132,31 @@ async def test_an_admin_adds_a_queue_and_limits_it(hub: Hub, browser: Browser) -
         None,
         "general",
     )
+    assert admin.problems == []
+
+
+async def test_a_click_on_a_page_still_loading_its_scripts_is_not_lost(
+    hub: Hub, browser: Browser
+) -> None:
+    """The settings page's script arrives late (a slow network): "Add queue" waits for it
+    and for the channels it needs, instead of taking a click that nothing answers (or
+    that fails on channels not read yet)."""
+
+    async def slow_settings_script(context: BrowserContext) -> None:
+        async def late(route: Route) -> None:
+            await asyncio.sleep(1.5)
+            await route.continue_()
+
+        await context.route(re.compile(r"/admin\.js(\?|$)"), late)
+
+    await hub.add_agent("ada", role="admin")
+    admin = await sign_in(browser, hub, "ada", prepare=slow_settings_script)
+    page = admin.page
+    await page.goto(hub.url + "/console/admin", wait_until="commit")
+    add = page.get_by_role("button", name="Add queue")
+    await add.click()
+    await expect(page.locator("#queue-form")).to_be_visible()
+    await expect(page.locator("#queue-form-title")).to_have_text("Add queue")
     assert admin.problems == []
 
 
