@@ -44,6 +44,7 @@ async def database(tmp_path: Path) -> Path:
         database_url=f"sqlite+aiosqlite:///{path}",
         secret_key="cli-test",
         knowledge_embeddings=False,
+        smtp_port=0,  # a free port: a fixed one collides with any other hub or test run
     )
     async with start_hub(settings) as hub:
         await store(hub.app[INTAKE], [text for _, text in corpus(per_theme=20)], days=21)
