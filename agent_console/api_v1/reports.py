@@ -8,12 +8,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from agent_console.api_v1.bearer import scoped
+from agent_console.supervisor import stats_asked
 from agent_console.surveys import csat_report
-from hub.api_models.queues import StatsQuery
 from hub.api_models.reports import CsatQuery, CsatReport, QueueStatsOut
 from hub.api_tokens import TokenHolder
-from hub.keys import CHANNELS, QUEUE, SESSIONS
-from routing.stats import queue_stats
+from hub.keys import SESSIONS
 
 __all__ = ["setup"]
 
@@ -25,15 +24,7 @@ def setup(app: web.Application) -> None:
 
 @scoped("reports:read")
 async def queue_report(request: web.Request, token: TokenHolder) -> web.Response:
-    query = StatsQuery.model_validate(dict(request.query))
-    result = await queue_stats(
-        request.app[SESSIONS],
-        request.app[QUEUE],
-        request.app[CHANNELS],
-        max(60.0, query.window),
-        max(1.0, query.target),
-    )
-    body = QueueStatsOut.model_validate(result.to_json())
+    body = QueueStatsOut.model_validate((await stats_asked(request)).to_json())
     return web.json_response(text=body.model_dump_json())
 
 
